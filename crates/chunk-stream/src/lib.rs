@@ -1,0 +1,1 @@
+//! Fixed-size chunked reading with observable progress (bytes, total, percent, rate, ETA) in flat memory.

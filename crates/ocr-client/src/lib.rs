@@ -1,0 +1,1 @@
+//! OCR engines behind one trait: the OCR.space API and a local Tesseract backend.

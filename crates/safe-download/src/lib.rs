@@ -1,0 +1,1 @@
+//! Checked, streaming, resumable downloads to a temporary file, renamed atomically when verified.

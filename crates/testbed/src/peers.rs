@@ -1,0 +1,201 @@
+//! Third-party peers for interop tests and benches: nginx and Python httpbin under gunicorn,
+//! plus the shared development data. Each starts on 127.0.0.1 and stops on drop.
+//!
+//! Tests call these and, when a peer is missing, skip with a message on stderr — unless
+//! `FILEWIRE_REQUIRE_PEERS=1` (set by `cargo xtask test`), where a missing peer is a failure.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Whether missing peers must fail the test instead of skipping it.
+pub fn peers_required() -> bool {
+    std::env::var("FILEWIRE_REQUIRE_PEERS").is_ok_and(|v| v == "1")
+}
+
+/// Reports a missing peer: panics under `FILEWIRE_REQUIRE_PEERS=1`, else prints why the test skips.
+/// Returns `None` so callers can write `let Some(x) = ... else { return };`.
+pub fn missing<T>(what: &str, how_to_get_it: &str) -> Option<T> {
+    if peers_required() {
+        panic!("{what} is missing and FILEWIRE_REQUIRE_PEERS=1: {how_to_get_it}");
+    }
+    eprintln!("skipping: {what} is missing ({how_to_get_it}); `cargo xtask test` installs it");
+    None
+}
+
+/// `../shared/data` (or `FILEWIRE_SHARED_DATA`), if present.
+pub fn shared_data() -> Option<PathBuf> {
+    let dir = std::env::var_os("FILEWIRE_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("..").join("shared").join("data"));
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        missing(
+            "the shared development data",
+            "expected ../shared/data beside the project root",
+        )
+    }
+}
+
+/// The workspace root, found from this crate's manifest directory.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/testbed sits two levels below the root")
+        .to_path_buf()
+}
+
+/// A free TCP port on 127.0.0.1, for third-party servers that cannot report a port-0 bind.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Waits until something accepts connections on 127.0.0.1:port.
+pub fn wait_for_port(port: u16, timeout: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+fn find_program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(env) {
+        return Some(PathBuf::from(p));
+    }
+    candidates.iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+/// A throwaway nginx on 127.0.0.1, killed on drop.
+pub struct Nginx {
+    /// The port it listens on.
+    pub port: u16,
+    /// Its prefix folder (config, logs, temp files).
+    pub dir: PathBuf,
+    child: Child,
+}
+
+impl Nginx {
+    /// The nginx binary: `FILEWIRE_NGINX`, else /usr/sbin/nginx.
+    pub fn binary() -> Option<PathBuf> {
+        find_program("FILEWIRE_NGINX", &["/usr/sbin/nginx", "/usr/bin/nginx"])
+    }
+
+    /// Starts nginx in `dir` with `server_body` inside `server { listen 127.0.0.1:PORT; ... }` and
+    /// `http_extra` at http level. Returns `None` (or panics, see [`missing`]) when nginx is absent.
+    pub fn start(dir: &Path, http_extra: &str, server_body: &str) -> Option<Nginx> {
+        let Some(nginx) = Self::binary() else {
+            return missing("nginx", "apt-get install nginx-light");
+        };
+        for sub in ["logs", "tmp"] {
+            std::fs::create_dir_all(dir.join(sub)).expect("creating nginx folders");
+        }
+        let port = free_port().expect("free port");
+        let d = dir.display();
+        let conf = format!(
+            "daemon off;\nmaster_process off;\nworker_processes 1;\nerror_log {d}/logs/error.log warn;\npid {d}/nginx.pid;\n\
+events {{ worker_connections 1024; }}\n\
+http {{\n  access_log off;\n  client_body_temp_path {d}/tmp/body;\n  proxy_temp_path {d}/tmp/proxy;\n  fastcgi_temp_path {d}/tmp/fastcgi;\n  uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n  sendfile on;\n  {http_extra}\n  server {{\n    listen 127.0.0.1:{port};\n    {server_body}\n  }}\n}}\n"
+        );
+        let conf_path = dir.join("nginx.conf");
+        std::fs::write(&conf_path, conf).expect("writing nginx.conf");
+        let child = Command::new(nginx)
+            .arg("-p")
+            .arg(dir)
+            .arg("-c")
+            .arg(&conf_path)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("starting nginx");
+        let mut me = Nginx {
+            port,
+            dir: dir.to_path_buf(),
+            child,
+        };
+        if !wait_for_port(port, Duration::from_secs(10)) {
+            let _ = me.child.kill();
+            let log = std::fs::read_to_string(dir.join("logs/error.log")).unwrap_or_default();
+            panic!("nginx did not listen on 127.0.0.1:{port}: {log}");
+        }
+        Some(me)
+    }
+
+    /// `http://127.0.0.1:PORT{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Python's httpbin (Werkzeug/Flask) under gunicorn on 127.0.0.1, killed on drop.
+pub struct Httpbin {
+    /// The port it listens on.
+    pub port: u16,
+    child: Child,
+}
+
+impl Httpbin {
+    /// The venv python holding httpbin and gunicorn: `FILEWIRE_PYTHON`, else the one
+    /// `cargo xtask test` makes under target/xtask/venv.
+    pub fn python() -> Option<PathBuf> {
+        let venv = workspace_root().join("target/xtask/venv/bin/python");
+        let venv = venv.to_string_lossy().into_owned();
+        find_program("FILEWIRE_PYTHON", &[venv.as_str()])
+    }
+
+    /// Starts httpbin; `None` (or a panic, see [`missing`]) when it is not installed.
+    pub fn start() -> Option<Httpbin> {
+        let Some(python) = Self::python() else {
+            return missing(
+                "Python httpbin",
+                "run `cargo xtask test` to make target/xtask/venv",
+            );
+        };
+        let port = free_port().expect("free port");
+        let child = Command::new(python)
+            .args([
+                "-m",
+                "gunicorn",
+                "--workers",
+                "2",
+                "--log-level",
+                "warning",
+                "-b",
+            ])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("httpbin:app")
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("starting gunicorn");
+        let mut me = Httpbin { port, child };
+        if !wait_for_port(port, Duration::from_secs(30)) {
+            let _ = me.child.kill();
+            panic!("httpbin did not listen on 127.0.0.1:{port}");
+        }
+        Some(me)
+    }
+
+    /// `http://127.0.0.1:PORT{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for Httpbin {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,8 @@
+//! `cargo xtask` task: bench_batch (owned by the crate that it measures).
+
+use anyhow::{Result, bail};
+
+/// Runs the task.
+pub fn run(_args: pico_args::Arguments) -> Result<()> {
+    bail!("bench_batch is not built yet")
+}

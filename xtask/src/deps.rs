@@ -1,0 +1,116 @@
+//! Installs what the tests, benches and demo need, or fails with the exact command to run.
+//!
+//! System packages come from apt-get (when running as root), Python tools from pip into a
+//! virtual environment under `target/xtask/venv`. Nothing is skipped silently.
+
+use crate::util::{have, run, scratch};
+use anyhow::{Result, bail};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Once;
+
+static APT_UPDATE: Once = Once::new();
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Makes sure `program` is on PATH, installing Debian `package` when missing.
+pub fn apt(program: &str, package: &str) -> Result<()> {
+    if have(program) || std::path::Path::new(&format!("/usr/sbin/{program}")).exists() {
+        return Ok(());
+    }
+    if !is_root() {
+        bail!("`{program}` is missing; install it with: sudo apt-get install -y {package}");
+    }
+    let mut update_result = Ok(());
+    APT_UPDATE.call_once(|| {
+        update_result = run(Command::new("apt-get").args(["update", "-qq"]));
+    });
+    update_result?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends", package])
+        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    if !(have(program) || std::path::Path::new(&format!("/usr/sbin/{program}")).exists()) {
+        bail!("installed {package} but `{program}` is still not on PATH");
+    }
+    Ok(())
+}
+
+/// The nginx binary, installed when missing.
+pub fn nginx() -> Result<PathBuf> {
+    apt("nginx", "nginx-light")?;
+    for p in ["/usr/sbin/nginx", "/usr/bin/nginx"] {
+        if std::path::Path::new(p).exists() {
+            return Ok(PathBuf::from(p));
+        }
+    }
+    Ok(PathBuf::from("nginx"))
+}
+
+/// Tesseract with English language data, installed when missing.
+pub fn tesseract() -> Result<()> {
+    apt("tesseract", "tesseract-ocr")?;
+    let langs = Command::new("tesseract").arg("--list-langs").output()?;
+    let text = String::from_utf8_lossy(&langs.stdout).to_string()
+        + &String::from_utf8_lossy(&langs.stderr);
+    if !text.lines().any(|l| l.trim() == "eng") {
+        if !is_root() {
+            bail!(
+                "tesseract has no English data; install it with: sudo apt-get install -y tesseract-ocr-eng"
+            );
+        }
+        run(Command::new("apt-get")
+            .args(["install", "-y", "-qq", "tesseract-ocr-eng"])
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    }
+    Ok(())
+}
+
+/// curl and wget, the peers of the benches.
+pub fn curl_and_wget() -> Result<()> {
+    apt("curl", "curl")?;
+    apt("wget", "wget")
+}
+
+/// A Python virtual environment under target/ holding httpbin and a WSGI server (gunicorn).
+/// Returns the venv's python.
+pub fn python_venv() -> Result<PathBuf> {
+    let venv = scratch("venv")?;
+    let python = venv.join("bin").join("python");
+    let marker = venv.join(".filewire-ready-1");
+    if marker.exists() {
+        return Ok(python);
+    }
+    let system_python = if have("python3") { "python3" } else { "python" };
+    if !have(system_python) {
+        apt("python3", "python3")?;
+    }
+    if !python.exists() {
+        let ok = Command::new(system_python)
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()?
+            .success();
+        if !ok {
+            apt("true", "python3-venv")?;
+            run(Command::new(system_python).args(["-m", "venv"]).arg(&venv))?;
+        }
+    }
+    run(Command::new(&python).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "httpbin==0.10.4",
+        "gunicorn>=23",
+        "werkzeug>=3,<4",
+    ]))?;
+    std::fs::write(&marker, "httpbin gunicorn\n")?;
+    Ok(python)
+}

@@ -1,0 +1,66 @@
+//! Project automation, run as `cargo xtask <task>` (see `.cargo/config.toml`).
+//!
+//! Each task is a function that reads top to bottom like the steps a person would type.
+
+mod bench_batch;
+mod bench_download;
+mod bench_scan;
+mod bench_upload;
+mod demo;
+mod deps;
+mod eval;
+mod test;
+mod util;
+
+use anyhow::{Result, bail};
+
+const USAGE: &str = "\
+cargo xtask <task>
+
+tasks:
+  test                      fmt check, clippy -D warnings, doc, all tests (installs what tests need)
+  demo                      walk through every app against the loopback testbed
+  bench [upload|download|batch|scan|parse|chunk|all]
+                            budgets from DESIGN.md, as ratios against peers measured in the same run
+  eval [--data FILE.jsonl]  receipt-parse accuracy on a receipt set (default ../shared/data/sroie/dev.jsonl)
+";
+
+fn main() -> Result<()> {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if args.is_empty() {
+        print!("{USAGE}");
+        return Ok(());
+    }
+    let task = args.remove(0).to_string_lossy().into_owned();
+    let rest = pico_args::Arguments::from_vec(args);
+    match task.as_str() {
+        "test" => test::run(rest),
+        "demo" => demo::run(rest),
+        "bench" => bench(rest),
+        "eval" => eval::run(rest),
+        "-h" | "--help" | "help" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => bail!("unknown task `{other}`\n\n{USAGE}"),
+    }
+}
+
+fn bench(mut args: pico_args::Arguments) -> Result<()> {
+    let which: Option<String> = args.opt_free_from_str()?;
+    match which.as_deref().unwrap_or("all") {
+        "upload" => bench_upload::run(args),
+        "download" => bench_download::run(args),
+        "batch" => bench_batch::run(args),
+        "scan" => bench_scan::run(args),
+        "parse" => eval::bench(args),
+        "all" => {
+            bench_upload::run(pico_args::Arguments::from_vec(vec![]))?;
+            bench_download::run(pico_args::Arguments::from_vec(vec![]))?;
+            bench_batch::run(pico_args::Arguments::from_vec(vec![]))?;
+            eval::bench(pico_args::Arguments::from_vec(vec![]))?;
+            bench_scan::run(pico_args::Arguments::from_vec(vec![]))
+        }
+        other => bail!("unknown bench `{other}`\n\n{USAGE}"),
+    }
+}
