@@ -1,1 +1,300 @@
-//! Open any file as bytes, sniff its real type from magic bytes, and check a FilePolicy before anything goes on the wire.
+//! Open any file as bytes, tell its real kind from its first bytes (not its name), and check a
+//! [`FilePolicy`] — allowed kinds, size bounds, extension agreement — before anything goes on the
+//! wire.
+//!
+//! ```
+//! use binary_io::{FilePolicy, Kind};
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let path = dir.path().join("photo.jpg");
+//! // An HTML error page saved as photo.jpg is refused, naming the file and both kinds.
+//! std::fs::write(&path, b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>").unwrap();
+//! let err = FilePolicy::avatar().check(&path).unwrap_err();
+//! assert!(err.is_refusal());
+//! assert_eq!(binary_io::sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), Kind::Png);
+//! ```
+//!
+//! What it does not do: no networking (callers apply the same policy to a download's declared
+//! size and first bytes with [`FilePolicy::check_size`] and [`FilePolicy::check_kind`]), no
+//! decoding of images, and no trust in file names beyond the optional extension check.
+
+mod kind;
+mod policy;
+
+pub use kind::{Kind, SNIFF_LEN, sniff};
+pub use policy::{ExtensionRule, FilePolicy};
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+/// What went wrong opening, reading or checking a file.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The path does not exist.
+    #[error("{path}: no such file")]
+    NotFound {
+        /// The path asked for.
+        path: PathBuf,
+    },
+    /// The path is a directory, not a file.
+    #[error("{path}: is a directory, not a file")]
+    IsDirectory {
+        /// The path asked for.
+        path: PathBuf,
+    },
+    /// The file exists but may not be read.
+    #[error("{path}: permission denied")]
+    PermissionDenied {
+        /// The path asked for.
+        path: PathBuf,
+    },
+    /// The file has no bytes.
+    #[error("{path}: file is empty")]
+    Empty {
+        /// The path asked for.
+        path: PathBuf,
+    },
+    /// Any other I/O failure.
+    #[error("{path}: read failed")]
+    Io {
+        /// The path being read.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The content's kind is not in the policy's allowed list.
+    #[error("{name}: content is {actual}, allowed: {}", kinds_list(.allowed))]
+    KindNotAllowed {
+        /// The file (or resource) name.
+        name: String,
+        /// What the policy allows.
+        allowed: Vec<Kind>,
+        /// What the bytes are.
+        actual: Kind,
+    },
+    /// Larger than the policy's maximum.
+    #[error("{name}: {actual} bytes is over the limit of {max} bytes")]
+    TooLarge {
+        /// The file (or resource) name.
+        name: String,
+        /// The policy's maximum, in bytes.
+        max: u64,
+        /// The actual (or declared) size, in bytes.
+        actual: u64,
+    },
+    /// Smaller than the policy's minimum.
+    #[error("{name}: {actual} bytes is under the minimum of {min} bytes")]
+    TooSmall {
+        /// The file (or resource) name.
+        name: String,
+        /// The policy's minimum, in bytes.
+        min: u64,
+        /// The actual size, in bytes.
+        actual: u64,
+    },
+    /// The file name's extension says one kind, the content another.
+    #[error("{name}: extension .{extension} does not match its content ({actual})")]
+    ExtensionMismatch {
+        /// The file name.
+        name: String,
+        /// The extension found on the name.
+        extension: String,
+        /// What the bytes are.
+        actual: Kind,
+    },
+    /// A size string that could not be parsed (see [`parse_size`]).
+    #[error("invalid size `{input}` (expected e.g. 512, 64k, 5MB, 5MiB, 1GiB)")]
+    InvalidSize {
+        /// The text given.
+        input: String,
+    },
+}
+
+fn kinds_list(kinds: &[Kind]) -> String {
+    let names: Vec<&str> = kinds.iter().map(|k| k.mime()).collect();
+    names.join(", ")
+}
+
+impl Error {
+    /// Whether this is a policy refusal (kind, size, extension) rather than a file problem.
+    /// Apps map refusals to exit code 3.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            Error::KindNotAllowed { .. }
+                | Error::TooLarge { .. }
+                | Error::TooSmall { .. }
+                | Error::ExtensionMismatch { .. }
+                | Error::Empty { .. }
+        )
+    }
+
+    fn from_io(path: &Path, source: io::Error) -> Error {
+        let path = path.to_path_buf();
+        match source.kind() {
+            io::ErrorKind::NotFound => Error::NotFound { path },
+            io::ErrorKind::PermissionDenied => Error::PermissionDenied { path },
+            io::ErrorKind::IsADirectory => Error::IsDirectory { path },
+            _ => Error::Io { path, source },
+        }
+    }
+}
+
+/// A file opened for reading, with its size and sniffed kind; positioned at its first byte.
+#[derive(Debug)]
+pub struct OpenedFile {
+    /// The open file, rewound to the start.
+    pub file: File,
+    /// The path it was opened from.
+    pub path: PathBuf,
+    /// Its size in bytes when opened.
+    pub size: u64,
+    /// Its kind, from its first bytes.
+    pub kind: Kind,
+}
+
+impl OpenedFile {
+    /// The final component of the path, lossily as UTF-8 (for messages and form filenames).
+    pub fn file_name(&self) -> String {
+        file_name(&self.path)
+    }
+}
+
+pub(crate) fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Opens a regular file, records its size and sniffs its kind from the first [`SNIFF_LEN`] bytes,
+/// then rewinds. Directories, missing and unreadable files get their own errors; an empty file is
+/// opened (its kind is [`Kind::Unknown`]) and left to the policy to refuse.
+pub fn open(path: &Path) -> Result<OpenedFile, Error> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::from_io(path, e))?;
+    if meta.is_dir() {
+        return Err(Error::IsDirectory {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut file = File::open(path).map_err(|e| Error::from_io(path, e))?;
+    let mut head = Vec::with_capacity(SNIFF_LEN.min(meta.len() as usize));
+    (&mut file)
+        .take(SNIFF_LEN as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::from_io(path, e))?;
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| Error::from_io(path, e))?;
+    let kind = if head.is_empty() {
+        Kind::Unknown
+    } else {
+        sniff(&head)
+    };
+    Ok(OpenedFile {
+        file,
+        path: path.to_path_buf(),
+        size: meta.len(),
+        kind,
+    })
+}
+
+/// Reads a whole file as bytes. Fails on directories, missing, unreadable and empty files.
+/// For large files prefer [`open`] and stream (see the chunk-stream crate).
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>, Error> {
+    let mut opened = open(path)?;
+    if opened.size == 0 {
+        return Err(Error::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut bytes = Vec::with_capacity(opened.size as usize);
+    opened
+        .file
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::from_io(path, e))?;
+    Ok(bytes)
+}
+
+/// Parses a human size: `512`, `64k`/`64KB` (×1000), `64KiB` (×1024), `5MB`, `5MiB`, `1G`, `1GiB`.
+/// Decimal fractions are allowed (`1.5MB`). Case-insensitive; spaces ignored.
+pub fn parse_size(input: &str) -> Result<u64, Error> {
+    let invalid = || Error::InvalidSize {
+        input: input.to_string(),
+    };
+    let s: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    if num.is_empty() || num.matches('.').count() > 1 {
+        return Err(invalid());
+    }
+    let multiplier: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        "t" | "tb" => 1_000_000_000_000,
+        "tib" => 1 << 40,
+        _ => return Err(invalid()),
+    };
+    let (whole, frac) = num.split_once('.').unwrap_or((num, ""));
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| invalid())?
+    };
+    let mut total = whole.checked_mul(multiplier).ok_or_else(invalid)?;
+    if !frac.is_empty() {
+        // Exact integer arithmetic: frac digits / 10^len * multiplier.
+        let digits = frac.len().min(9) as u32;
+        let frac_value: u64 = frac[..digits as usize].parse().map_err(|_| invalid())?;
+        let scale = 10u64.pow(digits);
+        let part = (frac_value as u128 * multiplier as u128 / scale as u128) as u64;
+        total = total.checked_add(part).ok_or_else(invalid)?;
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sizes_with_decimal_and_binary_units() {
+        assert_eq!(parse_size("100").unwrap(), 100);
+        assert_eq!(parse_size("5MB").unwrap(), 5_000_000);
+        assert_eq!(parse_size("5 MiB").unwrap(), 5 * 1024 * 1024);
+        assert_eq!(parse_size("64k").unwrap(), 64_000);
+        assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
+        assert_eq!(parse_size("1.5MB").unwrap(), 1_500_000);
+        assert_eq!(parse_size("0.5KiB").unwrap(), 512);
+    }
+
+    #[test]
+    fn io_errors_map_to_their_own_variants() {
+        let p = Path::new("x.jpg");
+        let denied = io::Error::from(io::ErrorKind::PermissionDenied);
+        assert!(matches!(
+            Error::from_io(p, denied),
+            Error::PermissionDenied { .. }
+        ));
+        let missing = io::Error::from(io::ErrorKind::NotFound);
+        assert!(matches!(Error::from_io(p, missing), Error::NotFound { .. }));
+        let other = io::Error::other("disk on fire");
+        assert!(matches!(Error::from_io(p, other), Error::Io { .. }));
+    }
+
+    #[test]
+    fn rejects_malformed_sizes() {
+        for bad in ["", "MB", "5XB", "1.2.3MB", "-5", "99999999999999999999"] {
+            assert!(
+                matches!(parse_size(bad), Err(Error::InvalidSize { .. })),
+                "{bad:?} should be invalid"
+            );
+        }
+    }
+}
