@@ -54,13 +54,33 @@ fn bench(mut args: pico_args::Arguments) -> Result<()> {
         "batch" => bench_batch::run(args),
         "scan" => bench_scan::run(args),
         "parse" => eval::bench(args),
+        "chunk" => bench_chunk(),
         "all" => {
             bench_upload::run(pico_args::Arguments::from_vec(vec![]))?;
             bench_download::run(pico_args::Arguments::from_vec(vec![]))?;
             bench_batch::run(pico_args::Arguments::from_vec(vec![]))?;
             eval::bench(pico_args::Arguments::from_vec(vec![]))?;
+            bench_chunk()?;
             bench_scan::run(pico_args::Arguments::from_vec(vec![]))
         }
         other => bail!("unknown bench `{other}`\n\n{USAGE}"),
     }
+}
+
+/// chunk-stream's flat-memory measurement: 256 MiB read in 8 KiB chunks, peak RSS growth printed.
+fn bench_chunk() -> Result<()> {
+    util::step("bench chunk: 256 MiB through Chunks + ProgressReader, peak RSS growth");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    util::run(std::process::Command::new(cargo).current_dir(util::root()).args([
+        "test",
+        "--release",
+        "-q",
+        "-p",
+        "chunk-stream",
+        "--test",
+        "flat_memory",
+        "--",
+        "--ignored",
+        "--nocapture",
+    ]))
 }

@@ -1,1 +1,292 @@
-//! What every filewire app shares: exit codes, progress bars on a terminal, output conventions.
+//! What every filewire app shares, so that they behave alike: the exit codes of DESIGN.md,
+//! `--progress auto|always|never` with indicatif bars only on a terminal, `-F name=value`
+//! fields, and warnings on stderr.
+//!
+//! ```
+//! use fw_cli::{Exit, ProgressMode, parse_fields};
+//! assert_eq!(Exit::Refused as u8, 3);
+//! assert_eq!("never".parse::<ProgressMode>().unwrap(), ProgressMode::Never);
+//! let fields = parse_fields(&["user=ada".to_string()]).unwrap();
+//! assert_eq!(fields, [("user".to_string(), "ada".to_string())]);
+//! // No bar when asked for none.
+//! assert!(fw_cli::progress_bar(ProgressMode::Never, false, Some(10), "x").is_none());
+//! ```
+//!
+//! What it does not do: no argument parsing beyond these shared pieces (apps use pico-args), no
+//! logic of the transfers themselves.
+
+use chunk_stream::{Progress, ProgressObserver};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Exit codes, the same in every app (README and DESIGN.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// Everything worked.
+    Ok = 0,
+    /// Any other failure.
+    Failure = 1,
+    /// Bad command line.
+    Usage = 2,
+    /// Refused before sending: policy (kind, size) or a file problem.
+    Refused = 3,
+    /// The server said no (HTTP 4xx/5xx after retries).
+    ServerSaidNo = 4,
+    /// Network failure or timeout.
+    Network = 5,
+    /// Integrity: a lying server, a short or long body, a checksum mismatch.
+    Integrity = 6,
+    /// A batch finished with some items failed.
+    BatchPartial = 7,
+}
+
+impl Exit {
+    /// As a process exit code.
+    pub fn code(self) -> std::process::ExitCode {
+        std::process::ExitCode::from(self as u8)
+    }
+
+    /// The exit for a numeric code (unknown codes are [`Exit::Failure`]).
+    pub fn from_code(code: u8) -> Exit {
+        match code {
+            0 => Exit::Ok,
+            2 => Exit::Usage,
+            3 => Exit::Refused,
+            4 => Exit::ServerSaidNo,
+            5 => Exit::Network,
+            6 => Exit::Integrity,
+            7 => Exit::BatchPartial,
+            _ => Exit::Failure,
+        }
+    }
+}
+
+/// When to draw progress bars.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProgressMode {
+    /// Only when stderr is a terminal.
+    #[default]
+    Auto,
+    /// Always (even when stderr is redirected).
+    Always,
+    /// Never.
+    Never,
+}
+
+impl FromStr for ProgressMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(ProgressMode::Auto),
+            "always" => Ok(ProgressMode::Always),
+            "never" => Ok(ProgressMode::Never),
+            other => Err(format!(
+                "invalid --progress `{other}` (expected auto, always or never)"
+            )),
+        }
+    }
+}
+
+fn bars_wanted(mode: ProgressMode, quiet: bool) -> bool {
+    if quiet {
+        return false;
+    }
+    match mode {
+        ProgressMode::Never => false,
+        ProgressMode::Always => true,
+        ProgressMode::Auto => std::io::stderr().is_terminal(),
+    }
+}
+
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// A progress bar on stderr fed by a transfer's [`Progress`].
+pub struct BarObserver {
+    bar: ProgressBar,
+}
+
+impl BarObserver {
+    /// The underlying bar (e.g. to print a message above it).
+    pub fn bar(&self) -> &ProgressBar {
+        &self.bar
+    }
+}
+
+impl ProgressObserver for BarObserver {
+    fn on_progress(&mut self, p: &Progress) {
+        if let Some(total) = p.total {
+            if self.bar.length() != Some(total) {
+                self.bar.set_length(total);
+            }
+        }
+        self.bar.set_position(p.bytes);
+    }
+
+    fn on_finish(&mut self, p: &Progress) {
+        self.bar.set_position(p.bytes);
+        self.bar.finish();
+    }
+}
+
+/// A byte-transfer bar labelled `label`, or `None` when bars are off (quiet, `never`, or `auto`
+/// with stderr not a terminal).
+pub fn progress_bar(
+    mode: ProgressMode,
+    quiet: bool,
+    total: Option<u64>,
+    label: &str,
+) -> Option<BarObserver> {
+    if !bars_wanted(mode, quiet) {
+        return None;
+    }
+    let bar = match total {
+        Some(t) => ProgressBar::with_draw_target(Some(t), ProgressDrawTarget::stderr()),
+        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
+    };
+    let template = if no_color() {
+        "{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}"
+    } else {
+        "{msg} [{bar:30.cyan/blue}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}"
+    };
+    let style = match total {
+        Some(_) => ProgressStyle::with_template(template),
+        None => ProgressStyle::with_template("{msg} {spinner} {bytes} {binary_bytes_per_sec}"),
+    }
+    .expect("valid progress template")
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_message(label.to_string());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    Some(BarObserver { bar })
+}
+
+/// An items bar for batches (`done/total items`), or `None` when bars are off.
+pub fn batch_bar(mode: ProgressMode, quiet: bool, items: u64) -> Option<ProgressBar> {
+    if !bars_wanted(mode, quiet) {
+        return None;
+    }
+    let bar = ProgressBar::with_draw_target(Some(items), ProgressDrawTarget::stderr());
+    let template = if no_color() {
+        "{msg} [{bar:30}] {pos}/{len} items {per_sec} eta {eta}"
+    } else {
+        "{msg} [{bar:30.green/blue}] {pos}/{len} items {per_sec} eta {eta}"
+    };
+    bar.set_style(
+        ProgressStyle::with_template(template)
+            .expect("valid progress template")
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    Some(bar)
+}
+
+/// Prints `warning: MSG` on stderr (yellow on a terminal unless `NO_COLOR` is set).
+pub fn warn(msg: &str) {
+    if !no_color() && std::io::stderr().is_terminal() {
+        eprintln!("\x1b[33mwarning\x1b[0m: {msg}");
+    } else {
+        eprintln!("warning: {msg}");
+    }
+}
+
+/// Prints `error: MSG` (with its causes) on stderr.
+pub fn error(msg: &str) {
+    if !no_color() && std::io::stderr().is_terminal() {
+        eprintln!("\x1b[31merror\x1b[0m: {msg}");
+    } else {
+        eprintln!("error: {msg}");
+    }
+}
+
+/// Parses `-F name=value` arguments. A name is required; the value may be empty or hold `=`.
+pub fn parse_fields(values: &[String]) -> Result<Vec<(String, String)>, String> {
+    values
+        .iter()
+        .map(|v| match v.split_once('=') {
+            Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
+            _ => Err(format!("invalid field `{v}` (expected name=value)")),
+        })
+        .collect()
+}
+
+/// Parses `--timeout`: seconds (`30`, `2.5`) or with a unit (`500ms`, `30s`, `2m`).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let err = || format!("invalid duration `{s}` (expected e.g. 30, 2.5s, 500ms, 2m)");
+    let t = s.trim();
+    let (num, mult) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (t, 1.0)
+    };
+    let v: f64 = num.trim().parse().map_err(|_| err())?;
+    if !v.is_finite() || v < 0.0 {
+        return Err(err());
+    }
+    Ok(Duration::from_secs_f64(v * mult))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_match_the_design() {
+        for (e, n) in [
+            (Exit::Ok, 0),
+            (Exit::Failure, 1),
+            (Exit::Usage, 2),
+            (Exit::Refused, 3),
+            (Exit::ServerSaidNo, 4),
+            (Exit::Network, 5),
+            (Exit::Integrity, 6),
+            (Exit::BatchPartial, 7),
+        ] {
+            assert_eq!(e as u8, n);
+            assert_eq!(Exit::from_code(n), e);
+        }
+        assert_eq!(Exit::from_code(99), Exit::Failure);
+    }
+
+    #[test]
+    fn fields_need_a_name_and_keep_equals_in_values() {
+        let f = parse_fields(&["a=b=c".into(), "empty=".into()]).unwrap();
+        assert_eq!(f[0], ("a".into(), "b=c".into()));
+        assert_eq!(f[1], ("empty".into(), String::new()));
+        assert!(parse_fields(&["=x".into()]).is_err());
+        assert!(parse_fields(&["novalue".into()]).is_err());
+    }
+
+    #[test]
+    fn progress_mode_parses_and_rejects() {
+        assert_eq!("auto".parse::<ProgressMode>(), Ok(ProgressMode::Auto));
+        assert_eq!("always".parse::<ProgressMode>(), Ok(ProgressMode::Always));
+        assert!("sometimes".parse::<ProgressMode>().is_err());
+    }
+
+    #[test]
+    fn quiet_or_never_means_no_bar() {
+        assert!(progress_bar(ProgressMode::Always, true, Some(1), "x").is_none());
+        assert!(progress_bar(ProgressMode::Never, false, None, "x").is_none());
+        assert!(batch_bar(ProgressMode::Never, false, 3).is_none());
+        assert!(progress_bar(ProgressMode::Always, false, Some(1), "x").is_some());
+    }
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("2.5s").unwrap(), Duration::from_millis(2500));
+        assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+}
