@@ -1,24 +1,59 @@
 //! A bounded worker pool for batches: per-item outcomes, retries honouring Retry-After, adaptive
-//! concurrency, a journal and sharding.
+//! concurrency, a journal for resuming and a stable sharding of the work.
 //!
-//! This crate knows nothing of HTTP: it learns what to retry from the small [`Retryable`] trait
-//! that the HTTP crates implement on their error types.
+//! - [`Pool`] runs a job over a list of items on a fixed set of threads and returns one
+//!   [`Outcome`] per item (ok with a value, or the error after N tries), in input order
+//!   ([`Pool::run`]) or streamed as they finish ([`Pool::run_streaming`]).
+//! - [`RetryPolicy`] decides about failed tries: non-retryable errors fail at once, the server's
+//!   `Retry-After` is honoured, otherwise exponential backoff with full jitter, with caps on tries
+//!   and total time. A retried item waits in a timer queue, not on a thread: the thread takes other
+//!   work meanwhile.
+//! - [`Concurrency::Adaptive`] runs an [`AdaptiveLimiter`] (AIMD with a remembered ceiling and a
+//!   latency signal) so a batch settles just under what the server allows without being told.
+//! - [`Journal`] (JSON Lines), [`walk_dir`]/[`read_manifest`], [`content_key`] and [`Shard`] are
+//!   the pieces a resumable, shardable batch needs.
+//!
+//! Why plain `std` threads and a mutex-guarded queue rather than rayon or crossbeam workers: the
+//! jobs block on the network, so each in-flight job needs its own thread (rayon's pool is sized
+//! for CPU work and its scope would not let us gate starts by a limit that changes at run time),
+//! and the scheduler needs three things under one lock — the fresh queue, a timer heap of delayed
+//! retries, and the limiter — which a `Mutex` plus `Condvar` gives directly.
 //!
 //! ```
-//! use batch_pool::{parse_retry_after, Retryable};
-//! use std::time::{Duration, SystemTime};
+//! use batch_pool::{Pool, RetryPolicy, Retryable};
+//! use std::time::Duration;
 //!
-//! struct Busy;
-//! impl Retryable for Busy {
+//! #[derive(Debug)]
+//! struct Flaky;
+//! impl Retryable for Flaky {
 //!     fn is_retryable(&self) -> bool { true }
-//!     fn retry_after(&self) -> Option<Duration> { parse_retry_after("2", SystemTime::now()) }
-//!     fn is_overload(&self) -> bool { true }
 //! }
-//! assert_eq!(Busy.retry_after(), Some(Duration::from_secs(2)));
+//!
+//! let pool = Pool::new(4).retry(RetryPolicy::new().base_delay(Duration::from_millis(1)));
+//! let run = pool.run((1..=10).collect(), |n: &u32, attempt| {
+//!     // Odd numbers fail on their first try.
+//!     if n % 2 == 1 && attempt.try_number == 1 { Err(Flaky) } else { Ok(n * 10) }
+//! });
+//! assert_eq!(run.summary.ok, 10);
+//! assert_eq!(run.summary.retried, 5);
+//! assert_eq!(run.outcomes[2].result.as_ref().unwrap(), &30);
 //! ```
 //!
-//! It does not send anything, read files for you or decide what an item is.
+//! It does not do I/O for the job (no HTTP here: the HTTP crates implement [`Retryable`] on
+//! their errors), and it does not persist anything unless you write to a [`Journal`].
 
+mod error;
+mod journal;
+mod limiter;
+mod manifest;
+mod pool;
 mod retry;
+mod shard;
 
+pub use error::Error;
+pub use journal::{Entry, Event, Journal, JournalState};
+pub use limiter::{AdaptiveConfig, AdaptiveLimiter, Concurrency};
+pub use manifest::{Item, JOURNAL_PREFIX, content_key, read_manifest, walk_dir};
+pub use pool::{Attempt, Outcome, Pool, Run, Summary};
 pub use retry::{Decision, GiveUpReason, RetryPolicy, Retryable, parse_retry_after};
+pub use shard::{Shard, shard_of};
