@@ -168,14 +168,16 @@ impl Pool {
             ..Summary::default()
         };
         let (tx, rx) = mpsc::channel::<Outcome<T, V, E>>();
-        std::thread::scope(|scope| {
-            for _ in 0..threads {
-                let tx = tx.clone();
-                let shared = &shared;
-                let job = &job;
-                let retry = &self.retry;
-                scope.spawn(move || worker(shared, job, retry, tx));
-            }
+        let panic = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    let tx = tx.clone();
+                    let shared = &shared;
+                    let job = &job;
+                    let retry = &self.retry;
+                    scope.spawn(move || worker(shared, job, retry, tx))
+                })
+                .collect();
             drop(tx);
             for outcome in rx {
                 summary.tries += u64::from(outcome.tries);
@@ -189,7 +191,12 @@ impl Pool {
                 }
                 on_outcome(outcome);
             }
+            // Join here, so a job's own panic (not "a scoped thread panicked") reaches the caller.
+            handles.into_iter().filter_map(|h| h.join().err()).next()
         });
+        if let Some(payload) = panic {
+            std::panic::resume_unwind(payload);
+        }
         let st = shared.lock();
         summary.peak_in_flight = st.peak_in_flight;
         summary.final_limit = st.limiter.limit();
