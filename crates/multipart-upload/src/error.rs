@@ -1,0 +1,197 @@
+//! The crate's error type and its exit codes.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Why an upload failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    /// A file was refused by the policy, or could not be opened, before any byte was sent.
+    #[error("refused before sending")]
+    Refused(#[from] binary_io::Error),
+    /// The server answered with a status outside 2xx.
+    #[error("{url} answered {status}")]
+    Status {
+        /// The URL posted to.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The start of the response body (lossy UTF-8, at most 4 KiB).
+        body: String,
+        /// The server's Retry-After, when it sent one.
+        retry_after: Option<Duration>,
+    },
+    /// Connecting, sending or receiving failed.
+    #[error("network error talking to {url}")]
+    Network {
+        /// The URL posted to.
+        url: String,
+        /// What ureq reported.
+        #[source]
+        source: ureq::Error,
+    },
+    /// A connect, read or write timeout expired.
+    #[error("timed out talking to {url}")]
+    Timeout {
+        /// The URL posted to.
+        url: String,
+    },
+    /// Reading a file failed while streaming it.
+    #[error("reading {path} failed")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file changed size between being added to the form and being sent, so the body would
+    /// not match its announced Content-Length.
+    #[error("{path} changed size while uploading: expected {expected} bytes, found {actual}")]
+    FileChanged {
+        /// The file.
+        path: PathBuf,
+        /// Its size when added to the form.
+        expected: u64,
+        /// Its size (or the bytes found) while streaming.
+        actual: u64,
+    },
+    /// A file's content contained the multipart boundary (new boundaries collided each time).
+    #[error("{path} contains the multipart boundary")]
+    BoundaryCollision {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The request could not be made as given (a malformed URL or header).
+    #[error("invalid request to {url}: {reason}")]
+    InvalidRequest {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with the request.
+        reason: String,
+    },
+    /// The server's answer could not be read or understood.
+    #[error("invalid response from {url}: {reason}")]
+    InvalidResponse {
+        /// The URL posted to.
+        url: String,
+        /// What is wrong with the answer.
+        reason: String,
+    },
+}
+
+impl UploadError {
+    /// The process exit code for this error (DESIGN.md): 3 refused by policy, 4 the server said
+    /// no, 5 network or timeout, 6 integrity (a file changed underway, an unreadable answer),
+    /// 2 a malformed URL or header, 1 anything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            UploadError::Refused(e) if e.is_refusal() => 3,
+            UploadError::Refused(_) => 1,
+            UploadError::Status { .. } => 4,
+            UploadError::Network { .. } | UploadError::Timeout { .. } => 5,
+            UploadError::FileChanged { .. } | UploadError::InvalidResponse { .. } => 6,
+            UploadError::InvalidRequest { .. } => 2,
+            UploadError::Io { .. } | UploadError::BoundaryCollision { .. } => 1,
+        }
+    }
+
+    /// Whether this is a policy refusal (nothing was sent).
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, UploadError::Refused(e) if e.is_refusal())
+    }
+
+    /// The HTTP status, for [`UploadError::Status`].
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            UploadError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+impl batch_pool::Retryable for UploadError {
+    /// 408, 429 and 5xx answers, network failures and timeouts are worth another try.
+    fn is_retryable(&self) -> bool {
+        match self {
+            UploadError::Status { status, .. } => {
+                *status == 408 || *status == 429 || *status >= 500
+            }
+            UploadError::Network { .. } | UploadError::Timeout { .. } => true,
+            _ => false,
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            UploadError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// 429 and 503 mean the server is overloaded.
+    fn is_overload(&self) -> bool {
+        matches!(
+            self,
+            UploadError::Status {
+                status: 429 | 503,
+                ..
+            }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use batch_pool::Retryable;
+
+    fn status(code: u16, retry_after: Option<Duration>) -> UploadError {
+        UploadError::Status {
+            url: "http://127.0.0.1:1/upload".into(),
+            status: code,
+            body: String::new(),
+            retry_after,
+        }
+    }
+
+    #[test]
+    fn overload_answers_are_retryable_and_carry_retry_after() {
+        let e = status(429, Some(Duration::from_secs(2)));
+        assert!(e.is_retryable() && e.is_overload());
+        assert_eq!(Retryable::retry_after(&e), Some(Duration::from_secs(2)));
+        assert!(status(503, None).is_overload());
+        assert!(status(500, None).is_retryable() && !status(500, None).is_overload());
+    }
+
+    #[test]
+    fn client_errors_are_final_and_exit_4() {
+        let e = status(413, None);
+        assert!(!e.is_retryable());
+        assert_eq!(e.exit_code(), 4);
+    }
+
+    #[test]
+    fn timeouts_are_retryable_and_exit_5() {
+        let e = UploadError::Timeout {
+            url: "http://127.0.0.1:1/".into(),
+        };
+        assert!(e.is_retryable());
+        assert_eq!(e.exit_code(), 5);
+    }
+
+    #[test]
+    fn messages_are_lower_case_without_trailing_punctuation() {
+        let e = UploadError::FileChanged {
+            path: "a.bin".into(),
+            expected: 10,
+            actual: 3,
+        };
+        let msg = e.to_string();
+        assert_eq!(
+            msg,
+            "a.bin changed size while uploading: expected 10 bytes, found 3"
+        );
+        assert_eq!(e.exit_code(), 6);
+    }
+}

@@ -1,0 +1,274 @@
+//! Sending a [`Form`] over ureq: policy first, then a streamed body with Content-Length.
+
+use crate::{Form, MultipartReader, UploadError};
+use chunk_stream::{Progress, ProgressObserver, ProgressReader};
+use serde::de::DeserializeOwned;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+/// The most of a response body kept in [`Response::body`].
+pub const MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
+/// Default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default idle timeout: the longest a single socket read or write may wait.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The most of an error response's body kept in [`UploadError::Status`].
+const ERROR_BODY_BYTES: usize = 4096;
+
+/// Uploads forms. Cheap to clone; clones share one connection pool.
+///
+/// There is deliberately no way to send anything but a [`Form`]: a request cannot mix a JSON
+/// body with files. Send JSON as a text field (or as a file part with type `application/json`).
+#[derive(Clone)]
+pub struct Uploader {
+    agent: ureq::Agent,
+    policy: Option<Arc<binary_io::FilePolicy>>,
+    headers: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Uploader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Header values may hold credentials: print names only.
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("Uploader")
+            .field("policy", &self.policy.is_some())
+            .field("headers", &names)
+            .finish()
+    }
+}
+
+impl Default for Uploader {
+    fn default() -> Self {
+        Uploader::new()
+    }
+}
+
+fn agent(connect: Duration, idle: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        // A streamed body cannot be replayed to a redirect target.
+        .max_redirects(0)
+        .timeout_connect(Some(connect))
+        .timeout_per_read(Some(idle))
+        .timeout_per_write(Some(idle))
+        .user_agent(concat!("filewire/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .new_agent()
+}
+
+/// The server's successful (2xx) answer.
+#[derive(Clone, Debug)]
+pub struct Response {
+    /// The HTTP status.
+    pub status: u16,
+    /// The Content-Type header, if any.
+    pub content_type: Option<String>,
+    /// The body, at most [`MAX_RESPONSE_BYTES`].
+    pub body: Vec<u8>,
+    /// The URL that answered.
+    pub url: String,
+}
+
+impl Response {
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body parsed as JSON.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, UploadError> {
+        serde_json::from_slice(&self.body).map_err(|e| UploadError::InvalidResponse {
+            url: self.url.clone(),
+            reason: format!("body is not the expected json: {e}"),
+        })
+    }
+}
+
+/// Forwards progress to one observer across attempts (a boundary collision restarts the body).
+struct SharedObserver(Arc<Mutex<Box<dyn ProgressObserver>>>);
+
+impl ProgressObserver for SharedObserver {
+    fn on_progress(&mut self, p: &Progress) {
+        if let Ok(mut o) = self.0.lock() {
+            o.on_progress(p);
+        }
+    }
+    fn on_finish(&mut self, p: &Progress) {
+        if let Ok(mut o) = self.0.lock() {
+            o.on_finish(p);
+        }
+    }
+}
+
+impl Uploader {
+    /// An uploader with a connect timeout of 10 s and an idle (per read or write) timeout of 30 s.
+    pub fn new() -> Uploader {
+        Uploader {
+            agent: agent(DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT),
+            policy: None,
+            headers: Vec::new(),
+        }
+    }
+
+    /// Sets the idle timeout (the longest a socket read or write may wait) and caps the connect
+    /// timeout at the same value. A large upload that keeps moving is never cut off.
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.agent = agent(d.min(DEFAULT_CONNECT_TIMEOUT), d);
+        self
+    }
+
+    /// Checks every file part against `p` before any byte is sent (before connecting).
+    pub fn policy(mut self, p: binary_io::FilePolicy) -> Self {
+        self.policy = Some(Arc::new(p));
+        self
+    }
+
+    /// Adds a request header (e.g. an API key; never printed by this crate).
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Checks `form` against the policy, then posts it to `url`.
+    pub fn send(&self, url: &str, form: Form) -> Result<Response, UploadError> {
+        self.send_inner(url, form, None)
+    }
+
+    /// Like [`Uploader::send`], reporting the body's progress to `observer` as it is sent.
+    pub fn send_with_progress(
+        &self,
+        url: &str,
+        form: Form,
+        observer: impl ProgressObserver + 'static,
+    ) -> Result<Response, UploadError> {
+        let shared: Arc<Mutex<Box<dyn ProgressObserver>>> =
+            Arc::new(Mutex::new(Box::new(observer)));
+        self.send_inner(url, form, Some(shared))
+    }
+
+    /// Checks every file part of `form` against the policy, if one is set.
+    pub fn check(&self, form: &Form) -> Result<(), UploadError> {
+        if let Some(policy) = &self.policy {
+            for part in form.files() {
+                part.check(policy)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn send_inner(
+        &self,
+        url: &str,
+        form: Form,
+        observer: Option<Arc<Mutex<Box<dyn ProgressObserver>>>>,
+    ) -> Result<Response, UploadError> {
+        self.check(&form)?;
+        let mut body = form.into_reader();
+        // One retry with a fresh boundary; a second collision means the content targets it.
+        for attempt in 0..2 {
+            match self.attempt(url, &mut body, observer.clone()) {
+                Err(UploadError::BoundaryCollision { .. }) if attempt == 0 => {
+                    body.restart_with_new_boundary()?;
+                }
+                other => return other,
+            }
+        }
+        unreachable!("the second attempt returns")
+    }
+
+    fn attempt(
+        &self,
+        url: &str,
+        body: &mut MultipartReader,
+        observer: Option<Arc<Mutex<Box<dyn ProgressObserver>>>>,
+    ) -> Result<Response, UploadError> {
+        let mut request = self
+            .agent
+            .post(url)
+            .header("Content-Type", body.content_type())
+            .header("Content-Length", body.content_length().to_string());
+        for (name, value) in &self.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let total = body.content_length();
+        let result = match observer {
+            Some(shared) => {
+                let mut reader =
+                    ProgressReader::new(&mut *body, Some(total)).observer(SharedObserver(shared));
+                let result = request.send(ureq::SendBody::from_reader(&mut reader));
+                if result.is_ok() {
+                    reader.finish();
+                }
+                result
+            }
+            None => request.send(ureq::SendBody::from_reader(body)),
+        };
+        let mut response = result.map_err(|e| map_error(url, e))?;
+        let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let content_type = header("content-type");
+        let retry_after = header("retry-after")
+            .and_then(|v| batch_pool::parse_retry_after(&v, SystemTime::now()));
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_RESPONSE_BYTES)
+            .read_to_vec()
+            .map_err(|e| match e {
+                ureq::Error::BodyExceedsLimit(_) => UploadError::InvalidResponse {
+                    url: url.to_string(),
+                    reason: format!("answer is larger than {MAX_RESPONSE_BYTES} bytes"),
+                },
+                e => map_error(url, e),
+            })?;
+        if !(200..300).contains(&status) {
+            let end = bytes.len().min(ERROR_BODY_BYTES);
+            return Err(UploadError::Status {
+                url: url.to_string(),
+                status,
+                body: String::from_utf8_lossy(&bytes[..end]).into_owned(),
+                retry_after,
+            });
+        }
+        Ok(Response {
+            status,
+            content_type,
+            body: bytes,
+            url: url.to_string(),
+        })
+    }
+}
+
+/// Turns a ureq error into ours, unwrapping errors the body reader raised.
+fn map_error(url: &str, e: ureq::Error) -> UploadError {
+    match e {
+        ureq::Error::Io(io) if io.get_ref().is_some_and(|i| i.is::<UploadError>()) => {
+            let inner = io.into_inner().expect("checked above");
+            *inner.downcast::<UploadError>().expect("checked above")
+        }
+        ureq::Error::Timeout(_) => UploadError::Timeout {
+            url: url.to_string(),
+        },
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => UploadError::Timeout {
+            url: url.to_string(),
+        },
+        ureq::Error::BadUri(reason) => UploadError::InvalidRequest {
+            url: url.to_string(),
+            reason,
+        },
+        ureq::Error::Http(e) => UploadError::InvalidRequest {
+            url: url.to_string(),
+            reason: e.to_string(),
+        },
+        source => UploadError::Network {
+            url: url.to_string(),
+            source,
+        },
+    }
+}
