@@ -1,0 +1,184 @@
+//! The one error type of this crate.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::OcrText;
+
+/// One page (or file) of an OCR.space answer that failed while others succeeded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageFailure {
+    /// Zero-based index of the page in `ParsedResults`.
+    pub page: usize,
+    /// The page's `FileParseExitCode` (1 is success; 0, -10, -20, -30, -99 are failures).
+    pub exit_code: i64,
+    /// The server's messages for this page (`ErrorMessage` and `ErrorDetails`).
+    pub messages: Vec<String>,
+}
+
+/// Everything that can go wrong while recognising text in an image.
+///
+/// No variant ever holds an API key: URLs and server bodies are scrubbed of the key before they
+/// are put into an error.
+#[derive(Debug, thiserror::Error)]
+pub enum OcrError {
+    /// The image file does not exist.
+    #[error("image not found: {path}")]
+    ImageNotFound {
+        /// The path that was asked for.
+        path: PathBuf,
+    },
+    /// Reading or inspecting the image file failed.
+    #[error("cannot read image {path}")]
+    Io {
+        /// The image path.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is larger than the OCR.space plan accepts; nothing was sent.
+    #[error(
+        "image {path} is {actual} bytes, over the {limit}-byte limit of the OCR.space plan; not sent"
+    )]
+    FileTooLarge {
+        /// The image path.
+        path: PathBuf,
+        /// The plan's limit in bytes.
+        limit: u64,
+        /// The file's size in bytes.
+        actual: u64,
+    },
+    /// OCR.space refused the request because the key made too many requests.
+    #[error("ocr.space throttled the key at {url}: at most {max_requests} requests within {} s", window.as_secs())]
+    Throttled {
+        /// The endpoint.
+        url: String,
+        /// How many requests the plan allows per window (N in the server's message).
+        max_requests: u64,
+        /// The window length (S seconds in the server's message).
+        window: Duration,
+    },
+    /// OCR.space refused the API key (HTTP 401/403 without the throttle message).
+    #[error("ocr.space refused the api key at {url} (http {status})")]
+    InvalidKey {
+        /// The endpoint.
+        url: String,
+        /// The HTTP status (403 in practice).
+        status: u16,
+    },
+    /// OCR.space answered `IsErroredOnProcessing: true`.
+    #[error("ocr.space could not process the image (OCRExitCode {exit_code}): {}", messages.join("; "))]
+    Processing {
+        /// `OCRExitCode` (3: every page failed, 4: fatal error, 99: invalid request).
+        exit_code: i64,
+        /// The server's `ErrorMessage` and `ErrorDetails` entries.
+        messages: Vec<String>,
+    },
+    /// OCR.space gave up waiting for its OCR engine ("Timed out waiting for results").
+    #[error("ocr.space timed out processing the image: {}", messages.join("; "))]
+    ServerTimeout {
+        /// The server's messages.
+        messages: Vec<String>,
+    },
+    /// Some pages were recognised, others failed (`OCRExitCode` 2).
+    #[error("ocr.space recognised only part of the image: {} page(s) failed", failures.len())]
+    Partial {
+        /// The text of the pages that succeeded.
+        recognised: Box<OcrText>,
+        /// The pages that failed, with the server's messages.
+        failures: Vec<PageFailure>,
+    },
+    /// The request did not get an answer in time (connect or read timeout).
+    #[error("request to {url} timed out")]
+    Timeout {
+        /// The endpoint.
+        url: String,
+    },
+    /// The request failed on the network (refused, reset, DNS, TLS).
+    #[error("network error talking to {url}: {reason}")]
+    Network {
+        /// The endpoint.
+        url: String,
+        /// What went wrong, key scrubbed.
+        reason: String,
+    },
+    /// Any other HTTP error status.
+    #[error("{url} answered http {status}: {body}")]
+    Status {
+        /// The endpoint.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The start of the body (at most 512 bytes), key scrubbed.
+        body: String,
+    },
+    /// The server's answer could not be understood.
+    #[error("unexpected answer from {url}: {reason}")]
+    InvalidResponse {
+        /// The endpoint.
+        url: String,
+        /// What did not fit.
+        reason: String,
+    },
+    /// The upload machinery failed before or while sending for another reason.
+    #[error("could not send {path} to {url}: {reason}")]
+    Upload {
+        /// The image path.
+        path: PathBuf,
+        /// The endpoint.
+        url: String,
+        /// What went wrong, key scrubbed.
+        reason: String,
+    },
+    /// The Tesseract program could not be started because it is not installed there.
+    #[error(
+        "tesseract program not found at {program} (install the tesseract-ocr package or point the backend at it)"
+    )]
+    TesseractNotFound {
+        /// The program that was looked for.
+        program: PathBuf,
+    },
+    /// Tesseract has no trained data for the language.
+    #[error(
+        "tesseract has no language data for `{language}` (install tesseract-ocr-{language} or set TESSDATA_PREFIX)"
+    )]
+    LanguageDataMissing {
+        /// The language code, e.g. `eng`.
+        language: String,
+    },
+    /// Tesseract ran but failed.
+    #[error("tesseract failed on {path} ({status}): {stderr}")]
+    TesseractFailed {
+        /// The image path.
+        path: PathBuf,
+        /// The exit status as text.
+        status: String,
+        /// The last lines Tesseract printed on stderr.
+        stderr: String,
+    },
+}
+
+impl OcrError {
+    /// The app exit code for this error, per DESIGN.md: 3 refused before sending, 4 the server
+    /// said no, 5 network or timeout, 1 anything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            OcrError::FileTooLarge { .. } => 3,
+            OcrError::Throttled { .. }
+            | OcrError::InvalidKey { .. }
+            | OcrError::Processing { .. }
+            | OcrError::ServerTimeout { .. }
+            | OcrError::Partial { .. }
+            | OcrError::Status { .. } => 4,
+            OcrError::Timeout { .. } | OcrError::Network { .. } => 5,
+            OcrError::ImageNotFound { .. }
+            | OcrError::Io { .. }
+            | OcrError::InvalidResponse { .. }
+            | OcrError::Upload { .. }
+            | OcrError::TesseractNotFound { .. }
+            | OcrError::LanguageDataMissing { .. }
+            | OcrError::TesseractFailed { .. } => 1,
+        }
+    }
+}
