@@ -81,13 +81,13 @@ pub enum UploadError {
 }
 
 impl UploadError {
-    /// The process exit code for this error (DESIGN.md): 3 refused by policy, 4 the server said
+    /// The process exit code for this error (DESIGN.md): 3 refused before sending (policy, or a
+    /// file that cannot be opened), 4 the server said
     /// no, 5 network or timeout, 6 integrity (a file changed underway, an unreadable answer),
     /// 2 a malformed URL or header, 1 anything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            UploadError::Refused(e) if e.is_refusal() => 3,
-            UploadError::Refused(_) => 1,
+            UploadError::Refused(_) => 3,
             UploadError::Status { .. } => 4,
             UploadError::Network { .. } | UploadError::Timeout { .. } => 5,
             UploadError::FileChanged { .. } | UploadError::InvalidResponse { .. } => 6,
