@@ -1,4 +1,247 @@
 //! A loopback HTTP/1.1 server for tests and demos: multipart echo, static files with ranges,
 //! faults, rate limits and an OCR.space-shaped endpoint.
+//!
+//! Its one job is to be a real, misbehaving-on-demand peer on `127.0.0.1`, port 0, so that the
+//! project's clients are tested over real sockets. It is hand-written blocking HTTP/1.1 over
+//! `std::net` (a thread per connection, keep-alive, at most 256 live connections) with its own
+//! streaming multipart parser: it shares no code with the crates it tests.
+//!
+//! ```
+//! use std::io::{Read, Write};
+//!
+//! let server = testbed::Testbed::start()?;
+//! let mut conn = std::net::TcpStream::connect(server.addr())?;
+//! conn.write_all(b"GET /fault/status/418 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+//! let mut answer = String::new();
+//! conn.read_to_string(&mut answer)?;
+//! assert!(answer.starts_with("HTTP/1.1 418 "));
+//! assert_eq!(server.stats().requests, 1);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! Endpoints (see the crate README in the repository brief for every parameter):
+//! `POST /upload` (multipart echo as JSON), `GET|HEAD /files/<name>` (static files with
+//! ETag, Last-Modified, Range, If-Range), `GET /flaky/<name>` (the first full GET is cut),
+//! `GET /bytes/<n>?seed=S` (deterministic bytes, see [`PseudoRandomBytes`]), `GET /fault/...`
+//! (lying type, short and long bodies, endless body, drip, reset, gzip bomb, hostile
+//! Content-Disposition, redirect loops and chains and schemes, any status, 503 storms),
+//! `POST /ratelimit/upload` (429 + Retry-After beyond a concurrency limit) and
+//! `POST /parse/image` (OCR.space-shaped answers, throttling and key checks).
+//!
+//! It does not: speak TLS or HTTP/2, listen anywhere but loopback, persist anything, or do
+//! real OCR. [`peers`] starts third-party servers (nginx, httpbin) for interop tests.
 
+mod faults;
+mod files;
+mod http;
+mod multipart;
+mod ocr;
 pub mod peers;
+mod random;
+mod server;
+mod upload;
+
+pub use random::PseudoRandomBytes;
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use server::Shared;
+
+/// How a 429 answer says when to come back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryAfterStyle {
+    /// `Retry-After: N` (delay in whole seconds; `Seconds(0)` for fast benches).
+    Seconds(u64),
+    /// `Retry-After: <HTTP-date>`, that far from the moment of the answer.
+    HttpDate(Duration),
+}
+
+/// A snapshot of what the server has seen since start or the last [`Testbed::reset_stats`].
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    /// TCP connections accepted.
+    pub connections: u64,
+    /// Requests parsed.
+    pub requests: u64,
+    /// Every file part received by `/upload` and `/ratelimit/upload` (answered 200 only).
+    pub uploads: Vec<ReceivedFile>,
+    /// 429 answers.
+    pub rate_limited: u64,
+    /// Peak number of requests in service at once on `/ratelimit/upload`.
+    pub max_in_flight: usize,
+    /// Requests to `/parse/image`.
+    pub ocr_requests: u64,
+}
+
+/// One file part as the server received it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceivedFile {
+    /// The form field name.
+    pub field: String,
+    /// The `filename` parameter, when sent.
+    pub filename: Option<String>,
+    /// The part's Content-Type, when sent.
+    pub content_type: Option<String>,
+    /// Bytes in the part's body.
+    pub size: u64,
+    /// SHA-256 of the part's body, lower-case hex.
+    pub sha256: String,
+}
+
+/// Settings of a [`Testbed`], made by [`Testbed::builder`].
+#[derive(Debug, Clone)]
+pub struct TestbedBuilder {
+    files_dir: Option<PathBuf>,
+    max_concurrent: usize,
+    service_time: Duration,
+    retry_after: RetryAfterStyle,
+    ocr_max_requests: u32,
+    ocr_window: Duration,
+    max_connections: usize,
+    port: u16,
+}
+
+impl Default for TestbedBuilder {
+    fn default() -> Self {
+        TestbedBuilder {
+            files_dir: None,
+            max_concurrent: 8,
+            service_time: Duration::from_millis(10),
+            retry_after: RetryAfterStyle::Seconds(1),
+            ocr_max_requests: 10,
+            ocr_window: Duration::from_secs(600),
+            max_connections: 256,
+            port: 0,
+        }
+    }
+}
+
+impl TestbedBuilder {
+    /// The folder `/files/<name>` and `/flaky/<name>` serve from (none by default: 404).
+    pub fn files_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.files_dir = Some(dir.into());
+        self
+    }
+
+    /// `/ratelimit/upload` serves at most `max_concurrent` requests at once (more get 429),
+    /// each taking `service_time`. Default 8 and 10 ms.
+    pub fn rate_limit(mut self, max_concurrent: usize, service_time: Duration) -> Self {
+        self.max_concurrent = max_concurrent;
+        self.service_time = service_time;
+        self
+    }
+
+    /// The Retry-After form of 429 answers. Default `Seconds(1)`.
+    pub fn retry_after(mut self, style: RetryAfterStyle) -> Self {
+        self.retry_after = style;
+        self
+    }
+
+    /// `/parse/image` allows `max_requests` per API key per `window`, like OCR.space's free
+    /// tier (default 10 per 600 s); beyond that it answers 403 with the service's text.
+    pub fn ocr_throttle(mut self, max_requests: u32, window: Duration) -> Self {
+        self.ocr_max_requests = max_requests;
+        self.ocr_window = window;
+        self
+    }
+
+    /// Most connections served at once (default 256); beyond that new ones get 503 and close.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// The loopback port to listen on (default 0: any free port).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Binds 127.0.0.1 and starts serving on a background thread.
+    pub fn start(self) -> std::io::Result<Testbed> {
+        let listener = TcpListener::bind(("127.0.0.1", self.port))?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(self));
+        let accept_shared = Arc::clone(&shared);
+        let accept = std::thread::Builder::new()
+            .name(format!("testbed-accept-{}", addr.port()))
+            .spawn(move || server::accept_loop(listener, accept_shared))?;
+        Ok(Testbed {
+            addr,
+            shared,
+            accept: Some(accept),
+        })
+    }
+}
+
+/// A running server on 127.0.0.1. Dropping it stops it: the listener closes, the accept
+/// thread is joined and every open connection is shut down.
+pub struct Testbed {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Testbed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Testbed").field("addr", &self.addr).finish()
+    }
+}
+
+impl Testbed {
+    /// Starts a server with default settings on 127.0.0.1, port 0.
+    pub fn start() -> std::io::Result<Testbed> {
+        TestbedBuilder::default().start()
+    }
+
+    /// Settings to change before [`TestbedBuilder::start`].
+    pub fn builder() -> TestbedBuilder {
+        TestbedBuilder::default()
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT` followed by `path` (which should start with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats.lock().expect("stats lock").clone()
+    }
+
+    /// Zeroes the counters (fault state such as flaky and storm counters is kept).
+    pub fn reset_stats(&self) {
+        *self.shared.stats.lock().expect("stats lock") = Stats::default();
+    }
+
+    /// Stops the server (the same as dropping it).
+    pub fn shutdown(self) {
+        drop(self);
+    }
+
+    fn stop(&mut self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        if let Some(accept) = self.accept.take() {
+            // Wake the blocking accept so it sees the flag.
+            let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+            let _ = accept.join();
+        }
+        self.shared.shut_down_connections();
+    }
+}
+
+impl Drop for Testbed {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
