@@ -1,0 +1,477 @@
+//! Exact decimal amounts and the scanner that finds them in a line of OCR text.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::cmp::Ordering;
+use std::fmt;
+use std::str::FromStr;
+
+/// The largest number of digits an amount may have (keeps `i64` arithmetic free of overflow).
+const MAX_DIGITS: usize = 15;
+
+/// An exact decimal: `minor / 10^scale` (e.g. `Amount { minor: 1250, scale: 2 }` is 12.50).
+///
+/// Amounts are never floats. Serde writes them as strings ("12.50") and reads them back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Amount {
+    /// The value in units of `10^-scale`.
+    pub minor: i64,
+    /// How many digits follow the decimal point.
+    pub scale: u8,
+}
+
+/// Why a string is not an amount.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AmountError {
+    /// The text is not a plain decimal such as `-12.50`.
+    #[error("not a decimal amount: {text:?}")]
+    NotDecimal {
+        /// The rejected text.
+        text: String,
+    },
+    /// The text has more digits than an amount may carry.
+    #[error("amount {text:?} has {digits} digits, at most {max} are allowed")]
+    TooLong {
+        /// The rejected text.
+        text: String,
+        /// How many digits it has.
+        digits: usize,
+        /// The limit.
+        max: usize,
+    },
+}
+
+impl Amount {
+    /// Builds an amount from minor units and a scale: `Amount::new(1250, 2)` is 12.50.
+    pub const fn new(minor: i64, scale: u8) -> Amount {
+        Amount { minor, scale }
+    }
+
+    /// The value expressed at scale 3 (saturating), for comparing and adding amounts of mixed scales.
+    pub(crate) fn milli(self) -> i64 {
+        match self.scale {
+            0 => self.minor.saturating_mul(1000),
+            1 => self.minor.saturating_mul(100),
+            2 => self.minor.saturating_mul(10),
+            3 => self.minor,
+            s => {
+                let div = 10i64.saturating_pow(u32::from(s) - 3);
+                self.minor / div
+            }
+        }
+    }
+
+    /// Whether two amounts denote the same number (12.5 equals 12.50).
+    pub fn same_value(self, other: Amount) -> bool {
+        self.value_cmp(other) == Ordering::Equal
+    }
+
+    /// Compares the numbers the amounts denote, whatever their scales.
+    pub fn value_cmp(self, other: Amount) -> Ordering {
+        let s = self.scale.max(other.scale).min(18);
+        let a = i128::from(self.minor) * 10i128.pow(u32::from(s.saturating_sub(self.scale)));
+        let b = i128::from(other.minor) * 10i128.pow(u32::from(s.saturating_sub(other.scale)));
+        a.cmp(&b)
+    }
+
+    /// The amount at scale 2, rounded half away from zero where it had more digits.
+    pub(crate) fn from_milli(milli: i64) -> Amount {
+        let cents = if milli >= 0 {
+            (milli + 5) / 10
+        } else {
+            (milli - 5) / 10
+        };
+        Amount::new(cents, 2)
+    }
+}
+
+impl fmt::Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.minor < 0 { "-" } else { "" };
+        let abs = self.minor.unsigned_abs();
+        if self.scale == 0 {
+            return write!(f, "{sign}{abs}");
+        }
+        let pow = 10u64.checked_pow(u32::from(self.scale)).unwrap_or(u64::MAX);
+        write!(
+            f,
+            "{sign}{}.{:0width$}",
+            abs / pow,
+            abs % pow,
+            width = usize::from(self.scale)
+        )
+    }
+}
+
+impl FromStr for Amount {
+    type Err = AmountError;
+
+    /// Parses a plain decimal with a `.` point: `12.50`, `-0.05`, `9`.
+    fn from_str(text: &str) -> Result<Amount, AmountError> {
+        let bad = || AmountError::NotDecimal {
+            text: text.to_string(),
+        };
+        let (negative, body) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+        if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        if !frac.bytes().all(|b| b.is_ascii_digit()) || (body.contains('.') && frac.is_empty()) {
+            return Err(bad());
+        }
+        let digits = int.len() + frac.len();
+        if digits > MAX_DIGITS {
+            return Err(AmountError::TooLong {
+                text: text.to_string(),
+                digits,
+                max: MAX_DIGITS,
+            });
+        }
+        let mut minor: i64 = 0;
+        for b in int.bytes().chain(frac.bytes()) {
+            minor = minor * 10 + i64::from(b - b'0');
+        }
+        let scale = u8::try_from(frac.len()).map_err(|_| bad())?;
+        Ok(Amount::new(if negative { -minor } else { minor }, scale))
+    }
+}
+
+impl Serialize for Amount {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Amount, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// An amount found in a line, with what surrounds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Found {
+    pub amount: Amount,
+    /// Byte offset where the number starts in the line.
+    pub start: usize,
+    /// Whether it had a decimal part (integers only count next to a currency).
+    pub decimal: bool,
+    /// Whether a currency sign or code touched it.
+    pub currency: bool,
+}
+
+/// Maps a byte that OCR confuses with a digit to that digit.
+fn confusable_digit(b: u8) -> Option<u8> {
+    match b {
+        b'O' | b'o' => Some(b'0'),
+        b'l' | b'I' | b'|' => Some(b'1'),
+        b'S' => Some(b'5'),
+        b'B' => Some(b'8'),
+        _ => None,
+    }
+}
+
+fn is_sep(b: u8) -> bool {
+    b == b'.' || b == b','
+}
+
+/// Whether currency text ends right before `at` (spaces allowed between).
+fn currency_before(line: &[u8], at: usize) -> bool {
+    let mut end = at;
+    while end > 0 && line[end - 1] == b' ' {
+        end -= 1;
+    }
+    let head = &line[..end];
+    const CODES: [&[u8]; 11] = [
+        b"RM",
+        b"$",
+        b"\xe2\x82\xac",
+        b"\xc2\xa3",
+        b"EUR",
+        b"USD",
+        b"MYR",
+        b"GBP",
+        b"CHF",
+        b"SGD",
+        b"Fr.",
+    ];
+    CODES.iter().any(|c| {
+        head.len() >= c.len() && head.ends_with(c) && {
+            // a code made of letters must start a word ("RM", not "FORM")
+            let before = head.len() - c.len();
+            !c[0].is_ascii_alphabetic() || before == 0 || !head[before - 1].is_ascii_alphabetic()
+        }
+    })
+}
+
+/// Whether currency text starts right after `at` (spaces allowed between).
+fn currency_after(line: &[u8], at: usize) -> bool {
+    let mut start = at;
+    while start < line.len() && line[start] == b' ' {
+        start += 1;
+    }
+    let tail = &line[start..];
+    const CODES: [&[u8]; 6] = [b"\xe2\x82\xac", b"\xc2\xa3", b"EUR", b"RM", b"USD", b"CHF"];
+    CODES.iter().any(|c| {
+        tail.starts_with(c) && {
+            let after = tail.get(c.len()).copied();
+            !c[0].is_ascii_alphabetic() || !after.is_some_and(|b| b.is_ascii_alphabetic())
+        }
+    })
+}
+
+/// Finds the money-like numbers in one line, left to right.
+///
+/// Accepts `12.50`, `12,50`, `1,234.50`, `1.234,50`, `9.000` (three decimals), OCR confusions
+/// inside a number (`1O.0O`), a sign (`-0.02`, `0.02-`) and integers next to a currency
+/// (`€ 12`). Skips percentages, dates, times and codes.
+pub(crate) fn scan(line: &str) -> Vec<Found> {
+    let b = line.as_bytes();
+    let n = b.len();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < n {
+        let start = i;
+        let digitlike = |x: u8| x.is_ascii_digit() || confusable_digit(x).is_some();
+        if !b[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        // extend left over confusables directly attached ("O.50" is rare; "S0.00" too): keep simple
+        let mut end = i;
+        while end < n {
+            let x = b[end];
+            let next = b.get(end + 1).copied();
+            let keep = if x.is_ascii_digit() {
+                true
+            } else if is_sep(x) {
+                next.is_some_and(digitlike)
+            } else if confusable_digit(x).is_some() {
+                // a confusable belongs to the number unless a letter follows ("9.00SR")
+                !next.is_some_and(|y| y.is_ascii_alphabetic() && confusable_digit(y).is_none())
+            } else {
+                false
+            };
+            if !keep {
+                break;
+            }
+            end += 1;
+        }
+        i = end.max(start + 1);
+        // the character before must not glue it to a word or another number
+        if start > 0 {
+            let p = b[start - 1];
+            if p.is_ascii_digit() || p == b'/' || p == b':' {
+                continue;
+            }
+            if p.is_ascii_alphabetic() && !currency_before(b, start) {
+                // letters glued to the front: a code such as "A1234" or "SR6.00"; allow only a
+                // decimal-shaped number ("TOTAL9.00")
+                let token = &b[start..end];
+                let sep = token.iter().rposition(|&x| is_sep(x));
+                if !matches!(sep, Some(s) if token.len() - s - 1 == 2) {
+                    continue;
+                }
+            }
+        }
+        // and the character after must not be a letter (other than a currency code), a slash or a colon
+        if end < n {
+            let x = b[end];
+            if x == b'/'
+                || x == b':'
+                || x == b'%'
+                || (x.is_ascii_alphabetic() && !currency_after(b, end))
+            {
+                // "6%" and "SR" suffixes: a percentage is skipped; "12.50SR" is still an amount
+                let token = &b[start..end];
+                let two_decimals = token
+                    .iter()
+                    .rposition(|&y| is_sep(y))
+                    .is_some_and(|s| token.len() - s - 1 == 2);
+                if x == b'%' || x == b'/' || x == b':' || !two_decimals {
+                    continue;
+                }
+            }
+        }
+        if end < n && b[end] == b' ' && b.get(end + 1) == Some(&b'%') {
+            continue;
+        }
+        // confusables must not dominate
+        let token = &b[start..end];
+        let confusions = token
+            .iter()
+            .filter(|&&x| confusable_digit(x).is_some())
+            .count();
+        let digits = token.iter().filter(|x| x.is_ascii_digit()).count();
+        if confusions > 1 || (confusions == 1 && digits < 2) {
+            continue;
+        }
+        let mapped: Vec<u8> = token
+            .iter()
+            .map(|&x| confusable_digit(x).unwrap_or(x))
+            .collect();
+        let Some((mut amount, decimal)) = number(&mapped) else {
+            continue;
+        };
+        let currency = currency_before(b, start) || currency_after(b, end);
+        if !decimal && !currency {
+            continue;
+        }
+        let minus_before = start > 0
+            && b[start - 1] == b'-'
+            && (start < 2 || !b[start - 2].is_ascii_alphanumeric());
+        let minus_before = minus_before
+            || (start > 1
+                && b[start - 1] == b' '
+                && b[start - 2] == b'-'
+                && (start < 3 || b[start - 3] == b' '));
+        let minus_after =
+            end < n && b[end] == b'-' && (end + 1 == n || !b[end + 1].is_ascii_alphanumeric());
+        if minus_before || minus_after {
+            amount.minor = -amount.minor;
+        }
+        out.push(Found {
+            amount,
+            start,
+            decimal,
+            currency,
+        });
+    }
+    out
+}
+
+/// Reads digits with grouping and a decimal separator: returns the amount and whether it had decimals.
+fn number(token: &[u8]) -> Option<(Amount, bool)> {
+    let last_sep = token.iter().rposition(|&x| is_sep(x));
+    let (int, frac): (&[u8], &[u8]) = match last_sep {
+        None => (token, &[]),
+        Some(p) => {
+            let frac = &token[p + 1..];
+            let sep = token[p];
+            let other_seps = token[..p].iter().filter(|&&x| is_sep(x)).count();
+            match frac.len() {
+                1 | 2 => (&token[..p], frac),
+                3 if sep == b'.' && other_seps == 0 => (&token[..p], frac),
+                // "1,234" or "1.234.567": grouping only
+                3 => (token, &[]),
+                _ => return None,
+            }
+        }
+    };
+    let decimal = !frac.is_empty();
+    // integer part: digits, optionally grouped in threes by the other separator
+    let mut groups = int.split(|&x| is_sep(x));
+    let first = groups.next()?;
+    if first.is_empty() || first.len() > 12 {
+        return None;
+    }
+    let mut digits: Vec<u8> = first.to_vec();
+    let mut grouped = false;
+    for g in groups {
+        if g.len() != 3 {
+            return None;
+        }
+        grouped = true;
+        digits.extend_from_slice(g);
+    }
+    if grouped && first.len() > 3 {
+        return None;
+    }
+    if decimal {
+        // the decimal separator must differ from the grouping one
+        if let Some(p) = last_sep {
+            let dsep = token[p];
+            if int.contains(&dsep) {
+                return None;
+            }
+        }
+    }
+    if digits.len() + frac.len() > MAX_DIGITS {
+        return None;
+    }
+    let mut minor: i64 = 0;
+    for &d in digits.iter().chain(frac.iter()) {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        minor = minor * 10 + i64::from(d - b'0');
+    }
+    Some((Amount::new(minor, frac.len() as u8), decimal))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(line: &str) -> Vec<String> {
+        scan(line).iter().map(|f| f.amount.to_string()).collect()
+    }
+
+    #[test]
+    fn displays_with_fixed_decimals() {
+        assert_eq!(Amount::new(1250, 2).to_string(), "12.50");
+        assert_eq!(Amount::new(-5, 2).to_string(), "-0.05");
+        assert_eq!(Amount::new(9000, 3).to_string(), "9.000");
+        assert_eq!(Amount::new(12, 0).to_string(), "12");
+    }
+
+    #[test]
+    fn parses_what_it_displays() {
+        for s in ["12.50", "-0.05", "9.000", "12", "0.1"] {
+            assert_eq!(s.parse::<Amount>().unwrap().to_string(), s);
+        }
+        assert!("1.2.3".parse::<Amount>().is_err());
+        assert!("abc".parse::<Amount>().is_err());
+        assert!("".parse::<Amount>().is_err());
+        assert!("12.".parse::<Amount>().is_err());
+        assert!(matches!(
+            "1234567890123456".parse::<Amount>(),
+            Err(AmountError::TooLong { digits: 16, .. })
+        ));
+    }
+
+    #[test]
+    fn compares_values_across_scales() {
+        assert!(Amount::new(125, 1).same_value(Amount::new(1250, 2)));
+        assert!(Amount::new(9000, 3).same_value(Amount::new(900, 2)));
+        assert!(!Amount::new(901, 2).same_value(Amount::new(900, 2)));
+    }
+
+    #[test]
+    fn finds_both_decimal_separators_and_grouping() {
+        assert_eq!(values("TOTAL 31.00"), ["31.00"]);
+        assert_eq!(values("Summe 12,50"), ["12.50"]);
+        assert_eq!(values("Total 1,234.56"), ["1234.56"]);
+        assert_eq!(values("Gesamt 1.234,56 EUR"), ["1234.56"]);
+        assert_eq!(values("1 PC * 9.000 0.00 9.00"), ["9.000", "0.00", "9.00"]);
+    }
+
+    #[test]
+    fn finds_currency_glued_amounts() {
+        assert_eq!(values("TOTAL:RM9.00"), ["9.00"]);
+        assert_eq!(values("NETT TOTAL: $8.20"), ["8.20"]);
+        assert_eq!(values("Amount Due £12.40"), ["12.40"]);
+        assert_eq!(values("Total € 12"), ["12"]);
+        assert!(scan("TOTAL RM9.00")[0].currency);
+    }
+
+    #[test]
+    fn skips_percentages_dates_times_and_codes() {
+        assert_eq!(values("TOTAL INCL. GST@6% RM 31.00"), ["31.00"]);
+        assert!(values("DATE: 25/12/2018 8:13:39 PM").is_empty());
+        assert!(values("12.03.2018").is_empty());
+        assert!(values("TEL 03-8051 9514").is_empty());
+        assert!(values("INV A1234").is_empty());
+    }
+
+    #[test]
+    fn reads_signs_and_ocr_confusions() {
+        assert_eq!(values("ROUNDING -0.02"), ["-0.02"]);
+        assert_eq!(values("ROUNDING 0.02-"), ["-0.02"]);
+        assert_eq!(values("TOTAL 1O.00"), ["10.00"]);
+        assert_eq!(values("TOTAL 12.5O"), ["12.50"]);
+    }
+}

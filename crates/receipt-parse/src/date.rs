@@ -1,0 +1,444 @@
+//! Dates and times in a line: numeric (25/12/2018, 25.12.18, 2018-12-25) and with month names
+//! in six languages (25 Dec 2018, Dec 25, 2018, 25. Dezember 2018, 25 décembre 2018).
+
+/// A calendar date found in a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FoundDate {
+    pub year: u16,
+    pub month: u8,
+    pub day: u8,
+    /// Day and month could be swapped (both ≤ 12, numeric form).
+    pub ambiguous: bool,
+    /// Printed month first (only known when unambiguous: 12/28/2017).
+    pub month_first: bool,
+}
+
+impl FoundDate {
+    /// ISO 8601: "2018-12-25".
+    pub fn iso(&self) -> String {
+        format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+
+    /// The same date read month first (for ambiguous numeric dates on US receipts).
+    pub fn swapped(&self) -> FoundDate {
+        FoundDate {
+            month: self.day,
+            day: self.month,
+            month_first: true,
+            ..*self
+        }
+    }
+}
+
+const MONTHS: &[(&str, u8)] = &[
+    ("JAN", 1),
+    ("JANUARY", 1),
+    ("JANUAR", 1),
+    ("JANVIER", 1),
+    ("ENERO", 1),
+    ("ENE", 1),
+    ("GENNAIO", 1),
+    ("GEN", 1),
+    ("JANUARI", 1),
+    ("FEB", 2),
+    ("FEBRUARY", 2),
+    ("FEBRUAR", 2),
+    ("FEVRIER", 2),
+    ("FEV", 2),
+    ("FEBRERO", 2),
+    ("FEBBRAIO", 2),
+    ("FEBRUARI", 2),
+    ("MAR", 3),
+    ("MARCH", 3),
+    ("MARZ", 3),
+    ("MAERZ", 3),
+    ("MARS", 3),
+    ("MARZO", 3),
+    ("MAART", 3),
+    ("MRT", 3),
+    ("APR", 4),
+    ("APRIL", 4),
+    ("AVRIL", 4),
+    ("AVR", 4),
+    ("ABRIL", 4),
+    ("ABR", 4),
+    ("APRILE", 4),
+    ("MAY", 5),
+    ("MAI", 5),
+    ("MAYO", 5),
+    ("MAGGIO", 5),
+    ("MAG", 5),
+    ("MEI", 5),
+    ("JUN", 6),
+    ("JUNE", 6),
+    ("JUNI", 6),
+    ("JUIN", 6),
+    ("JUNIO", 6),
+    ("GIUGNO", 6),
+    ("GIU", 6),
+    ("JUL", 7),
+    ("JULY", 7),
+    ("JULI", 7),
+    ("JUILLET", 7),
+    ("JUIL", 7),
+    ("JULIO", 7),
+    ("LUGLIO", 7),
+    ("LUG", 7),
+    ("AUG", 8),
+    ("AUGUST", 8),
+    ("AOUT", 8),
+    ("AGOSTO", 8),
+    ("AGO", 8),
+    ("AUGUSTUS", 8),
+    ("SEP", 9),
+    ("SEPT", 9),
+    ("SEPTEMBER", 9),
+    ("SEPTEMBRE", 9),
+    ("SEPTIEMBRE", 9),
+    ("SETTEMBRE", 9),
+    ("SET", 9),
+    ("OCT", 10),
+    ("OCTOBER", 10),
+    ("OKTOBER", 10),
+    ("OKT", 10),
+    ("OCTOBRE", 10),
+    ("OCTUBRE", 10),
+    ("OTTOBRE", 10),
+    ("OTT", 10),
+    ("NOV", 11),
+    ("NOVEMBER", 11),
+    ("NOVEMBRE", 11),
+    ("NOVIEMBRE", 11),
+    ("DEC", 12),
+    ("DECEMBER", 12),
+    ("DEZEMBER", 12),
+    ("DEZ", 12),
+    ("DECEMBRE", 12),
+    ("DICIEMBRE", 12),
+    ("DIC", 12),
+    ("DICEMBRE", 12),
+];
+
+fn month_named(word: &str) -> Option<u8> {
+    MONTHS
+        .iter()
+        .find(|(name, _)| *name == word)
+        .map(|&(_, m)| m)
+}
+
+fn days_in(month: u8, year: u16) -> u8 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+fn full_year(y: u32, digits: usize) -> Option<u16> {
+    let y = match digits {
+        2 => 2000 + y,
+        4 => y,
+        _ => return None,
+    };
+    (1990..=2099).contains(&y).then_some(y as u16)
+}
+
+fn valid(year: u16, month: u8, day: u8) -> bool {
+    (1..=12).contains(&month) && day >= 1 && day <= days_in(month, year)
+}
+
+/// A token of a line: a run of digits or of letters (folded to upper-case ASCII).
+#[derive(Debug)]
+struct Tok {
+    text: String,
+    digits: bool,
+    start: usize,
+    end: usize,
+}
+
+fn tokens(line: &str) -> Vec<Tok> {
+    let mut out: Vec<Tok> = Vec::new();
+    for (i, c) in line.char_indices() {
+        let (ch, digit) = if c.is_ascii_digit() {
+            (c, true)
+        } else if c.is_alphabetic() {
+            let up = match c {
+                'é' | 'É' | 'è' | 'ê' => 'E',
+                'û' | 'ü' | 'Ü' | 'ù' => 'U',
+                'ä' | 'Ä' | 'à' | 'â' => 'A',
+                c if c.is_ascii() => c.to_ascii_uppercase(),
+                _ => '?',
+            };
+            (up, false)
+        } else {
+            continue;
+        };
+        match out.last_mut() {
+            Some(t) if t.end == i && t.digits == digit => {
+                t.text.push(ch);
+                t.end = i + c.len_utf8();
+            }
+            _ => out.push(Tok {
+                text: ch.to_string(),
+                digits: digit,
+                start: i,
+                end: i + c.len_utf8(),
+            }),
+        }
+    }
+    out
+}
+
+/// Finds the dates in a line, left to right.
+pub(crate) fn scan(line: &str) -> Vec<FoundDate> {
+    let toks = tokens(line);
+    let bytes = line.as_bytes();
+    let mut out = Vec::new();
+    let num = |t: &Tok| -> Option<u32> {
+        if t.digits && t.text.len() <= 4 {
+            t.text.parse().ok()
+        } else {
+            None
+        }
+    };
+    // the separator between two tokens, if it is a single date separator (spaces around allowed)
+    let sep_between = |a: &Tok, b: &Tok| -> Option<u8> {
+        let gap = bytes.get(a.end..b.start)?;
+        let trimmed: Vec<u8> = gap.iter().copied().filter(|&x| x != b' ').collect();
+        match trimmed.as_slice() {
+            [s @ (b'/' | b'-' | b'.')] if gap.len() <= 3 => Some(*s),
+            [] if gap.len() <= 1 => Some(b' '),
+            [b','] | [b'.'] if gap.len() <= 2 => Some(b','),
+            _ => None,
+        }
+    };
+    let mut i = 0;
+    while i < toks.len() {
+        let t0 = &toks[i];
+        // a preceding digit glued by a separator means this is the tail of something else
+        let mut matched = false;
+        if let (Some(t1), Some(t2)) = (toks.get(i + 1), toks.get(i + 2)) {
+            let s1 = sep_between(t0, t1);
+            let s2 = sep_between(t1, t2);
+            let numeric_seps =
+                matches!((s1, s2), (Some(a), Some(b)) if a != b' ' && a != b',' && a == b);
+            // dd/mm/yyyy, mm/dd/yyyy, yyyy-mm-dd
+            if numeric_seps && t0.digits && t1.digits && t2.digits {
+                if let (Some(a), Some(b), Some(c)) = (num(t0), num(t1), num(t2)) {
+                    let (la, lb, lc) = (t0.text.len(), t1.text.len(), t2.text.len());
+                    if la == 4 && lb <= 2 && lc <= 2 {
+                        if let Some(y) = full_year(a, 4) {
+                            let (m, d) = (b as u8, c as u8);
+                            if valid(y, m, d) {
+                                out.push(FoundDate {
+                                    year: y,
+                                    month: m,
+                                    day: d,
+                                    ambiguous: false,
+                                    month_first: false,
+                                });
+                                matched = true;
+                            }
+                        }
+                    } else if la <= 2 && lb <= 2 && (lc == 2 || lc == 4) {
+                        if let Some(y) = full_year(c, lc) {
+                            let (a, b) = (a as u8, b as u8);
+                            if valid(y, b, a) {
+                                let ambiguous = valid(y, a, b) && a != b;
+                                out.push(FoundDate {
+                                    year: y,
+                                    month: b,
+                                    day: a,
+                                    ambiguous,
+                                    month_first: false,
+                                });
+                                matched = true;
+                            } else if valid(y, a, b) {
+                                out.push(FoundDate {
+                                    year: y,
+                                    month: a,
+                                    day: b,
+                                    ambiguous: false,
+                                    month_first: true,
+                                });
+                                matched = true;
+                            }
+                        }
+                    }
+                }
+            }
+            // 25 Dec 2018, 25-DEC-18, 25. Dezember 2018
+            if !matched && t0.digits && !t1.digits && t2.digits && s1.is_some() && s2.is_some() {
+                if let (Some(d), Some(m), Some(yv)) = (num(t0), month_named(&t1.text), num(t2)) {
+                    if let Some(y) = full_year(yv, t2.text.len()) {
+                        if t0.text.len() <= 2 && valid(y, m, d as u8) {
+                            out.push(FoundDate {
+                                year: y,
+                                month: m,
+                                day: d as u8,
+                                ambiguous: false,
+                                month_first: false,
+                            });
+                            matched = true;
+                        }
+                    }
+                }
+            }
+            // Dec 25, 2018
+            if !matched && !t0.digits && t1.digits && t2.digits && s1.is_some() && s2.is_some() {
+                if let (Some(m), Some(d), Some(yv)) = (month_named(&t0.text), num(t1), num(t2)) {
+                    if t2.text.len() == 4 && t1.text.len() <= 2 {
+                        if let Some(y) = full_year(yv, 4) {
+                            if valid(y, m, d as u8) {
+                                out.push(FoundDate {
+                                    year: y,
+                                    month: m,
+                                    day: d as u8,
+                                    ambiguous: false,
+                                    month_first: true,
+                                });
+                                matched = true;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // 20180304 (compact, only when it reads as a plausible date)
+        if !matched && t0.digits && t0.text.len() == 8 {
+            let v: u32 = t0.text.parse().unwrap_or(0);
+            let (y, m, d) = (v / 10000, (v / 100 % 100) as u8, (v % 100) as u8);
+            if (2000..=2099).contains(&y) && valid(y as u16, m, d) {
+                out.push(FoundDate {
+                    year: y as u16,
+                    month: m,
+                    day: d,
+                    ambiguous: false,
+                    month_first: false,
+                });
+                matched = true;
+            }
+        }
+        i += if matched { 3 } else { 1 };
+    }
+    out
+}
+
+/// Finds a time of day ("8:13:39 PM", "18:19", "14h05") and returns it as "HH:MM" or "HH:MM:SS".
+pub(crate) fn scan_time(line: &str) -> Option<String> {
+    let b = line.as_bytes();
+    let n = b.len();
+    let mut i = 0;
+    while i < n {
+        if !b[i].is_ascii_digit()
+            || (i > 0 && (b[i - 1].is_ascii_digit() || b[i - 1] == b'.' || b[i - 1] == b'/'))
+        {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < n && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        let hlen = j - i;
+        if (1..=2).contains(&hlen)
+            && j + 2 < n
+            && (b[j] == b':' || b[j] == b'h')
+            && b[j + 1].is_ascii_digit()
+            && b[j + 2].is_ascii_digit()
+            && !b.get(j + 3).is_some_and(|x| x.is_ascii_digit())
+        {
+            let hour: u32 = line[i..j].parse().unwrap_or(99);
+            let min: u32 = line[j + 1..j + 3].parse().unwrap_or(99);
+            let mut k = j + 3;
+            let mut sec = None;
+            if k + 2 < n + 1
+                && b.get(k) == Some(&b':')
+                && b.get(k + 1).is_some_and(|x| x.is_ascii_digit())
+                && b.get(k + 2).is_some_and(|x| x.is_ascii_digit())
+                && !b.get(k + 3).is_some_and(|x| x.is_ascii_digit())
+            {
+                sec = line[k + 1..k + 3].parse::<u32>().ok();
+                k += 3;
+            }
+            let mut rest = k;
+            while rest < n && b[rest] == b' ' {
+                rest += 1;
+            }
+            let tail = &b[rest.min(n)..];
+            let pm = tail.len() >= 2 && tail[..2].eq_ignore_ascii_case(b"PM");
+            let am = tail.len() >= 2 && tail[..2].eq_ignore_ascii_case(b"AM");
+            let hour = match (am, pm, hour) {
+                (true, _, 12) => 0,
+                (_, true, h) if h < 12 => h + 12,
+                (_, _, h) => h,
+            };
+            if hour < 24 && min < 60 && sec.is_none_or(|s| s < 60) {
+                return Some(match sec {
+                    Some(s) => format!("{hour:02}:{min:02}:{s:02}"),
+                    None => format!("{hour:02}:{min:02}"),
+                });
+            }
+        }
+        i = j.max(i + 1);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn isos(line: &str) -> Vec<String> {
+        scan(line).iter().map(FoundDate::iso).collect()
+    }
+
+    #[test]
+    fn reads_numeric_dates_day_first() {
+        assert_eq!(isos("DATE: 25/12/2018 8:13:39 PM"), ["2018-12-25"]);
+        assert_eq!(isos("18-11-18"), ["2018-11-18"]);
+        assert_eq!(isos("Datum 24.12.2019"), ["2019-12-24"]);
+        assert_eq!(isos("2018-12-25"), ["2018-12-25"]);
+        assert_eq!(isos("5/3/2018"), ["2018-03-05"]);
+        assert_eq!(isos("20180304"), ["2018-03-04"]);
+    }
+
+    #[test]
+    fn reads_month_first_when_day_cannot_be_the_month() {
+        let d = scan("12/28/2017");
+        assert_eq!(d[0].iso(), "2017-12-28");
+        assert!(d[0].month_first);
+        assert!(scan("03/04/2018")[0].ambiguous);
+    }
+
+    #[test]
+    fn reads_month_names_in_several_languages() {
+        assert_eq!(isos("12 MAR 2018 18:19"), ["2018-03-12"]);
+        assert_eq!(isos("Dec 25, 2018"), ["2018-12-25"]);
+        assert_eq!(isos("30 DEC 17"), ["2017-12-30"]);
+        assert_eq!(isos("25. Dezember 2018"), ["2018-12-25"]);
+        assert_eq!(isos("le 3 février 2019"), ["2019-02-03"]);
+        assert_eq!(isos("25-Dec-18"), ["2018-12-25"]);
+    }
+
+    #[test]
+    fn rejects_impossible_dates_and_non_dates() {
+        assert!(isos("31/02/2018").is_empty());
+        assert!(isos("TOTAL 12.50").is_empty());
+        assert!(isos("TEL 03-8051 9514").is_empty());
+        assert!(isos("JALAN SS 22/19").is_empty());
+    }
+
+    #[test]
+    fn reads_times_in_24_hours() {
+        assert_eq!(
+            scan_time("25/12/2018 8:13:39 PM").as_deref(),
+            Some("20:13:39")
+        );
+        assert_eq!(scan_time("12 MAR 2018 18:19").as_deref(), Some("18:19"));
+        assert_eq!(scan_time("12:05 AM").as_deref(), Some("00:05"));
+        assert_eq!(scan_time("TOTAL 12.50"), None);
+    }
+}

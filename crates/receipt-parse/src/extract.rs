@@ -1,0 +1,684 @@
+//! From text rows to a [`Receipt`]: label each row, pair labels with amounts, pick the fields.
+
+use crate::amount::{self, Amount, Found};
+use crate::date::{self, FoundDate};
+use crate::words::{self, Flags};
+use crate::{Confidence, Currency, Item, Payment, PaymentMethod, Receipt};
+
+/// Flags that make a row a label for the amount beside (or below) it.
+const LABELS: Flags = words::TOTAL
+    | words::SUB
+    | words::TAX
+    | words::ROUND
+    | words::ROUNDED
+    | words::CASH
+    | words::CHANGE
+    | words::TIP
+    | words::STRONG
+    | words::BALANCE
+    | words::CARD
+    | words::AMOUNT
+    | words::DISCOUNT;
+
+/// Rows longer than this are cut: receipts have short lines, and it bounds the work per row.
+const MAX_ROW_BYTES: usize = 400;
+/// At most this many rows are read: a receipt is short, and it bounds the work per input.
+const MAX_ROWS: usize = 2000;
+
+/// What a labelled row holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Total,
+    Subtotal,
+    Tax,
+    Tip,
+    Rounding,
+    Tendered,
+    Change,
+    Discount,
+    Other,
+}
+
+#[derive(Debug)]
+struct Row {
+    text: String,
+    words: Vec<String>,
+    flags: Flags,
+    amounts: Vec<Found>,
+    letters: usize,
+    digits: usize,
+    /// The money value the row's label applies to: its own last amount, or one borrowed from below.
+    value: Option<Amount>,
+    /// Its amount was taken by a label row above.
+    lent: bool,
+    kind: Kind,
+}
+
+fn cut(text: &str) -> &str {
+    if text.len() <= MAX_ROW_BYTES {
+        return text;
+    }
+    let mut end = MAX_ROW_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+fn classify(f: Flags) -> Kind {
+    use words::*;
+    let totalish = TOTAL | STRONG | ROUNDED | BALANCE | AMOUNT;
+    if f & COUNT != 0 && f & STRONG == 0 {
+        return Kind::Other;
+    }
+    if f & CHANGE != 0 {
+        return Kind::Change;
+    }
+    if f & TIP != 0 && f & TOTAL == 0 {
+        return Kind::Tip;
+    }
+    if f & DISCOUNT != 0 {
+        return Kind::Discount;
+    }
+    if f & SUB != 0 {
+        return Kind::Subtotal;
+    }
+    if f & totalish != 0 {
+        if f & EXCL != 0 && f & INCL == 0 {
+            return Kind::Subtotal;
+        }
+        if f & TAX != 0 && f & INCL == 0 && f & (STRONG | ROUNDED) == 0 {
+            return Kind::Tax;
+        }
+        if f & (CASH | CARD) != 0 && f & (STRONG | ROUNDED) == 0 {
+            return Kind::Tendered;
+        }
+        if f & ROUND != 0 && f & (TOTAL | ROUNDED) == 0 {
+            return Kind::Rounding;
+        }
+        return Kind::Total;
+    }
+    if f & ROUND != 0 {
+        return Kind::Rounding;
+    }
+    if f & TAX != 0 {
+        return Kind::Tax;
+    }
+    if f & (CASH | CARD) != 0 {
+        return Kind::Tendered;
+    }
+    Kind::Other
+}
+
+fn row(text: &str) -> Row {
+    let text = cut(text).trim();
+    let words = words::fold(text);
+    let flags = words::flags(&words);
+    let amounts = amount::scan(text);
+    let value = amounts
+        .iter()
+        .rev()
+        .find(|f| f.decimal)
+        .or(amounts.last())
+        .map(|f| f.amount);
+    Row {
+        text: text.to_string(),
+        letters: text.chars().filter(|c| c.is_alphabetic()).count(),
+        digits: text.bytes().filter(u8::is_ascii_digit).count(),
+        words,
+        flags,
+        amounts,
+        value,
+        lent: false,
+        kind: classify(flags),
+    }
+}
+
+fn is_label_only(r: &Row) -> bool {
+    r.flags & LABELS != 0 && r.amounts.is_empty()
+}
+
+fn is_value_only(r: &Row) -> bool {
+    !r.amounts.is_empty() && r.flags & LABELS == 0 && r.letters <= 4
+}
+
+/// Gives label rows without an amount the amounts of the value rows right below them
+/// ("TOTAL:" then "9.00"; "CASH", "CHANGE" then "10.00", "1.00").
+fn pair_labels_with_values(rows: &mut [Row]) {
+    let mut i = 0;
+    while i < rows.len() {
+        if !is_label_only(&rows[i]) {
+            i += 1;
+            continue;
+        }
+        let labels = rows[i..]
+            .iter()
+            .take_while(|r| is_label_only(r))
+            .count()
+            .min(4);
+        let first_value = i + labels;
+        let values = rows[first_value..]
+            .iter()
+            .take_while(|r| is_value_only(r))
+            .count();
+        let pairs: Vec<(usize, usize)> = if values >= labels {
+            (0..labels).map(|k| (i + k, first_value + k)).collect()
+        } else if values > 0 {
+            vec![(first_value - 1, first_value)]
+        } else {
+            Vec::new()
+        };
+        for (l, v) in pairs {
+            rows[l].value = rows[v].value;
+            rows[v].lent = true;
+        }
+        i = first_value.max(i + 1);
+    }
+}
+
+fn sum_milli(parts: &[Option<Amount>]) -> Option<i64> {
+    let mut s: i64 = 0;
+    let mut any = false;
+    for a in parts.iter().flatten() {
+        s = s.saturating_add(a.milli());
+        any = true;
+    }
+    any.then_some(s)
+}
+
+fn near(a: i64, b: i64) -> bool {
+    (a - b).abs() <= 10
+}
+
+/// Picks the grand total and its confidence; returns the row index too.
+fn pick_total(rows: &[Row]) -> (Option<Amount>, u8, Option<usize>) {
+    use words::*;
+    let pay_start = rows
+        .iter()
+        .position(|r| matches!(r.kind, Kind::Tendered | Kind::Change) && r.value.is_some());
+    let first = |k: Kind| rows.iter().find(|r| r.kind == k).and_then(|r| r.value);
+    let tendered = first(Kind::Tendered).filter(|a| a.minor > 0);
+    let change = first(Kind::Change).filter(|a| a.minor >= 0);
+    let subtotal = first(Kind::Subtotal);
+    let tax = first(Kind::Tax);
+    let paid_cash = rows.iter().any(|r| {
+        r.kind == Kind::Tendered && r.value.is_some() && r.flags & CASH != 0 && r.flags & CARD == 0
+    });
+
+    let mut best: Option<(f32, Amount, usize, u8)> = None;
+    for (i, r) in rows.iter().enumerate() {
+        if r.kind != Kind::Total {
+            continue;
+        }
+        let Some(v) = r.value else { continue };
+        if v.minor <= 0 {
+            continue;
+        }
+        let mut score = 10.0f32;
+        let mut conf: i32 = 55;
+        if r.flags & (STRONG | ROUNDED) != 0 || (r.flags & ROUND != 0 && r.flags & TOTAL != 0) {
+            score += 4.0;
+            conf += 10;
+        }
+        if r.flags & INCL != 0 {
+            score += 2.0;
+        }
+        if r.flags & TOTAL == 0 && r.flags & (STRONG | ROUNDED) == 0 {
+            // only "amount" or "balance"
+            score -= 3.0;
+            conf -= 15;
+        }
+        if pay_start.is_some_and(|p| i > p) {
+            score -= 6.0;
+            conf -= 20;
+        }
+        if let (Some(t), Some(c)) = (tendered, change) {
+            if near(t.milli() - c.milli(), v.milli()) {
+                score += 8.0;
+                conf += 30;
+            }
+        }
+        if let Some(t) = tendered {
+            if paid_cash && v.milli() > t.milli() {
+                score -= 6.0;
+                conf -= 20;
+            }
+            if change.is_none_or(|c| c.minor == 0) && t.same_value(v) {
+                score += 3.0;
+                conf += 15;
+            }
+        }
+        if let (Some(s), Some(x)) = (subtotal, tax) {
+            if near(s.milli() + x.milli(), v.milli()) {
+                score += 4.0;
+                conf += 20;
+            }
+        }
+        score += i as f32 * 0.01;
+        let conf = conf.clamp(1, 100) as u8;
+        if best.is_none_or(|(b, ..)| score > b) {
+            best = Some((score, v, i, conf));
+        }
+    }
+    if let Some((_, v, i, conf)) = best {
+        return (Some(v), conf, Some(i));
+    }
+    // no total line: what was paid, else the amount printed most often, else the largest
+    if let (Some(t), Some(c)) = (tendered, change) {
+        if t.milli() > c.milli() {
+            return (Some(Amount::from_milli(t.milli() - c.milli())), 35, None);
+        }
+    }
+    if let Some(t) = tendered {
+        return (Some(t), 25, None);
+    }
+    let all: Vec<Amount> = rows
+        .iter()
+        .flat_map(|r| {
+            r.amounts
+                .iter()
+                .filter(|f| f.decimal && f.amount.minor > 0)
+                .map(|f| f.amount)
+        })
+        .collect();
+    let count = |a: Amount| all.iter().filter(|b| b.same_value(a)).count();
+    let pick = all
+        .iter()
+        .copied()
+        .max_by(|a, b| count(*a).cmp(&count(*b)).then(a.value_cmp(*b)));
+    (pick, if pick.is_some() { 10 } else { 0 }, None)
+}
+
+fn pick_currency(rows: &[Row]) -> (Option<Currency>, u8) {
+    let mut counts = [0u32; 6];
+    let all = [
+        Currency::Eur,
+        Currency::Gbp,
+        Currency::Usd,
+        Currency::Myr,
+        Currency::Chf,
+        Currency::Sgd,
+    ];
+    for r in rows {
+        if r.text.contains('€') {
+            counts[0] += 1;
+        }
+        if r.text.contains('£') {
+            counts[1] += 1;
+        }
+        if r.text.contains("S$") {
+            counts[5] += 1;
+        } else if r.text.contains('$') {
+            counts[2] += 1;
+        }
+        for w in &r.words {
+            match w.as_str() {
+                "EUR" | "EURO" | "EUROS" => counts[0] += 1,
+                "GBP" => counts[1] += 1,
+                "USD" => counts[2] += 1,
+                "RM" | "MYR" => counts[3] += 1,
+                "CHF" => counts[4] += 1,
+                "SGD" => counts[5] += 1,
+                _ => {}
+            }
+        }
+    }
+    let (best, n) = counts
+        .iter()
+        .enumerate()
+        .max_by_key(|&(i, n)| (*n, std::cmp::Reverse(i)))
+        .map(|(i, n)| (i, *n))
+        .unwrap_or((0, 0));
+    if n == 0 {
+        return (None, 0);
+    }
+    let total: u32 = counts.iter().sum();
+    (Some(all[best]), (50 + 50 * n / total.max(1)).min(100) as u8)
+}
+
+fn pick_date(rows: &[Row], us_style: bool) -> (Option<String>, u8, Option<String>, u8) {
+    let mut found: Vec<(usize, FoundDate)> = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        if r.digits >= 4 {
+            for d in date::scan(&r.text) {
+                found.push((i, d));
+            }
+        }
+    }
+    let labelled = |i: usize| {
+        rows[i].flags & words::DATE != 0
+            || (i > 0 && rows[i - 1].flags & words::DATE != 0 && rows[i - 1].digits == 0)
+    };
+    let month_first = us_style || found.iter().any(|(_, d)| d.month_first && !d.ambiguous);
+    let chosen = found
+        .iter()
+        .find(|(i, _)| labelled(*i))
+        .map(|&(i, d)| (i, d, 90u8))
+        .or_else(|| found.first().map(|&(i, d)| (i, d, 70u8)));
+    let Some((row_i, d, mut conf)) = chosen else {
+        let time = rows.iter().find_map(|r| date::scan_time(&r.text));
+        let tc = if time.is_some() { 50 } else { 0 };
+        return (None, 0, time, tc);
+    };
+    let d = if d.ambiguous && month_first {
+        d.swapped()
+    } else {
+        d
+    };
+    if d.ambiguous {
+        conf -= 20;
+    }
+    // the time printed with the date, else the first time on the receipt
+    let time = date::scan_time(&rows[row_i].text)
+        .or_else(|| rows.get(row_i + 1).and_then(|r| date::scan_time(&r.text)))
+        .or_else(|| rows.iter().find_map(|r| date::scan_time(&r.text)));
+    let tc = if time.is_some() { 70 } else { 0 };
+    (Some(d.iso()), conf, time, tc)
+}
+
+fn starts_with_company_word(r: &Row) -> bool {
+    r.words
+        .first()
+        .is_some_and(|w| words::flags(std::slice::from_ref(w)) & words::COMPANY != 0)
+        || r.text.trim_start().starts_with([')', '&'])
+}
+
+fn unbalanced_close(text: &str) -> bool {
+    text.matches(')').count() > text.matches('(').count()
+}
+
+fn merchant_candidate(r: &Row) -> bool {
+    use words::*;
+    if r.letters < 3 || r.digits > r.letters {
+        return false;
+    }
+    if r.flags & BANNER != 0 && r.flags & COMPANY == 0 {
+        return false;
+    }
+    let skip = ADDRESS | DATE | TOTAL | SUB | TAX | CASH | CHANGE | STRONG;
+    if r.flags & skip != 0 && r.flags & LEGAL == 0 {
+        return false;
+    }
+    let lower = r.text.to_ascii_lowercase();
+    !(lower.contains('@') || lower.contains("www") || lower.contains(".com"))
+}
+
+/// Drops registration numbers and trailing punctuation: "99 SPEED MART S/B (519537-X)".
+fn clean_merchant(name: &str) -> String {
+    let mut s = name.trim();
+    if let Some(p) = s.find('(') {
+        if s[p..].bytes().filter(u8::is_ascii_digit).count() >= 3 {
+            s = s[..p].trim_end();
+        }
+    }
+    // a trailing code such as "1110644-W" or "JM0325955-V"
+    if let Some((head, last)) = s.rsplit_once(' ') {
+        if last.bytes().filter(u8::is_ascii_digit).count() >= 4 {
+            s = head;
+        }
+    }
+    s.trim_end_matches([',', ':', ';', ' ', '-']).to_string()
+}
+
+fn pick_merchant(rows: &[Row]) -> (Option<String>, u8) {
+    let stop = rows
+        .iter()
+        .position(|r| matches!(r.kind, Kind::Total | Kind::Subtotal | Kind::Tendered))
+        .unwrap_or(rows.len())
+        .min(10);
+    let mut best: Option<(f32, usize)> = None;
+    for (i, r) in rows[..stop].iter().enumerate() {
+        if !merchant_candidate(r) {
+            continue;
+        }
+        let mut score = -(i as f32) * 0.6;
+        if r.flags & words::COMPANY != 0 {
+            score += 4.0;
+        }
+        if r.flags & words::LEGAL != 0 {
+            score += 3.0;
+        }
+        if best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, i));
+        }
+    }
+    let Some((score, i)) = best else {
+        return (None, 0);
+    };
+    // a name broken over rows: "PASARAYA BORONG PINTAR" / "SDN BHD", "ALAM) SDN BHD"
+    let mut start = i;
+    while start > 0
+        && i - start < 3
+        && (starts_with_company_word(&rows[start]) || unbalanced_close(&rows[start].text))
+        && merchant_candidate(&rows[start - 1])
+        && rows[start - 1].digits == 0
+        && rows[start - 1].flags & words::LEGAL == 0
+    {
+        start -= 1;
+    }
+    let joined: Vec<&str> = rows[start..=i].iter().map(|r| r.text.as_str()).collect();
+    let name = clean_merchant(&joined.join(" "));
+    if name.is_empty() {
+        return (None, 0);
+    }
+    let conf = if score > 3.0 {
+        80
+    } else if score > 0.0 {
+        60
+    } else {
+        40
+    };
+    (Some(name), conf)
+}
+
+/// A leading count ("2 Kaffee", "1 PC") or one before `x`, `*` or `@` ("2 X 3.50").
+fn quantity(text: &str) -> Option<Amount> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_digit()
+            && (i == 0 || !b[i - 1].is_ascii_alphanumeric() && b[i - 1] != b'.' && b[i - 1] != b',')
+        {
+            let mut j = i;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            let mut k = j;
+            while k < b.len() && b[k] == b' ' {
+                k += 1;
+            }
+            let marker = matches!(b.get(k), Some(b'x' | b'X' | b'*' | b'@'))
+                && !b.get(k + 1).is_some_and(|c| c.is_ascii_alphabetic());
+            let leading = i == 0 && j < b.len() && b[j] == b' ';
+            if (marker || leading) && j - i <= 3 {
+                let q: i64 = text[i..j].parse().ok()?;
+                return (q > 0).then_some(Amount::new(q, 0));
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+fn description(text: &str, first_amount_at: Option<usize>) -> String {
+    let end = first_amount_at.unwrap_or(text.len()).min(text.len());
+    let mut end = end;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = &text[..end];
+    // drop leading codes and counts ("9556939040116 KF ...", "2 x", "1 PC *")
+    let words: Vec<&str> = head.split_whitespace().collect();
+    let mut skip = 0;
+    for w in &words {
+        let digits = w.bytes().filter(u8::is_ascii_digit).count();
+        let is_code = digits > 0 && digits * 2 >= w.len();
+        if is_code || matches!(*w, "x" | "X" | "*" | "@") {
+            skip += 1;
+        } else {
+            break;
+        }
+    }
+    words[skip..]
+        .join(" ")
+        .trim_end_matches(['*', '@', 'x', 'X', ' ', ':'])
+        .trim()
+        .to_string()
+}
+
+fn pick_items(rows: &[Row], end: usize) -> Vec<Item> {
+    let mut items = Vec::new();
+    for i in 0..end.min(rows.len()) {
+        let r = &rows[i];
+        if r.kind != Kind::Other || r.lent {
+            continue;
+        }
+        let decimals: Vec<&Found> = r.amounts.iter().filter(|f| f.decimal).collect();
+        let Some(last) = decimals.last() else {
+            continue;
+        };
+        if last.amount.minor == 0 || r.flags & (words::DATE | words::ADDRESS | words::COUNT) != 0 {
+            continue;
+        }
+        let mut desc = description(&r.text, decimals.first().map(|f| f.start));
+        if desc.chars().filter(|c| c.is_alphabetic()).count() < 3 && i > 0 {
+            let prev = &rows[i - 1];
+            if prev.amounts.is_empty() && prev.flags & LABELS == 0 && prev.letters >= 3 {
+                desc = description(&prev.text, None);
+            }
+        }
+        if desc.chars().filter(|c| c.is_alphabetic()).count() < 2 {
+            continue;
+        }
+        let unit_price = (decimals.len() >= 2).then(|| decimals[0].amount);
+        items.push(Item {
+            description: desc,
+            quantity: quantity(&r.text),
+            unit_price,
+            amount: last.amount,
+        });
+    }
+    items
+}
+
+pub(crate) fn receipt(texts: Vec<String>) -> Receipt {
+    let mut rows: Vec<Row> = texts
+        .iter()
+        .take(MAX_ROWS)
+        .map(|t| row(t))
+        .filter(|r| !r.text.is_empty())
+        .collect();
+    pair_labels_with_values(&mut rows);
+
+    let (total, total_conf, total_row) = pick_total(&rows);
+    let before = |k: Kind| {
+        let end = total_row.unwrap_or(rows.len());
+        rows[..end]
+            .iter()
+            .rev()
+            .find(|r| r.kind == k && r.value.is_some())
+            .or_else(|| rows.iter().find(|r| r.kind == k && r.value.is_some()))
+            .and_then(|r| r.value)
+    };
+    let after = |k: Kind| {
+        let start = total_row.unwrap_or(0);
+        rows[start..]
+            .iter()
+            .find(|r| r.kind == k && r.value.is_some())
+            .or_else(|| rows.iter().find(|r| r.kind == k && r.value.is_some()))
+    };
+    let subtotal = before(Kind::Subtotal);
+    let tax = before(Kind::Tax);
+    let tip = before(Kind::Tip).or_else(|| after(Kind::Tip).and_then(|r| r.value));
+    let rounding = before(Kind::Rounding);
+    let tendered_row = after(Kind::Tendered);
+    let tendered = tendered_row.and_then(|r| r.value);
+    let change = after(Kind::Change).and_then(|r| r.value);
+    let method = tendered_row
+        .map(|r| r.flags)
+        .or_else(|| {
+            rows.iter()
+                .find(|r| r.kind == Kind::Tendered)
+                .map(|r| r.flags)
+        })
+        .and_then(|f| {
+            if f & words::CARD != 0 {
+                Some(PaymentMethod::Card)
+            } else if f & words::CASH != 0 && tendered.is_some() {
+                Some(PaymentMethod::Cash)
+            } else {
+                None
+            }
+        });
+
+    let (currency, currency_conf) = pick_currency(&rows);
+    let us_style = currency == Some(Currency::Usd)
+        && rows.iter().any(|r| {
+            r.kind == Kind::Tip || r.words.windows(2).any(|w| w[0] == "SAIES" && w[1] == "TAX")
+        });
+    let (date, date_conf, time, time_conf) = pick_date(&rows, us_style);
+    let (merchant, merchant_conf) = pick_merchant(&rows);
+
+    let items_end = rows
+        .iter()
+        .position(|r| {
+            matches!(
+                r.kind,
+                Kind::Total | Kind::Subtotal | Kind::Tax | Kind::Tendered
+            ) && r.value.is_some()
+        })
+        .unwrap_or(rows.len());
+    let items = pick_items(&rows, items_end);
+    let items_sum = sum_milli(&items.iter().map(|it| Some(it.amount)).collect::<Vec<_>>());
+    let items_match = items_sum.is_some_and(|s| {
+        subtotal.is_some_and(|x| near(x.milli(), s)) || total.is_some_and(|x| near(x.milli(), s))
+    });
+    let total_conf = if items_match {
+        total_conf.saturating_add(10).min(100)
+    } else {
+        total_conf
+    };
+    let found = |a: Option<Amount>, c: u8| if a.is_some() { c } else { 0 };
+
+    Receipt {
+        merchant,
+        date,
+        time,
+        currency,
+        subtotal,
+        tax,
+        tip,
+        rounding,
+        total,
+        payment: Payment {
+            method,
+            tendered,
+            change,
+        },
+        confidence: Confidence {
+            merchant: merchant_conf,
+            date: date_conf,
+            time: time_conf,
+            currency: currency_conf,
+            subtotal: found(subtotal, if items_match { 80 } else { 60 }),
+            tax: found(tax, 60),
+            tip: found(tip, 60),
+            total: total_conf,
+            payment: if tendered.is_some() || method.is_some() {
+                60
+            } else {
+                0
+            },
+            items: if items.is_empty() {
+                0
+            } else if items_match {
+                80
+            } else {
+                40
+            },
+        },
+        items,
+    }
+}

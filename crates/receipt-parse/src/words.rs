@@ -1,0 +1,507 @@
+//! Keyword tables per language and OCR-tolerant matching of them.
+//!
+//! A line is folded to upper-case ASCII words with the characters OCR confuses mapped to one
+//! representative (0/O → O, 1/l/I/L/| → I, 5/S → S, 8/B → B, accents dropped), and so is every
+//! keyword, so `T0TAL`, `Tota1` and `TOTAL` all read the same. Keywords are looked up by their
+//! first word in a table, so matching costs a few hash lookups per line.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+/// What a keyword says about its line (bit flags).
+pub(crate) type Flags = u32;
+
+/// "total", "summe", "totale", "totaal", "gesamt".
+pub(crate) const TOTAL: Flags = 1;
+/// "subtotal", "zwischensumme", "sous-total".
+pub(crate) const SUB: Flags = 1 << 1;
+/// "tax", "vat", "gst", "mwst", "tva", "iva", "btw".
+pub(crate) const TAX: Flags = 1 << 2;
+/// "rounding", "rundung", "arrondi", "redondeo", "arrotondamento", "afronding".
+pub(crate) const ROUND: Flags = 1 << 3;
+/// Cash handed over: "cash", "tendered", "bar", "espèces", "efectivo", "contanti", "contant".
+pub(crate) const CASH: Flags = 1 << 4;
+/// "change", "rückgeld", "rendu", "cambio", "resto", "wisselgeld".
+pub(crate) const CHANGE: Flags = 1 << 5;
+/// "tip", "gratuity", "trinkgeld", "pourboire", "propina", "mancia", "fooi".
+pub(crate) const TIP: Flags = 1 << 6;
+/// What makes a total the grand one: "grand", "net", "payable", "due", "zu zahlen", "à payer".
+pub(crate) const STRONG: Flags = 1 << 7;
+/// Tax included: "incl", "inclusive", "ttc", "brutto".
+pub(crate) const INCL: Flags = 1 << 8;
+/// Tax excluded: "excl", "excluding", "before", "ht", "netto".
+pub(crate) const EXCL: Flags = 1 << 9;
+/// A count, not money: "qty", "items", "pcs", "anzahl".
+pub(crate) const COUNT: Flags = 1 << 10;
+/// "discount", "saving", "rabatt", "remise", "descuento", "sconto", "korting".
+pub(crate) const DISCOUNT: Flags = 1 << 11;
+/// A card payment: "visa", "mastercard", "card", "karte", "carte", "tarjeta", "debit", "credit".
+pub(crate) const CARD: Flags = 1 << 12;
+/// "amount", "betrag", "montant", "importe", "importo", "bedrag" (weak total).
+pub(crate) const AMOUNT: Flags = 1 << 13;
+/// "date", "datum", "fecha", "data", "tarikh".
+pub(crate) const DATE: Flags = 1 << 14;
+/// Rounded: "rounded", "after rounding", "after adj".
+pub(crate) const ROUNDED: Flags = 1 << 15;
+/// "balance" (a total in the UK, "balance due").
+pub(crate) const BALANCE: Flags = 1 << 16;
+/// A header or footer that is never the merchant: "receipt", "invoice", "welcome", "thank".
+pub(crate) const BANNER: Flags = 1 << 17;
+/// Words of an address or contact line: "tel", "fax", "jalan", "street", "straße", "rue".
+pub(crate) const ADDRESS: Flags = 1 << 18;
+/// A company's legal form or trade: "sdn bhd", "gmbh", "ltd", "enterprise", "trading", "restaurant".
+pub(crate) const COMPANY: Flags = 1 << 19;
+/// A legal form that ends a company name: "sdn bhd", "bhd", "s/b", "gmbh", "ltd", "inc", "sarl".
+pub(crate) const LEGAL: Flags = 1 << 20;
+
+/// The keyword table: phrase (as printed) and what it says, for en, de, fr, es, it, nl and ms.
+const KEYWORDS: &[(&str, Flags)] = &[
+    // totals
+    ("total", TOTAL),
+    ("totals", TOTAL),
+    ("grand total", TOTAL | STRONG),
+    ("net total", TOTAL | STRONG),
+    ("nett total", TOTAL | STRONG),
+    ("nett", STRONG),
+    ("final total", TOTAL | STRONG),
+    ("total due", TOTAL | STRONG),
+    ("amount due", TOTAL | STRONG),
+    ("balance due", TOTAL | STRONG),
+    ("total payable", TOTAL | STRONG),
+    ("payable", STRONG),
+    ("amt payable", TOTAL | STRONG),
+    ("amount payable", TOTAL | STRONG),
+    ("due", STRONG),
+    ("to pay", STRONG),
+    ("net amt", TOTAL | STRONG),
+    ("net amount", TOTAL | STRONG),
+    ("amount", AMOUNT),
+    ("amt", AMOUNT),
+    ("balance", BALANCE),
+    ("summe", TOTAL),
+    ("gesamt", TOTAL),
+    ("gesamtsumme", TOTAL | STRONG),
+    ("gesamtbetrag", TOTAL | STRONG),
+    ("endbetrag", TOTAL | STRONG),
+    ("endsumme", TOTAL | STRONG),
+    ("zu zahlen", TOTAL | STRONG),
+    ("betrag", AMOUNT),
+    ("total ttc", TOTAL | INCL | STRONG),
+    ("ttc", INCL),
+    ("net a payer", TOTAL | STRONG),
+    ("a payer", TOTAL | STRONG),
+    ("montant", AMOUNT),
+    ("total a pagar", TOTAL | STRONG),
+    ("a pagar", TOTAL | STRONG),
+    ("importe", AMOUNT),
+    ("importe total", TOTAL | STRONG),
+    ("totale", TOTAL),
+    ("totale complessivo", TOTAL | STRONG),
+    ("totale euro", TOTAL | STRONG),
+    ("da pagare", TOTAL | STRONG),
+    ("importo", AMOUNT),
+    ("totaal", TOTAL),
+    ("te betalen", TOTAL | STRONG),
+    ("bedrag", AMOUNT),
+    ("jumlah", TOTAL),
+    // rounding
+    ("rounding", ROUND),
+    ("round", ROUND),
+    ("rounding adj", ROUND),
+    ("rounding adjustment", ROUND),
+    ("round adj", ROUND),
+    ("adjustment", ROUND),
+    ("adj", ROUND),
+    ("rounded", ROUNDED),
+    ("after rounding", ROUNDED),
+    ("after adj", ROUNDED),
+    ("rundung", ROUND),
+    ("arrondi", ROUND),
+    ("redondeo", ROUND),
+    ("arrotondamento", ROUND),
+    ("afronding", ROUND),
+    // subtotals
+    ("subtotal", SUB),
+    ("sub total", SUB),
+    ("sub", SUB),
+    ("zwischensumme", SUB),
+    ("sous total", SUB),
+    ("subtotale", SUB),
+    ("subtotaal", SUB),
+    ("base imponible", SUB),
+    ("imponibile", SUB),
+    ("excl", EXCL),
+    ("exclusive", EXCL),
+    ("excluding", EXCL),
+    ("exc", EXCL),
+    ("before", EXCL),
+    ("ht", EXCL),
+    ("netto", EXCL),
+    ("w o", EXCL),
+    ("incl", INCL),
+    ("inclusive", INCL),
+    ("including", INCL),
+    ("includes", INCL),
+    ("inc", INCL),
+    ("brutto", INCL),
+    // taxes
+    ("tax", TAX),
+    ("sales tax", TAX),
+    ("vat", TAX),
+    ("gst", TAX),
+    ("sst", TAX),
+    ("service tax", TAX),
+    ("mwst", TAX),
+    ("ust", TAX),
+    ("mehrwertsteuer", TAX),
+    ("tva", TAX),
+    ("iva", TAX),
+    ("btw", TAX),
+    ("imposta", TAX),
+    // tips
+    ("tip", TIP),
+    ("tips", TIP),
+    ("gratuity", TIP),
+    ("trinkgeld", TIP),
+    ("pourboire", TIP),
+    ("propina", TIP),
+    ("mancia", TIP),
+    ("fooi", TIP),
+    // payment
+    ("cash", CASH),
+    ("tendered", CASH),
+    ("cash tendered", CASH),
+    ("paid", CASH),
+    ("payment", CASH),
+    ("received", CASH),
+    ("bar", CASH),
+    ("gegeben", CASH),
+    ("especes", CASH),
+    ("efectivo", CASH),
+    ("entregado", CASH),
+    ("contanti", CASH),
+    ("contante", CASH),
+    ("contant", CASH),
+    ("tunai", CASH),
+    ("visa", CARD),
+    ("master", CARD),
+    ("mastercard", CARD),
+    ("amex", CARD),
+    ("card", CARD),
+    ("credit", CARD),
+    ("debit", CARD),
+    ("karte", CARD),
+    ("ec", CARD),
+    ("girocard", CARD),
+    ("carte", CARD),
+    ("cb", CARD),
+    ("tarjeta", CARD),
+    ("carta", CARD),
+    ("pin", CARD),
+    ("pinnen", CARD),
+    ("change", CHANGE),
+    ("change due", CHANGE),
+    ("ruckgeld", CHANGE),
+    ("wechselgeld", CHANGE),
+    ("zuruck", CHANGE),
+    ("rendu", CHANGE),
+    ("rendu monnaie", CHANGE),
+    ("monnaie", CHANGE),
+    ("cambio", CHANGE),
+    ("vuelto", CHANGE),
+    ("resto", CHANGE),
+    ("wisselgeld", CHANGE),
+    ("terug", CHANGE),
+    ("baki", CHANGE),
+    // counts
+    ("qty", COUNT),
+    ("quantity", COUNT),
+    ("item", COUNT),
+    ("items", COUNT),
+    ("pcs", COUNT),
+    ("no of items", COUNT),
+    ("anzahl", COUNT),
+    ("artikel", COUNT),
+    ("articles", COUNT),
+    ("articulos", COUNT),
+    ("articoli", COUNT),
+    ("stuks", COUNT),
+    ("discount", DISCOUNT),
+    ("disc", DISCOUNT),
+    ("saving", DISCOUNT),
+    ("savings", DISCOUNT),
+    ("rabatt", DISCOUNT),
+    ("remise", DISCOUNT),
+    ("descuento", DISCOUNT),
+    ("sconto", DISCOUNT),
+    ("korting", DISCOUNT),
+    // dates
+    ("date", DATE),
+    ("datum", DATE),
+    ("fecha", DATE),
+    ("data", DATE),
+    ("tarikh", DATE),
+    ("dated", DATE),
+    // never the merchant
+    ("receipt", BANNER),
+    ("official receipt", BANNER),
+    ("tax invoice", BANNER),
+    ("simplified tax invoice", BANNER),
+    ("invoice", BANNER),
+    ("cash bill", BANNER),
+    ("cash sale", BANNER),
+    ("welcome", BANNER),
+    ("thank", BANNER),
+    ("thank you", BANNER),
+    ("kassenbon", BANNER),
+    ("quittung", BANNER),
+    ("rechnung", BANNER),
+    ("beleg", BANNER),
+    ("ticket", BANNER),
+    ("recu", BANNER),
+    ("factura", BANNER),
+    ("recibo", BANNER),
+    ("scontrino", BANNER),
+    ("ricevuta", BANNER),
+    ("bon", BANNER),
+    ("kassabon", BANNER),
+    ("bienvenue", BANNER),
+    ("willkommen", BANNER),
+    ("bienvenido", BANNER),
+    ("benvenuti", BANNER),
+    ("welkom", BANNER),
+    ("copy", BANNER),
+    ("tel", ADDRESS),
+    ("telephone", ADDRESS),
+    ("phone", ADDRESS),
+    ("fax", ADDRESS),
+    ("email", ADDRESS),
+    ("www", ADDRESS),
+    ("jalan", ADDRESS),
+    ("jln", ADDRESS),
+    ("lot", ADDRESS),
+    ("no", ADDRESS),
+    ("taman", ADDRESS),
+    ("street", ADDRESS),
+    ("st", ADDRESS),
+    ("road", ADDRESS),
+    ("rd", ADDRESS),
+    ("ave", ADDRESS),
+    ("avenue", ADDRESS),
+    ("strasse", ADDRESS),
+    ("str", ADDRESS),
+    ("rue", ADDRESS),
+    ("avenida", ADDRESS),
+    ("calle", ADDRESS),
+    ("via", ADDRESS),
+    ("piazza", ADDRESS),
+    ("straat", ADDRESS),
+    ("reg", ADDRESS),
+    ("gst id", ADDRESS),
+    ("gst reg", ADDRESS),
+    ("co reg", ADDRESS),
+    ("company no", ADDRESS),
+    ("ust id", ADDRESS),
+    ("siret", ADDRESS),
+    ("cif", ADDRESS),
+    ("nif", ADDRESS),
+    ("p iva", ADDRESS),
+    ("partita iva", ADDRESS),
+    ("kvk", ADDRESS),
+    ("cashier", ADDRESS),
+    ("kasse", ADDRESS),
+    ("caisse", ADDRESS),
+    // companies
+    ("sdn bhd", COMPANY | LEGAL),
+    ("sdn", COMPANY),
+    ("bhd", COMPANY | LEGAL),
+    ("s b", COMPANY | LEGAL),
+    ("sb", COMPANY | LEGAL),
+    ("berhad", COMPANY | LEGAL),
+    ("gmbh", COMPANY | LEGAL),
+    ("ag", COMPANY | LEGAL),
+    ("kg", COMPANY | LEGAL),
+    ("ltd", COMPANY | LEGAL),
+    ("limited", COMPANY | LEGAL),
+    ("plc", COMPANY | LEGAL),
+    ("inc", COMPANY | LEGAL),
+    ("llc", COMPANY | LEGAL),
+    ("corp", COMPANY | LEGAL),
+    ("sarl", COMPANY | LEGAL),
+    ("sas", COMPANY | LEGAL),
+    ("s l", COMPANY | LEGAL),
+    ("srl", COMPANY | LEGAL),
+    ("spa", COMPANY | LEGAL),
+    ("bv", COMPANY | LEGAL),
+    ("b v", COMPANY | LEGAL),
+    ("nv", COMPANY | LEGAL),
+    ("enterprise", COMPANY),
+    ("enterprises", COMPANY),
+    ("trading", COMPANY),
+    ("restaurant", COMPANY),
+    ("restoran", COMPANY),
+    ("cafe", COMPANY),
+    ("bakery", COMPANY),
+    ("hardware", COMPANY),
+    ("stationery", COMPANY),
+    ("mart", COMPANY),
+    ("market", COMPANY),
+    ("supermarket", COMPANY),
+    ("store", COMPANY),
+    ("shop", COMPANY),
+    ("pharmacy", COMPANY),
+    ("farmasi", COMPANY),
+    ("perniagaan", COMPANY),
+    ("syarikat", COMPANY),
+    ("kedai", COMPANY),
+    ("pasaraya", COMPANY),
+    ("bistro", COMPANY),
+    ("pub", COMPANY),
+    ("hotel", COMPANY),
+    ("marketing", COMPANY),
+    ("industries", COMPANY),
+    ("company", COMPANY),
+    ("co", COMPANY),
+    ("station", COMPANY),
+    ("restaurante", COMPANY),
+    ("ristorante", COMPANY),
+    ("trattoria", COMPANY),
+    ("pizzeria", COMPANY),
+    ("boulangerie", COMPANY),
+    ("backerei", COMPANY),
+    ("apotheke", COMPANY),
+    ("pharmacie", COMPANY),
+    ("farmacia", COMPANY),
+    ("supermercado", COMPANY),
+    ("supermercato", COMPANY),
+    ("winkel", COMPANY),
+];
+
+/// Folds one character to its OCR-tolerant upper-case ASCII form; `None` for a word break.
+fn fold_char(c: char) -> Option<&'static str> {
+    Some(match c {
+        'a' | 'A' | 'à' | 'á' | 'â' | 'ä' | 'ã' | 'å' | 'À' | 'Á' | 'Â' | 'Ä' | 'Ã' | 'Å' => {
+            "A"
+        }
+        'e' | 'E' | 'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => "E",
+        'i' | 'I' | 'l' | 'L' | '1' | '|' | 'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => {
+            "I"
+        }
+        'o' | 'O' | '0' | 'ò' | 'ó' | 'ô' | 'ö' | 'õ' | 'Ò' | 'Ó' | 'Ô' | 'Ö' | 'Õ' => {
+            "O"
+        }
+        'u' | 'U' | 'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => "U",
+        's' | 'S' | '5' => "S",
+        'b' | 'B' | '8' => "B",
+        'ß' => "SS",
+        'ç' | 'Ç' => "C",
+        'ñ' | 'Ñ' => "N",
+        c if c.is_ascii_alphabetic() => {
+            const UPPER: [&str; 26] = [
+                "A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O", "P",
+                "Q", "R", "S", "T", "U", "V", "W", "X", "Y", "Z",
+            ];
+            UPPER[usize::from(c.to_ascii_uppercase() as u8 - b'A')]
+        }
+        c if c.is_ascii_digit() => {
+            const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+            DIGITS[usize::from(c as u8 - b'0')]
+        }
+        _ => return None,
+    })
+}
+
+/// Splits a line into folded words (see the module doc).
+pub(crate) fn fold(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    for c in line.chars() {
+        match fold_char(c) {
+            Some(s) => cur.push_str(s),
+            None => {
+                if !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur));
+                }
+            }
+        }
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
+
+/// Keyword phrases (folded words and flags) indexed by their first folded word.
+type Table = HashMap<String, Vec<(Vec<String>, Flags)>>;
+
+/// The keyword table, built once.
+static TABLE: LazyLock<Table> = LazyLock::new(|| {
+    let mut table = Table::new();
+    for &(phrase, flags) in KEYWORDS {
+        let words = fold(phrase);
+        if let Some(first) = words.first() {
+            table.entry(first.clone()).or_default().push((words, flags));
+        }
+    }
+    table
+});
+
+/// The flags of every keyword phrase found in the folded words of a line.
+pub(crate) fn flags(words: &[String]) -> Flags {
+    let mut out = 0;
+    for (i, w) in words.iter().enumerate() {
+        if let Some(entries) = TABLE.get(w.as_str()) {
+            for (phrase, f) in entries {
+                if words.len() - i >= phrase.len()
+                    && phrase.iter().zip(&words[i..]).all(|(a, b)| a == b)
+                {
+                    out |= f;
+                }
+            }
+        }
+        // glued words that OCR or printers produce: "SUBTOTAL", "TOTALRM", "GRANDTOTAL"
+        if w.len() > 5 && !TABLE.contains_key(w.as_str()) {
+            if w.starts_with("SUBTOTAI") {
+                out |= SUB;
+            } else if w.starts_with("TOTAI") || w.ends_with("TOTAI") {
+                out |= TOTAL;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn of(line: &str) -> Flags {
+        flags(&fold(line))
+    }
+
+    #[test]
+    fn reads_totals_through_ocr_confusions() {
+        for line in ["TOTAL", "Tota1", "T0TAL", "ToTaL:", "TOTA|"] {
+            assert_ne!(of(line) & TOTAL, 0, "{line}");
+        }
+    }
+
+    #[test]
+    fn tells_subtotal_tax_and_change_apart() {
+        assert_ne!(of("SUB-TOTAL") & SUB, 0);
+        assert_ne!(of("Zwischensumme") & SUB, 0);
+        assert_ne!(of("MwSt 19%") & TAX, 0);
+        assert_ne!(of("TVA 20,0%") & TAX, 0);
+        assert_ne!(of("Rückgeld") & CHANGE, 0);
+        assert_ne!(of("Total TTC") & INCL, 0);
+        assert_ne!(of("zu zahlen") & STRONG, 0);
+        assert_eq!(of("TOTAL QTY: 3") & COUNT, COUNT);
+        assert_eq!(of("Subtotal") & TOTAL, 0);
+    }
+
+    #[test]
+    fn folds_accents_and_digits() {
+        assert_eq!(fold("Espèces 5,00"), ["ESPECES", "S", "OO"]);
+        assert_eq!(fold("Straße"), ["STRASSE"]);
+    }
+}
