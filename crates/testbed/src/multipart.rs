@@ -212,7 +212,8 @@ impl<R: Read> MultipartReader<R> {
         if self.eof {
             return Ok(false);
         }
-        if self.start > 0 {
+        // Compact only when the tail runs short, so a trickling client costs linear time.
+        if self.start > 0 && self.buf.len() - self.end < READ_CHUNK / 2 {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
@@ -244,30 +245,29 @@ impl<R: Read> MultipartReader<R> {
         if self.state != State::Body && self.state != State::Preamble {
             return Ok(None);
         }
-        loop {
-            let window = &self.buf[self.start..self.end];
-            if let Some(at) = self.finder.find(window) {
-                if at == 0 {
-                    self.start += self.delimiter.len();
-                    self.state = State::AfterDelimiter;
-                    return Ok(None);
-                }
-                let chunk_start = self.start;
-                self.start += at;
-                return Ok(Some(&self.buf[chunk_start..chunk_start + at]));
+        // Gather a good amount before searching, so a trickling source costs one search per
+        // half buffer rather than one per read.
+        while self.end - self.start < READ_CHUNK / 2 && self.fill()? {}
+        let window = &self.buf[self.start..self.end];
+        if let Some(at) = self.finder.find(window) {
+            if at == 0 {
+                self.start += self.delimiter.len();
+                self.state = State::AfterDelimiter;
+                return Ok(None);
             }
-            // Hold back what could be the start of a delimiter split across reads.
-            let safe = window.len().saturating_sub(self.delimiter.len() - 1);
-            if safe > 0 && (window.len() >= READ_CHUNK / 2 || self.eof) {
-                let chunk_start = self.start;
-                self.start += safe;
-                return Ok(Some(&self.buf[chunk_start..chunk_start + safe]));
-            }
-            // At the end of input with nothing that could still be body: the delimiter is missing.
-            if !self.fill()? && safe == 0 {
-                return Err(MultipartError::UnexpectedEnd);
-            }
+            let chunk_start = self.start;
+            self.start += at;
+            return Ok(Some(&self.buf[chunk_start..chunk_start + at]));
         }
+        // Hold back what could be the start of a delimiter split across reads. Short of half a
+        // buffer only at the end of input: then nothing held back can still become body.
+        let safe = window.len().saturating_sub(self.delimiter.len() - 1);
+        if safe == 0 {
+            return Err(MultipartError::UnexpectedEnd);
+        }
+        let chunk_start = self.start;
+        self.start += safe;
+        Ok(Some(&self.buf[chunk_start..chunk_start + safe]))
     }
 
     /// Skips the rest of the current part's body.
@@ -324,14 +324,16 @@ impl<R: Read> MultipartReader<R> {
         if self.parts > MAX_PARTS {
             return Err(MultipartError::TooManyParts { limit: MAX_PARTS });
         }
+        let mut searched = 0;
         let head_len = loop {
             let window = &self.buf[self.start..self.end];
             if window.starts_with(b"\r\n") {
                 break 0; // no headers at all
             }
-            if let Some(at) = memmem::find(window, b"\r\n\r\n") {
-                break at + 2;
+            if let Some(at) = memmem::find(&window[searched..], b"\r\n\r\n") {
+                break searched + at + 2;
             }
+            searched = window.len().saturating_sub(3);
             if window.len() > MAX_PART_HEADER_BYTES {
                 return Err(MultipartError::HeadersTooLong {
                     limit: MAX_PART_HEADER_BYTES,
