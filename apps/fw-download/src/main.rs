@@ -1,6 +1,232 @@
 //! Download a file safely: checked, streamed, resumable, atomically renamed.
+//!
+//! A thin binary: parses flags, configures a [`safe_download::Downloader`], prints the result on
+//! stdout (text or `--json`) and exits with the codes of DESIGN.md.
 
-fn main() {
-    eprintln!("fw-download: not built yet");
-    std::process::exit(1);
+use anyhow::{Context, Result, anyhow};
+use fw_cli::{Exit, ProgressMode};
+use safe_download::{DownloadError, Downloader, Hashing, Overwrite, Resume, Target};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+const USAGE: &str = "\
+fw-download: download a file safely (checked, streamed, resumable, atomically renamed)
+
+usage: fw-download URL [-o PATH | -O] [options]
+
+options:
+  -o, --output PATH        save to PATH (an existing folder: name chosen as with -O)
+  -O, --remote-name        save in the current folder under the name from Content-Disposition
+                           (RFC 6266, filename*) or the URL, refused when unsafe (default)
+  --accept TYPES           accepted Content-Types, e.g. image/*,application/pdf,png
+  --max-size SIZE          largest file accepted, declared or received (e.g. 512k, 5MB, 5MiB)
+  --sha256 HEX             the SHA-256 the file must have
+  -c, --continue           keep partial data in PATH.part and continue it with Range/If-Range
+  -f, --force              replace an existing file
+  --max-redirects N        redirects to follow (default 10)
+  --timeout DURATION       idle timeout per read (default 30s; e.g. 10, 500ms, 2m)
+  --connect-timeout DUR    connect timeout (default 10s)
+  -H, --header 'NAME: VALUE'  an extra request header (repeatable)
+  --json                   print one JSON object (path, bytes, content_type, kind, sha256, resumed)
+  --progress MODE          auto (bar when stderr is a terminal), always or never
+  -q, --quiet              no progress, no messages but errors
+  -h, --help               this help
+  -V, --version            the version
+
+Nothing is written before the status, type and size are checked and the first bytes agree with
+the declared type; no file stands under the final name unless it is complete and verified.
+
+exit codes: 0 ok, 1 other failure, 2 usage, 3 refused (type, size, name, exists),
+            4 the server said no, 5 network or timeout, 6 integrity (lying type, short or
+            long body, checksum)
+";
+
+struct Args {
+    url: String,
+    target: Target,
+    downloader: Downloader,
+    json: bool,
+    progress: ProgressMode,
+    quiet: bool,
+}
+
+enum Parsed {
+    Run(Box<Args>),
+    Help,
+    Version,
+}
+
+fn parse_args() -> Result<Parsed> {
+    let mut a = pico_args::Arguments::from_env();
+    if a.contains(["-h", "--help"]) {
+        return Ok(Parsed::Help);
+    }
+    if a.contains(["-V", "--version"]) {
+        return Ok(Parsed::Version);
+    }
+    let output: Option<PathBuf> = a.opt_value_from_str(["-o", "--output"])?;
+    let remote_name = a.contains(["-O", "--remote-name"]);
+    let accept: Option<String> = a.opt_value_from_str("--accept")?;
+    let max_size: Option<String> = a.opt_value_from_str("--max-size")?;
+    let sha256: Option<String> = a.opt_value_from_str("--sha256")?;
+    let resume = a.contains(["-c", "--continue"]);
+    let force = a.contains(["-f", "--force"]);
+    let max_redirects: Option<u32> = a.opt_value_from_str("--max-redirects")?;
+    let timeout: Option<String> = a.opt_value_from_str("--timeout")?;
+    let connect_timeout: Option<String> = a.opt_value_from_str("--connect-timeout")?;
+    let raw_headers: Vec<String> = a.values_from_str(["-H", "--header"])?;
+    let json = a.contains("--json");
+    let progress: Option<String> = a.opt_value_from_str("--progress")?;
+    let quiet = a.contains(["-q", "--quiet"]);
+    let url: String = a
+        .opt_free_from_str()?
+        .ok_or_else(|| anyhow!("missing URL"))?;
+    let rest = a.finish();
+    if !rest.is_empty() {
+        return Err(anyhow!("unexpected arguments: {rest:?}"));
+    }
+    if output.is_some() && remote_name {
+        return Err(anyhow!("-o and -O exclude each other"));
+    }
+
+    let target = match output {
+        Some(p) if p.is_dir() => Target::Folder(p),
+        Some(p) => Target::Path(p),
+        None => Target::Folder(PathBuf::from(".")),
+    };
+    let mut d = Downloader::new()
+        .overwrite(if force {
+            Overwrite::Replace
+        } else {
+            Overwrite::Refuse
+        })
+        .resume(if resume {
+            Resume::Continue
+        } else {
+            Resume::Fresh
+        })
+        .hashing(if json {
+            Hashing::Always
+        } else {
+            Hashing::WhenExpected
+        });
+    if let Some(list) = accept {
+        d = d.accept(safe_download::parse_accept(&list)?);
+    }
+    if let Some(s) = max_size {
+        d = d.max_size(binary_io::parse_size(&s)?);
+    }
+    if let Some(hex) = sha256 {
+        if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(anyhow!("--sha256 wants 64 hex digits"));
+        }
+        d = d.sha256(&hex);
+    }
+    if let Some(n) = max_redirects {
+        d = d.max_redirects(n);
+    }
+    if let Some(t) = timeout {
+        d = d.timeout(duration(&t)?);
+    }
+    if let Some(t) = connect_timeout {
+        d = d.connect_timeout(duration(&t)?);
+    }
+    for h in raw_headers {
+        let (name, value) = h
+            .split_once(':')
+            .ok_or_else(|| anyhow!("invalid header `{h}` (expected 'Name: value')"))?;
+        d = d.header(name.trim(), value.trim());
+    }
+    let progress = match progress {
+        Some(p) => p.parse().map_err(|e: String| anyhow!(e))?,
+        None => ProgressMode::Auto,
+    };
+    Ok(Parsed::Run(Box::new(Args {
+        url,
+        target,
+        downloader: d,
+        json,
+        progress,
+        quiet,
+    })))
+}
+
+fn duration(s: &str) -> Result<Duration> {
+    fw_cli::parse_duration(s).map_err(|e| anyhow!(e))
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(Parsed::Run(a)) => a,
+        Ok(Parsed::Help) => {
+            print!("{USAGE}");
+            return Exit::Ok.code();
+        }
+        Ok(Parsed::Version) => {
+            println!("fw-download {}", env!("CARGO_PKG_VERSION"));
+            return Exit::Ok.code();
+        }
+        Err(e) => {
+            fw_cli::error(&format!("{e:#}\n\n{USAGE}"));
+            return Exit::Usage.code();
+        }
+    };
+    match run(&args) {
+        Ok(()) => Exit::Ok.code(),
+        Err(e) => {
+            let code = e
+                .downcast_ref::<DownloadError>()
+                .map_or(Exit::Failure as u8, DownloadError::exit_code);
+            fw_cli::error(&describe(&e));
+            if args.json {
+                let out = serde_json::json!({
+                    "ok": false,
+                    "url": args.url,
+                    "error": describe(&e),
+                    "exit_code": code,
+                });
+                println!("{out}");
+            }
+            Exit::from_code(code).code()
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<()> {
+    let label = safe_download::url_filename(&args.url).unwrap_or_else(|| "download".into());
+    let bar = fw_cli::progress_bar(args.progress, args.quiet || args.json, None, &label);
+    let done = match bar {
+        Some(bar) => args
+            .downloader
+            .fetch_with_progress(&args.url, &args.target, bar),
+        None => args.downloader.fetch(&args.url, &args.target),
+    }
+    .map_err(anyhow::Error::from)
+    .with_context(|| format!("downloading {}", args.url))?;
+    if args.json {
+        let mut v = serde_json::to_value(&done)?;
+        v["ok"] = serde_json::Value::Bool(true);
+        println!("{v}");
+    } else if !args.quiet {
+        println!(
+            "{} ({} bytes{})",
+            done.path.display(),
+            done.bytes,
+            if done.resumed { ", resumed" } else { "" }
+        );
+    }
+    Ok(())
+}
+
+/// The error and its causes on one line.
+fn describe(e: &anyhow::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        s.push_str(": ");
+        s.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    s
 }

@@ -485,6 +485,8 @@ impl Downloader {
             });
         };
 
+        // Connections dropped before this response (redirects, abandoned attempts) do not count.
+        wire.clear_excess();
         let headers = response.headers().clone();
         let length = header(&headers, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
         let expected = length.map(|l| start + l);
@@ -561,7 +563,6 @@ impl Downloader {
             reader = reader.observer(Forward(o));
         }
         let mut buf = vec![0u8; READ_CHUNK];
-        wire.clear_excess();
         loop {
             let n = match reader.read(&mut buf) {
                 Ok(0) => break,
