@@ -261,6 +261,26 @@ pub(crate) fn scan(line: &str) -> Vec<Found> {
             end += 1;
         }
         i = end.max(start + 1);
+        // ".01": cents without the leading zero
+        if start > 0
+            && b[start - 1] == b'.'
+            && end - start == 2
+            && b[start..end].iter().all(u8::is_ascii_digit)
+            && (start < 2 || matches!(b[start - 2], b' ' | b'-' | b'$' | b'M'))
+            && !b
+                .get(end)
+                .is_some_and(|x| x.is_ascii_alphanumeric() || *x == b'.')
+        {
+            let minor = i64::from(b[start] - b'0') * 10 + i64::from(b[start + 1] - b'0');
+            let negative = start >= 2 && b[start - 2] == b'-';
+            out.push(Found {
+                amount: Amount::new(if negative { -minor } else { minor }, 2),
+                start: start - 1,
+                decimal: true,
+                currency: currency_before(b, start - 1),
+            });
+            continue;
+        }
         // the character before must not glue it to a word or another number
         if start > 0 {
             let p = b[start - 1];
@@ -471,6 +491,7 @@ mod tests {
     fn reads_signs_and_ocr_confusions() {
         assert_eq!(values("ROUNDING -0.02"), ["-0.02"]);
         assert_eq!(values("ROUNDING 0.02-"), ["-0.02"]);
+        assert_eq!(values("ROUNDING ADJUSTMENT RM .01"), ["0.01"]);
         assert_eq!(values("TOTAL 1O.00"), ["10.00"]);
         assert_eq!(values("TOTAL 12.5O"), ["12.50"]);
     }

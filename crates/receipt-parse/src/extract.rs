@@ -68,7 +68,10 @@ fn cut(text: &str) -> &str {
 fn classify(f: Flags) -> Kind {
     use words::*;
     let totalish = TOTAL | STRONG | ROUNDED | BALANCE | AMOUNT;
-    if f & COUNT != 0 && f & STRONG == 0 {
+    if f & TAX_NOTE != 0 {
+        return Kind::Tax;
+    }
+    if f & COUNT != 0 && f & (STRONG | TOTAL) == 0 {
         return Kind::Other;
     }
     if f & CHANGE != 0 {
@@ -87,10 +90,11 @@ fn classify(f: Flags) -> Kind {
         if f & EXCL != 0 && f & INCL == 0 {
             return Kind::Subtotal;
         }
-        if f & TAX != 0 && f & INCL == 0 && f & (STRONG | ROUNDED) == 0 {
+        // "GST PAYABLE", "TOTAL GST", "TAX AMOUNT"; but "TOTAL INCL. GST" is a total
+        if f & TAX != 0 && f & INCL == 0 && f & ROUNDED == 0 {
             return Kind::Tax;
         }
-        if f & (CASH | CARD) != 0 && f & (STRONG | ROUNDED) == 0 {
+        if f & (CASH | CARD) != 0 && f & (STRONG | ROUNDED | INCL) == 0 {
             return Kind::Tendered;
         }
         if f & ROUND != 0 && f & (TOTAL | ROUNDED) == 0 {
@@ -145,26 +149,30 @@ fn is_value_only(r: &Row) -> bool {
 /// Gives label rows without an amount the amounts of the value rows right below them
 /// ("TOTAL:" then "9.00"; "CASH", "CHANGE" then "10.00", "1.00").
 fn pair_labels_with_values(rows: &mut [Row]) {
+    // ":" and "RM" printed between a label and its amount are skipped over
+    let idx: Vec<usize> = (0..rows.len()).filter(|&k| !is_filler(&rows[k])).collect();
     let mut i = 0;
-    while i < rows.len() {
-        if !is_label_only(&rows[i]) {
+    while i < idx.len() {
+        if !is_label_only(&rows[idx[i]]) {
             i += 1;
             continue;
         }
-        let labels = rows[i..]
+        let labels = idx[i..]
             .iter()
-            .take_while(|r| is_label_only(r))
+            .take_while(|&&k| is_label_only(&rows[k]))
             .count()
             .min(4);
         let first_value = i + labels;
-        let values = rows[first_value..]
+        let values = idx[first_value..]
             .iter()
-            .take_while(|r| is_value_only(r))
+            .take_while(|&&k| is_value_only(&rows[k]))
             .count();
         let pairs: Vec<(usize, usize)> = if values >= labels {
-            (0..labels).map(|k| (i + k, first_value + k)).collect()
+            (0..labels)
+                .map(|k| (idx[i + k], idx[first_value + k]))
+                .collect()
         } else if values > 0 {
-            vec![(first_value - 1, first_value)]
+            vec![(idx[first_value - 1], idx[first_value])]
         } else {
             Vec::new()
         };
@@ -173,6 +181,55 @@ fn pair_labels_with_values(rows: &mut [Row]) {
             rows[v].lent = true;
         }
         i = first_value.max(i + 1);
+    }
+}
+
+/// A row with nothing to say: punctuation or a currency code alone.
+fn is_filler(r: &Row) -> bool {
+    r.amounts.is_empty() && r.digits == 0 && r.letters <= 3 && r.flags & LABELS == 0
+}
+
+/// Marks the rounded total that some receipts print without a total label: a "ROUNDING" row
+/// or a bare amount right after the rounding adjustment, equal to the last total ± the adjustment.
+fn infer_rounded_totals(rows: &mut [Row]) {
+    let mut last_total: Option<Amount> = None;
+    let mut last_rounding: Option<(usize, Amount)> = None;
+    for i in 0..rows.len() {
+        let Some(v) = rows[i].value else { continue };
+        let rounds_total = |(t, adj): (Amount, Amount)| {
+            adj.minor != 0
+                && v.minor > 0
+                && (t.milli() + adj.milli() == v.milli() || t.milli() - adj.milli() == v.milli())
+        };
+        let pair = last_total.zip(last_rounding.map(|(_, a)| a));
+        match rows[i].kind {
+            Kind::Total => {
+                if pair.is_some_and(rounds_total) {
+                    rows[i].flags |= words::ROUNDED;
+                }
+                last_total = Some(v);
+            }
+            Kind::Rounding => {
+                if pair.is_some_and(rounds_total) {
+                    rows[i].kind = Kind::Total;
+                    rows[i].flags |= words::ROUNDED;
+                    last_total = Some(v);
+                } else {
+                    last_rounding = Some((i, v));
+                }
+            }
+            Kind::Other
+                if is_value_only(&rows[i])
+                    && !rows[i].lent
+                    && last_rounding.is_some_and(|(r, _)| r + 1 == i)
+                    && pair.is_some_and(rounds_total) =>
+            {
+                rows[i].kind = Kind::Total;
+                rows[i].flags |= words::ROUNDED;
+                last_total = Some(v);
+            }
+            _ => {}
+        }
     }
 }
 
@@ -190,6 +247,28 @@ fn near(a: i64, b: i64) -> bool {
     (a - b).abs() <= 10
 }
 
+/// The amount handed over and the change: the tender row closest above the change row, else
+/// the first tender row after the total row. Signs are dropped ("CASH -50.00").
+fn payment_pair(rows: &[Row], total_row: Option<usize>) -> (Option<Amount>, Option<Amount>) {
+    let abs = |a: Amount| Amount::new(a.minor.saturating_abs(), a.scale);
+    let change_at = rows
+        .iter()
+        .position(|r| r.kind == Kind::Change && r.value.is_some());
+    let tender = |r: &&Row| r.kind == Kind::Tendered && r.value.is_some_and(|v| v.minor != 0);
+    let tendered = change_at
+        .and_then(|c| rows[..c].iter().rev().find(tender))
+        .or_else(|| {
+            rows[total_row.unwrap_or(0).min(rows.len())..]
+                .iter()
+                .find(tender)
+        })
+        .or_else(|| rows.iter().find(tender))
+        .and_then(|r| r.value)
+        .map(abs);
+    let change = change_at.and_then(|c| rows[c].value).map(abs);
+    (tendered, change)
+}
+
 /// Picks the grand total and its confidence; returns the row index too.
 fn pick_total(rows: &[Row]) -> (Option<Amount>, u8, Option<usize>) {
     use words::*;
@@ -197,10 +276,11 @@ fn pick_total(rows: &[Row]) -> (Option<Amount>, u8, Option<usize>) {
         .iter()
         .position(|r| matches!(r.kind, Kind::Tendered | Kind::Change) && r.value.is_some());
     let first = |k: Kind| rows.iter().find(|r| r.kind == k).and_then(|r| r.value);
-    let tendered = first(Kind::Tendered).filter(|a| a.minor > 0);
-    let change = first(Kind::Change).filter(|a| a.minor >= 0);
+    let (tendered, change) = payment_pair(rows, None);
     let subtotal = first(Kind::Subtotal);
     let tax = first(Kind::Tax);
+    let rounding = first(Kind::Rounding);
+    let summary_start = rows.iter().position(|r| r.flags & SUMMARY != 0);
     let paid_cash = rows.iter().any(|r| {
         r.kind == Kind::Tendered && r.value.is_some() && r.flags & CASH != 0 && r.flags & CARD == 0
     });
@@ -223,12 +303,12 @@ fn pick_total(rows: &[Row]) -> (Option<Amount>, u8, Option<usize>) {
         if r.flags & INCL != 0 {
             score += 2.0;
         }
-        if r.flags & TOTAL == 0 && r.flags & (STRONG | ROUNDED) == 0 {
-            // only "amount" or "balance"
+        if (r.flags & TOTAL == 0 || r.flags & COUNT != 0) && r.flags & (STRONG | ROUNDED) == 0 {
+            // only "amount" or "balance", or a count printed beside the total ("QTY: 1 TOTAL")
             score -= 3.0;
             conf -= 15;
         }
-        if pay_start.is_some_and(|p| i > p) {
+        if pay_start.is_some_and(|p| i > p) || summary_start.is_some_and(|p| i > p) {
             score -= 6.0;
             conf -= 20;
         }
@@ -263,14 +343,19 @@ fn pick_total(rows: &[Row]) -> (Option<Amount>, u8, Option<usize>) {
     if let Some((_, v, i, conf)) = best {
         return (Some(v), conf, Some(i));
     }
-    // no total line: what was paid, else the amount printed most often, else the largest
-    if let (Some(t), Some(c)) = (tendered, change) {
-        if t.milli() > c.milli() {
-            return (Some(Amount::from_milli(t.milli() - c.milli())), 35, None);
-        }
-    }
-    if let Some(t) = tendered {
-        return (Some(t), 25, None);
+    // no total line: what was paid, or subtotal + tax, else the amount printed most often
+    let paid = match (tendered, change) {
+        (Some(t), Some(c)) if t.milli() > c.milli() => Some(t.milli() - c.milli()),
+        (Some(t), None) => Some(t.milli()),
+        _ => None,
+    };
+    let summed = subtotal
+        .map(|s| s.milli() + tax.map_or(0, |t| t.milli()) + rounding.map_or(0, |r| r.milli()));
+    match (paid, summed) {
+        (Some(p), Some(s)) if near(p, s) => return (Some(Amount::from_milli(s)), 60, None),
+        (Some(p), _) => return (Some(Amount::from_milli(p)), 30, None),
+        (None, Some(s)) if s > 0 => return (Some(Amount::from_milli(s)), 30, None),
+        _ => {}
     }
     let all: Vec<Amount> = rows
         .iter()
@@ -571,6 +656,7 @@ pub(crate) fn receipt(texts: Vec<String>) -> Receipt {
         .filter(|r| !r.text.is_empty())
         .collect();
     pair_labels_with_values(&mut rows);
+    infer_rounded_totals(&mut rows);
 
     let (total, total_conf, total_row) = pick_total(&rows);
     let before = |k: Kind| {
@@ -593,10 +679,8 @@ pub(crate) fn receipt(texts: Vec<String>) -> Receipt {
     let tax = before(Kind::Tax);
     let tip = before(Kind::Tip).or_else(|| after(Kind::Tip).and_then(|r| r.value));
     let rounding = before(Kind::Rounding);
-    let tendered_row = after(Kind::Tendered);
-    let tendered = tendered_row.and_then(|r| r.value);
-    let change = after(Kind::Change).and_then(|r| r.value);
-    let method = tendered_row
+    let (tendered, change) = payment_pair(&rows, total_row);
+    let method = after(Kind::Tendered)
         .map(|r| r.flags)
         .or_else(|| {
             rows.iter()

@@ -53,6 +53,10 @@ pub(crate) const ADDRESS: Flags = 1 << 18;
 pub(crate) const COMPANY: Flags = 1 << 19;
 /// A legal form that ends a company name: "sdn bhd", "bhd", "s/b", "gmbh", "ltd", "inc", "sarl".
 pub(crate) const LEGAL: Flags = 1 << 20;
+/// Tax contained in the total, stated after it: "included in total", "davon", "dont", "di cui".
+pub(crate) const TAX_NOTE: Flags = 1 << 21;
+/// The head of a tax breakdown table below the total: "gst summary", "tax summary".
+pub(crate) const SUMMARY: Flags = 1 << 22;
 
 /// The keyword table: phrase (as printed) and what it says, for en, de, fr, es, it, nl and ms.
 const KEYWORDS: &[(&str, Flags)] = &[
@@ -142,6 +146,20 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("inclusive", INCL),
     ("including", INCL),
     ("includes", INCL),
+    ("included", INCL),
+    ("include", INCL),
+    ("included in total", TAX_NOTE),
+    ("davon", TAX_NOTE),
+    ("darin enthalten", TAX_NOTE),
+    ("enthaltene", TAX_NOTE),
+    ("dont", TAX_NOTE),
+    ("di cui", TAX_NOTE),
+    ("waarvan", TAX_NOTE),
+    ("summary", SUMMARY),
+    ("tax code", SUMMARY),
+    ("to be paid", STRONG),
+    ("accepted", CASH),
+    ("taxable", EXCL),
     ("inc", INCL),
     ("brutto", INCL),
     // taxes
