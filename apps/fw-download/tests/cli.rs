@@ -1,0 +1,236 @@
+//! Runs the fw-download binary against the loopback testbed: for each fault, the exit code and
+//! the destination folder afterwards (no final file, no stray temporary files; only `.part` and
+//! `.part.json` with `--continue`).
+
+use std::path::Path;
+use std::process::Command;
+use testbed::Testbed;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn fw_download(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_fw-download"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("running fw-download");
+    Run {
+        code: out.status.code().expect("exited normally"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn every_fault_exits_with_its_code_and_leaves_an_empty_folder() {
+    let tb = Testbed::start().unwrap();
+    let cases: &[(&str, &[&str], i32, &str)] = &[
+        (
+            "/fault/lying-type",
+            &[],
+            6,
+            "declared image/jpeg but the body is",
+        ),
+        (
+            "/fault/short",
+            &[],
+            6,
+            "expected 100000 bytes, received 50000",
+        ),
+        ("/fault/long", &[], 6, "longer than the declared 1000 bytes"),
+        (
+            "/fault/endless",
+            &["--max-size", "1MB"],
+            3,
+            "passed the limit of 1000000",
+        ),
+        (
+            "/fault/drip?interval_ms=1500",
+            &["--timeout", "300ms"],
+            5,
+            "timed out",
+        ),
+        ("/fault/reset?after=20000", &[], 5, "connection reset"),
+        (
+            "/fault/gzip-bomb",
+            &["--max-size", "10MB"],
+            3,
+            "after decompression",
+        ),
+        ("/fault/redirect-loop", &[], 4, "more than 10 redirects"),
+        ("/fault/redirect-scheme", &[], 3, "file:///etc/passwd"),
+        ("/fault/redirect-scheme?to=ftp", &[], 3, "ftp://127.0.0.1/x"),
+        ("/fault/status/404", &[], 4, "server answered 404"),
+        ("/fault/status/503", &[], 4, "server answered 503"),
+        (
+            "/bytes/5000",
+            &["--accept", "image/*"],
+            3,
+            "is not accepted",
+        ),
+        (
+            "/bytes/5000",
+            &["--max-size", "4k"],
+            3,
+            "over the limit of 4000",
+        ),
+        (
+            "/bytes/5000",
+            &["--sha256", &"ab".repeat(32)],
+            6,
+            "sha256 mismatch",
+        ),
+    ];
+    for (path, extra, code, message) in cases {
+        let dest = tempfile::tempdir().unwrap();
+        let url = tb.url(path);
+        let mut args = vec![url.as_str(), "-o", "out.bin", "--progress", "never"];
+        args.extend_from_slice(extra);
+        let r = fw_download(dest.path(), &args);
+        assert_eq!(r.code, *code, "{path}: {}", r.stderr);
+        assert!(r.stderr.contains(message), "{path}: {}", r.stderr);
+        assert!(
+            listing(dest.path()).is_empty(),
+            "{path}: {:?}",
+            listing(dest.path())
+        );
+    }
+}
+
+#[test]
+fn unsafe_remote_names_are_refused_with_exit_3() {
+    let tb = Testbed::start().unwrap();
+    for query in [
+        "filename=..%2F..%2Fescaped.txt",
+        "filename=%2Fetc%2Fpasswd",
+        "filename_star=..%2Fx.txt",
+        "filename_star=a%00b.txt",
+        "filename=.profile",
+    ] {
+        let dest = tempfile::tempdir().unwrap();
+        let url = tb.url(&format!("/fault/disposition?{query}"));
+        let r = fw_download(dest.path(), &[&url, "-O"]);
+        assert_eq!(r.code, 3, "{query}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("unsafe file name"),
+            "{query}: {}",
+            r.stderr
+        );
+        assert!(listing(dest.path()).is_empty(), "{query}");
+    }
+}
+
+#[test]
+fn saves_under_the_remote_name_and_reports_json() {
+    let tb = Testbed::start().unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let url = tb.url("/fault/disposition?filename=report.txt");
+    let r = fw_download(dest.path(), &[&url, "-O", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["bytes"], 6);
+    assert_eq!(v["resumed"], false);
+    assert_eq!(v["content_type"], "application/octet-stream");
+    assert_eq!(
+        v["sha256"],
+        "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
+    );
+    assert!(v["path"].as_str().unwrap().ends_with("report.txt"));
+    assert_eq!(listing(dest.path()), ["report.txt"]);
+
+    // Again: refused (exit 3) and the file is untouched; with --force it is replaced.
+    let r = fw_download(dest.path(), &[&url, "-O"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("already exists"), "{}", r.stderr);
+    let r = fw_download(dest.path(), &[&url, "-O", "--force", "-q"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    assert_eq!(listing(dest.path()), ["report.txt"]);
+}
+
+#[test]
+fn failures_are_reported_as_json_too() {
+    let tb = Testbed::start().unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let url = tb.url("/fault/lying-type");
+    let r = fw_download(dest.path(), &[&url, "-o", "x.jpg", "--json"]);
+    assert_eq!(r.code, 6);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["exit_code"], 6);
+    assert!(v["error"].as_str().unwrap().contains("html"), "{v}");
+}
+
+#[test]
+fn continue_resumes_across_a_connection_cut() {
+    let files = tempfile::tempdir().unwrap();
+    let data: Vec<u8> = (0..400_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(files.path().join("big.bin"), &data).unwrap();
+    let tb = Testbed::builder().files_dir(files.path()).start().unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let url = tb.url("/flaky/big.bin?cut_after=150000");
+
+    let r = fw_download(dest.path(), &[&url, "-o", "big.bin", "--continue"]);
+    assert_eq!(r.code, 6, "{}", r.stderr);
+    assert_eq!(listing(dest.path()), ["big.bin.part", "big.bin.part.json"]);
+
+    let r = fw_download(
+        dest.path(),
+        &[&url, "-o", "big.bin", "--continue", "--json"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["resumed"], true);
+    assert_eq!(v["bytes"], 400_000);
+    assert_eq!(std::fs::read(dest.path().join("big.bin")).unwrap(), data);
+    assert_eq!(listing(dest.path()), ["big.bin"]);
+}
+
+#[test]
+fn bad_command_lines_exit_2() {
+    let dest = tempfile::tempdir().unwrap();
+    for args in [
+        &[][..],
+        &["http://127.0.0.1:1/x", "--accept", "nonsense"],
+        &["http://127.0.0.1:1/x", "--max-size", "lots"],
+        &["http://127.0.0.1:1/x", "--sha256", "abc"],
+        &["http://127.0.0.1:1/x", "-o", "a", "-O"],
+        &["ftp://127.0.0.1/x", "-o", "a"],
+    ] {
+        let r = fw_download(dest.path(), args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+    }
+    let r = fw_download(dest.path(), &["--help"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("usage: fw-download URL"));
+    assert!(listing(dest.path()).is_empty());
+}
+
+#[test]
+fn connection_refused_exits_5() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dest = tempfile::tempdir().unwrap();
+    let url = format!("http://127.0.0.1:{port}/x");
+    let r = fw_download(dest.path(), &[&url, "-o", "x"]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(listing(dest.path()).is_empty());
+}
