@@ -474,44 +474,77 @@ fn unbalanced_close(text: &str) -> bool {
 
 fn merchant_candidate(r: &Row) -> bool {
     use words::*;
-    if r.letters < 3 || r.digits > r.letters {
+    if r.letters < 3 || r.digits > r.letters || !r.amounts.is_empty() {
         return false;
     }
-    if r.flags & BANNER != 0 && r.flags & COMPANY == 0 {
+    if r.flags & LEGAL != 0 {
+        return true;
+    }
+    if r.flags & (BANNER | ADDRESS | DATE) != 0 {
         return false;
     }
-    let skip = ADDRESS | DATE | TOTAL | SUB | TAX | CASH | CHANGE | STRONG;
-    if r.flags & skip != 0 && r.flags & LEGAL == 0 {
+    // "RELAIS TOTAL OULMES", "SLF CASH & CARRY" are names; "TOTAL", "CASH SALE" are not
+    let labels = TOTAL | SUB | TAX | CASH | CHANGE | STRONG;
+    if r.flags & labels != 0 && r.words.len() <= 2 {
         return false;
     }
     let lower = r.text.to_ascii_lowercase();
     !(lower.contains('@') || lower.contains("www") || lower.contains(".com"))
 }
 
-/// Drops registration numbers and trailing punctuation: "99 SPEED MART S/B (519537-X)".
+/// Drops registration numbers, leading counters and owner prefixes:
+/// "99 SPEED MART S/B (519537-X)", "#000002 BAIFU (M) SDN BHD", "OWNED BY: X SDN BHD".
 fn clean_merchant(name: &str) -> String {
     let mut s = name.trim();
-    if let Some(p) = s.find('(') {
-        if s[p..].bytes().filter(u8::is_ascii_digit).count() >= 3 {
+    // "(519537-X)", "(CO. NO. 113825-W)": the first bracket holding a number, and what follows
+    let mut from = 0;
+    while let Some(p) = s[from..].find('(').map(|p| p + from) {
+        let close = s[p..].find(')').map_or(s.len(), |c| p + c + 1);
+        if s[p..close].bytes().filter(u8::is_ascii_digit).count() >= 3 {
             s = s[..p].trim_end();
+            break;
+        }
+        from = close;
+        if from >= s.len() {
+            break;
         }
     }
-    // a trailing code such as "1110644-W" or "JM0325955-V"
-    if let Some((head, last)) = s.rsplit_once(' ') {
-        if last.bytes().filter(u8::is_ascii_digit).count() >= 4 {
-            s = head;
+    // a code such as "1110644-W" or "273500-U" ends the name
+    let mut kept: Vec<&str> = Vec::new();
+    for w in s.split_whitespace() {
+        let digits = w.bytes().filter(u8::is_ascii_digit).count();
+        let code = digits >= 4 || w.starts_with('#');
+        if code && kept.is_empty() {
+            continue;
+        }
+        if code {
+            break;
+        }
+        kept.push(w);
+    }
+    let mut joined = kept.join(" ");
+    // "DIMILIKI: BANH MI CAFE SDN BHD": the owner named after a colon
+    if let Some((head, tail)) = joined.split_once(':') {
+        let tail_words = words::fold(tail);
+        if head.split_whitespace().count() <= 2 && words::flags(&tail_words) & words::LEGAL != 0 {
+            joined = tail.trim().to_string();
         }
     }
-    s.trim_end_matches([',', ':', ';', ' ', '-']).to_string()
+    joined
+        .trim_end_matches([',', ':', ';', ' ', '-'])
+        .trim_start_matches([',', ':', ';', ' ', '-', '*'])
+        .to_string()
 }
 
 fn pick_merchant(rows: &[Row]) -> (Option<String>, u8) {
     let stop = rows
         .iter()
-        .position(|r| matches!(r.kind, Kind::Total | Kind::Subtotal | Kind::Tendered))
+        .position(|r| {
+            matches!(r.kind, Kind::Total | Kind::Subtotal | Kind::Tendered) && r.value.is_some()
+        })
         .unwrap_or(rows.len())
         .min(10);
-    let mut best: Option<(f32, usize)> = None;
+    let mut ranked: Vec<(f32, usize)> = Vec::new();
     for (i, r) in rows[..stop].iter().enumerate() {
         if !merchant_candidate(r) {
             continue;
@@ -523,13 +556,17 @@ fn pick_merchant(rows: &[Row]) -> (Option<String>, u8) {
         if r.flags & words::LEGAL != 0 {
             score += 3.0;
         }
-        if best.is_none_or(|(b, _)| score > b) {
-            best = Some((score, i));
-        }
+        ranked.push((score, i));
     }
-    let Some((score, i)) = best else {
-        return (None, 0);
-    };
+    // best first; ties to the earlier row
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    ranked
+        .into_iter()
+        .find_map(|(score, i)| merchant_at(rows, i, score))
+        .unwrap_or((None, 0))
+}
+
+fn merchant_at(rows: &[Row], i: usize, score: f32) -> Option<(Option<String>, u8)> {
     // a name broken over rows: "PASARAYA BORONG PINTAR" / "SDN BHD", "ALAM) SDN BHD"
     let mut start = i;
     while start > 0
@@ -543,8 +580,8 @@ fn pick_merchant(rows: &[Row]) -> (Option<String>, u8) {
     }
     let joined: Vec<&str> = rows[start..=i].iter().map(|r| r.text.as_str()).collect();
     let name = clean_merchant(&joined.join(" "));
-    if name.is_empty() {
-        return (None, 0);
+    if name.chars().filter(|c| c.is_alphabetic()).count() < 2 {
+        return None;
     }
     let conf = if score > 3.0 {
         80
@@ -553,7 +590,7 @@ fn pick_merchant(rows: &[Row]) -> (Option<String>, u8) {
     } else {
         40
     };
-    (Some(name), conf)
+    Some((Some(name), conf))
 }
 
 /// A leading count ("2 Kaffee", "1 PC") or one before `x`, `*` or `@` ("2 X 3.50").
