@@ -4,38 +4,31 @@ use crate::Line;
 
 /// The text rows of the lines: boxes on the same visual row joined left to right, or the lines
 /// as given when any box is missing.
+///
+/// Lines are expected in reading order (what OCR engines print); a box joins the row of the box
+/// before it when their vertical spans overlap by at least half the smaller height, which follows
+/// a skewed scan better than comparing with the row's first box.
 pub(crate) fn rows(lines: &[Line]) -> Vec<String> {
     let boxes: Option<Vec<[i32; 4]>> = lines.iter().map(|l| l.bbox).collect();
     let Some(boxes) = boxes else {
         return lines.iter().map(|l| l.text.clone()).collect();
     };
-    // sort by vertical centre, then group boxes whose vertical spans overlap mostly
-    let mut order: Vec<usize> = (0..lines.len()).collect();
-    let centre = |b: &[i32; 4]| (i64::from(b[1]) + i64::from(b[3])) / 2;
-    order.sort_by_key(|&i| (centre(&boxes[i]), i64::from(boxes[i][0])));
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut span: (i64, i64) = (0, 0);
-    for i in order {
-        let b = boxes[i];
+    let span = |b: &[i32; 4]| {
         let (top, bottom) = (i64::from(b[1].min(b[3])), i64::from(b[1].max(b[3])));
-        let height = (bottom - top).max(1);
-        let c = (top + bottom) / 2;
-        let joins = match groups.last() {
-            Some(_) => {
-                let row_height = (span.1 - span.0).max(1);
-                // the centre of the new box lies inside the row's span, shrunk by a quarter
-                let margin = row_height.min(height) / 4;
-                c > span.0 + margin && c < span.1 - margin
-            }
-            None => false,
-        };
-        if joins {
-            if let Some(g) = groups.last_mut() {
-                g.push(i);
-            }
-        } else {
-            groups.push(vec![i]);
-            span = (top, bottom);
+        (top, bottom)
+    };
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for i in 0..lines.len() {
+        let (top, bottom) = span(&boxes[i]);
+        let joins = groups.last().and_then(|g| g.last()).is_some_and(|&prev| {
+            let (pt, pb) = span(&boxes[prev]);
+            let overlap = bottom.min(pb) - top.max(pt);
+            let smaller = (bottom - top).min(pb - pt).max(1);
+            2 * overlap >= smaller
+        });
+        match groups.last_mut() {
+            Some(g) if joins => g.push(i),
+            _ => groups.push(vec![i]),
         }
     }
     groups
@@ -70,6 +63,17 @@ mod tests {
             Line::with_box("TOTAL", [20, 101, 80, 116]),
         ];
         assert_eq!(rows(&lines), ["TOTAL 9.00"]);
+    }
+
+    #[test]
+    fn follows_a_skewed_row() {
+        let lines = [
+            Line::with_box("TOTAL", [20, 100, 80, 116]),
+            Line::with_box(":", [200, 106, 204, 122]),
+            Line::with_box("9.00", [400, 112, 440, 128]),
+            Line::with_box("CASH", [20, 130, 80, 146]),
+        ];
+        assert_eq!(rows(&lines), ["TOTAL : 9.00", "CASH"]);
     }
 
     #[test]
