@@ -1,6 +1,369 @@
-//! Scan receipt images to structured JSON (OCR then parse).
+//! Scan receipt images to structured JSON: OCR (Tesseract or OCR.space) then receipt-parse.
+//!
+//! A thin binary: parses flags, picks an [`ocr_client::OcrEngine`], runs the images through a
+//! [`batch_pool::Pool`] and prints one receipt per image. `.txt` inputs are OCR text already and
+//! skip the OCR step.
 
-fn main() {
-    eprintln!("fw-scan: not built yet");
-    std::process::exit(1);
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use batch_pool::{Pool, RetryPolicy};
+use fw_cli::{Exit, ProgressMode};
+use ocr_client::{
+    KeySource, OcrEngine, OcrError, OcrSpace, OcrSpaceEngine, OcrSpaceOptions, OcrText, Tesseract,
+    resolve_key,
+};
+use receipt_parse::{Line, Receipt};
+use serde_json::json;
+
+const USAGE: &str = "\
+fw-scan: scan receipt images to structured data (OCR, then receipt parsing)
+
+usage: fw-scan IMAGE... [options]
+
+An IMAGE ending in .txt is OCR text already: it is parsed without OCR.
+
+options:
+  --engine NAME          tesseract (local, default) or ocrspace (the OCR.space API)
+  --workers N            images scanned at once (default: number of CPUs)
+  --json                 one JSON object per image (JSON Lines), in input order
+  --with-text            include the OCR text in the JSON output
+  --language LANG        OCR language (default eng)
+  --psm N                Tesseract page-segmentation mode (default 4)
+  --tesseract PROGRAM    the tesseract program to run (default: tesseract on PATH)
+  --tesseract-config NAME=VALUE
+                         a Tesseract variable (-c NAME=VALUE; repeatable)
+  --endpoint URL         OCR.space endpoint (default https://api.ocr.space/parse/image)
+  --ocr-engine 1|2|3     OCR.space engine (default 2)
+  --max-file-size BYTES  OCR.space plan's file size limit (default 1048576, the free plan)
+  --timeout DURATION     OCR.space connect/idle-read timeout (e.g. 30, 500ms, 2m)
+  --progress MODE        auto (bar when stderr is a terminal), always or never
+  -q, --quiet            no progress, no warnings
+  -h, --help             this help
+  -V, --version          the version
+
+The OCR.space key comes from OCRSPACE_API_KEY, else from OCRSPACE_API_KEY= in ./.env (which never
+overrides the environment), else the public demo key (throttled). The key is never printed.
+
+exit codes: 0 ok, 1 other failure, 2 usage, 3 refused before sending (file over the plan's
+            limit), 4 the server said no, 5 network or timeout, 7 several images, some failed
+";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EngineChoice {
+    Tesseract,
+    OcrSpace,
+}
+
+struct Args {
+    inputs: Vec<PathBuf>,
+    engine: EngineChoice,
+    workers: usize,
+    json: bool,
+    with_text: bool,
+    language: Option<String>,
+    psm: Option<u8>,
+    tesseract: Option<PathBuf>,
+    tesseract_config: Vec<(String, String)>,
+    endpoint: Option<String>,
+    ocr_engine: Option<OcrSpaceEngine>,
+    max_file_size: Option<u64>,
+    timeout: Option<Duration>,
+    progress: ProgressMode,
+    quiet: bool,
+}
+
+enum Parsed {
+    Run(Box<Args>),
+    Help,
+    Version,
+}
+
+fn parse_args() -> Result<Parsed, String> {
+    let mut a = pico_args::Arguments::from_env();
+    if a.contains(["-h", "--help"]) {
+        return Ok(Parsed::Help);
+    }
+    if a.contains(["-V", "--version"]) {
+        return Ok(Parsed::Version);
+    }
+    let fail = |e: pico_args::Error| e.to_string();
+    let engine = match a
+        .opt_value_from_str::<_, String>("--engine")
+        .map_err(fail)?
+        .as_deref()
+    {
+        None | Some("tesseract") => EngineChoice::Tesseract,
+        Some("ocrspace") => EngineChoice::OcrSpace,
+        Some(other) => {
+            return Err(format!(
+                "invalid --engine `{other}` (expected tesseract or ocrspace)"
+            ));
+        }
+    };
+    let workers: Option<usize> = a.opt_value_from_str("--workers").map_err(fail)?;
+    if workers == Some(0) {
+        return Err("--workers must be at least 1".to_string());
+    }
+    let workers = workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let json = a.contains("--json");
+    let with_text = a.contains("--with-text");
+    let language = a.opt_value_from_str("--language").map_err(fail)?;
+    let psm = a.opt_value_from_str("--psm").map_err(fail)?;
+    let tesseract = a.opt_value_from_str("--tesseract").map_err(fail)?;
+    let raw_config: Vec<String> = a.values_from_str("--tesseract-config").map_err(fail)?;
+    let tesseract_config = fw_cli::parse_fields(&raw_config)?;
+    let endpoint = a.opt_value_from_str("--endpoint").map_err(fail)?;
+    let ocr_engine = a
+        .opt_value_from_fn("--ocr-engine", |s| s.parse::<OcrSpaceEngine>())
+        .map_err(fail)?;
+    let max_file_size = a.opt_value_from_str("--max-file-size").map_err(fail)?;
+    let timeout = a
+        .opt_value_from_fn("--timeout", fw_cli::parse_duration)
+        .map_err(fail)?;
+    let progress = a
+        .opt_value_from_fn("--progress", |s| s.parse::<ProgressMode>())
+        .map_err(fail)?
+        .unwrap_or(ProgressMode::Auto);
+    let quiet = a.contains(["-q", "--quiet"]);
+    let mut inputs = Vec::new();
+    for raw in a.finish() {
+        let s = raw.to_string_lossy();
+        if s.starts_with('-') && s.len() > 1 {
+            return Err(format!("unknown option `{s}`"));
+        }
+        inputs.push(PathBuf::from(raw));
+    }
+    if inputs.is_empty() {
+        return Err("no IMAGE given".to_string());
+    }
+    Ok(Parsed::Run(Box::new(Args {
+        inputs,
+        engine,
+        workers,
+        json,
+        with_text,
+        language,
+        psm,
+        tesseract,
+        tesseract_config,
+        endpoint,
+        ocr_engine,
+        max_file_size,
+        timeout,
+        progress,
+        quiet,
+    })))
+}
+
+fn build_engine(args: &Args) -> Box<dyn OcrEngine> {
+    match args.engine {
+        EngineChoice::Tesseract => {
+            let mut t = Tesseract::new();
+            if let Some(p) = &args.tesseract {
+                t = t.program(p);
+            }
+            if let Some(l) = &args.language {
+                t = t.language(l);
+            }
+            if let Some(psm) = args.psm {
+                t = t.psm(psm);
+            }
+            for (name, value) in &args.tesseract_config {
+                t = t.config(name, value);
+            }
+            Box::new(t)
+        }
+        EngineChoice::OcrSpace => {
+            let dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+            let resolved = resolve_key(&dir);
+            if resolved.source == KeySource::Demo && !args.quiet {
+                fw_cli::warn(
+                    "no OCRSPACE_API_KEY in the environment or ./.env: using OCR.space's public \
+                     demo key, which is heavily throttled",
+                );
+            }
+            let mut options = OcrSpaceOptions::default();
+            if let Some(l) = &args.language {
+                options.language = l.clone();
+            }
+            if let Some(e) = args.ocr_engine {
+                options.engine = e;
+            }
+            let mut client = OcrSpace::new(resolved.key).options(options);
+            if let Some(url) = &args.endpoint {
+                client = client.endpoint(url);
+            }
+            if let Some(bytes) = args.max_file_size {
+                client = client.max_file_bytes(bytes);
+            }
+            if let Some(t) = args.timeout {
+                client = client.timeout(t);
+            }
+            Box::new(client)
+        }
+    }
+}
+
+/// The OCR text of one input: read from a `.txt`, or recognised by the engine.
+fn ocr(engine: &dyn OcrEngine, input: &Path) -> Result<OcrText, OcrError> {
+    let is_text = input
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("txt"));
+    if !is_text {
+        return engine.recognize(input);
+    }
+    let text = std::fs::read_to_string(input).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            OcrError::ImageNotFound {
+                path: input.to_path_buf(),
+            }
+        } else {
+            OcrError::Io {
+                path: input.to_path_buf(),
+                source,
+            }
+        }
+    })?;
+    let mut out = OcrText::default();
+    for line in text.lines() {
+        out.push_line(ocr_client::OcrLine {
+            text: line.trim_end_matches('\r').to_string(),
+            bbox: None,
+        });
+    }
+    Ok(out)
+}
+
+/// OCR lines as receipt-parse lines, boxes as `[x_min, y_min, x_max, y_max]`.
+fn parse_receipt(text: &OcrText) -> Receipt {
+    let lines: Vec<Line> = text
+        .lines
+        .iter()
+        .map(|l| match l.bbox {
+            Some(b) => Line::with_box(
+                l.text.clone(),
+                [
+                    b.left as i32,
+                    b.top as i32,
+                    (b.left + b.width) as i32,
+                    (b.top + b.height) as i32,
+                ],
+            ),
+            None => Line::new(l.text.clone()),
+        })
+        .collect();
+    receipt_parse::parse_lines(&lines)
+}
+
+fn human_line(input: &Path, r: &Receipt) -> String {
+    let show = |v: Option<String>| v.unwrap_or_else(|| "?".to_string());
+    let total = r.total.map(|t| match r.currency {
+        Some(c) => format!("{t} {}", c.code()),
+        None => t.to_string(),
+    });
+    format!(
+        "{}: merchant {} | date {} | total {}",
+        input.display(),
+        show(r.merchant.clone()),
+        show(r.date.clone()),
+        show(total)
+    )
+}
+
+fn run(args: &Args) -> Exit {
+    let engine = build_engine(args);
+    let engine: &dyn OcrEngine = engine.as_ref();
+    let bar = fw_cli::batch_bar(args.progress, args.quiet, args.inputs.len() as u64);
+    if let Some(bar) = &bar {
+        bar.set_message(format!("scanning ({})", engine.name()));
+    }
+    let pool = Pool::new(args.workers).retry(RetryPolicy::default());
+    let mut outcomes = Vec::with_capacity(args.inputs.len());
+    pool.run_streaming(
+        args.inputs.clone(),
+        |input, _attempt| ocr(engine, input),
+        |outcome| {
+            if let Some(bar) = &bar {
+                bar.inc(1);
+            }
+            outcomes.push(outcome);
+        },
+    );
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    outcomes.sort_by_key(|o| o.index);
+    let mut stdout = std::io::stdout().lock();
+    let mut failed_codes = Vec::new();
+    for outcome in &outcomes {
+        let input = &outcome.item;
+        let line = match &outcome.result {
+            Ok(text) => {
+                let receipt = parse_receipt(text);
+                if args.json {
+                    let mut value = json!({
+                        "image": input.display().to_string(),
+                        "engine": engine.name(),
+                        "receipt": receipt,
+                    });
+                    if args.with_text {
+                        value["text"] = json!(text.text);
+                    }
+                    value.to_string()
+                } else {
+                    human_line(input, &receipt)
+                }
+            }
+            Err(e) => {
+                failed_codes.push(e.exit_code());
+                fw_cli::error(&format!("{}: {e}", input.display()));
+                if !args.json {
+                    continue;
+                }
+                json!({
+                    "image": input.display().to_string(),
+                    "engine": engine.name(),
+                    "error": e.to_string(),
+                    "exit_code": e.exit_code(),
+                })
+                .to_string()
+            }
+        };
+        if writeln!(stdout, "{line}").is_err() {
+            return Exit::Failure;
+        }
+    }
+    let _ = stdout.flush();
+    match failed_codes.as_slice() {
+        [] => Exit::Ok,
+        [code] if args.inputs.len() == 1 => Exit::from_code(*code),
+        _ => Exit::BatchPartial,
+    }
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(Parsed::Run(args)) => args,
+        Ok(Parsed::Help) => {
+            print!("{USAGE}");
+            return Exit::Ok.code();
+        }
+        Ok(Parsed::Version) => {
+            println!("fw-scan {}", env!("CARGO_PKG_VERSION"));
+            return Exit::Ok.code();
+        }
+        Err(msg) => {
+            fw_cli::error(&msg);
+            eprintln!("run `fw-scan --help` for usage");
+            return Exit::Usage.code();
+        }
+    };
+    run(&args).code()
 }

@@ -182,3 +182,50 @@ impl OcrError {
         }
     }
 }
+
+/// For batch-pool: network failures, client timeouts and 5xx answers are worth another try;
+/// a throttled key is not (its window lasts minutes to a day), nor is anything local.
+impl batch_pool::Retryable for OcrError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            OcrError::Network { .. } | OcrError::Timeout { .. } => true,
+            OcrError::Status { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use batch_pool::Retryable;
+
+    #[test]
+    fn only_network_timeouts_and_server_errors_are_retried() {
+        let url = "http://127.0.0.1:1/parse/image".to_string();
+        assert!(OcrError::Timeout { url: url.clone() }.is_retryable());
+        assert!(
+            OcrError::Status {
+                url: url.clone(),
+                status: 502,
+                body: String::new()
+            }
+            .is_retryable()
+        );
+        assert!(
+            !OcrError::Throttled {
+                url: url.clone(),
+                max_requests: 10,
+                window: Duration::from_secs(600)
+            }
+            .is_retryable()
+        );
+        assert!(!OcrError::InvalidKey { url, status: 403 }.is_retryable());
+        assert!(
+            !OcrError::TesseractNotFound {
+                program: PathBuf::from("tesseract")
+            }
+            .is_retryable()
+        );
+    }
+}

@@ -21,6 +21,7 @@ pub struct Tesseract {
     language: String,
     psm: u8,
     omp_thread_limit: Option<u32>,
+    config: Vec<(String, String)>,
 }
 
 impl Default for Tesseract {
@@ -37,6 +38,7 @@ impl Tesseract {
             language: "eng".to_string(),
             psm: DEFAULT_PSM,
             omp_thread_limit: Some(1),
+            config: Vec::new(),
         }
     }
 
@@ -64,6 +66,13 @@ impl Tesseract {
         self
     }
 
+    /// Sets a Tesseract configuration variable (`-c NAME=VALUE`), e.g.
+    /// `thresholding_method=2` for Sauvola binarisation.
+    pub fn config(mut self, name: impl Into<String>, value: impl Into<String>) -> Tesseract {
+        self.config.push((name.into(), value.into()));
+        self
+    }
+
     fn command(&self, image: &Path) -> Command {
         let mut cmd = Command::new(&self.program);
         cmd.arg(image)
@@ -71,9 +80,11 @@ impl Tesseract {
             .arg("--psm")
             .arg(self.psm.to_string())
             .arg("-l")
-            .arg(&self.language)
-            .arg("tsv")
-            .stdin(Stdio::null());
+            .arg(&self.language);
+        for (name, value) in &self.config {
+            cmd.arg("-c").arg(format!("{name}={value}"));
+        }
+        cmd.arg("tsv").stdin(Stdio::null());
         if let Some(n) = self.omp_thread_limit {
             cmd.env("OMP_THREAD_LIMIT", n.to_string());
         }

@@ -1,0 +1,299 @@
+//! fw-scan as a user runs it: the binary, real files, the testbed's OCR.space endpoint and the
+//! real tesseract on the shared SROIE scans.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use testbed::Testbed;
+use testbed::peers::{missing, shared_data};
+
+const SECRET: &str = "sEcReT-k3y-never-shown";
+
+fn fw_scan(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fw-scan"));
+    cmd.current_dir(dir)
+        .env_remove("OCRSPACE_API_KEY")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json_lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect()
+}
+
+/// A small PNG-looking file: the testbed does no real OCR.
+fn png(dir: &Path, size: usize) -> PathBuf {
+    let path = dir.join("receipt.png");
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    bytes.resize(size, 7);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn ocrspace_args(server: &Testbed, scenario: &str, image: &Path) -> Vec<String> {
+    vec![
+        "--engine".into(),
+        "ocrspace".into(),
+        "--endpoint".into(),
+        server.url(&format!("/parse/image?scenario={scenario}")),
+        "--json".into(),
+        image.display().to_string(),
+    ]
+}
+
+#[test]
+fn environment_key_wins_over_dotenv_and_is_never_printed() {
+    let server = Testbed::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".env"), "OCRSPACE_API_KEY=invalid\n").unwrap();
+    let image = png(dir.path(), 3000);
+    let out = fw_scan(dir.path())
+        .env("OCRSPACE_API_KEY", SECRET)
+        .args(ocrspace_args(&server, "success", &image))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let lines = json_lines(&stdout);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["engine"], "ocrspace");
+    assert!(lines[0]["receipt"].is_object());
+    assert!(!stderr.contains("demo key"), "{stderr}");
+    assert!(!stdout.contains(SECRET) && !stderr.contains(SECRET));
+}
+
+#[test]
+fn dotenv_key_is_used_when_the_environment_has_none() {
+    let server = Testbed::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".env"), "OCRSPACE_API_KEY=invalid\n").unwrap();
+    let image = png(dir.path(), 3000);
+    let out = fw_scan(dir.path())
+        .args(ocrspace_args(&server, "success", &image))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{stdout}\n{stderr}");
+    assert!(stderr.contains("refused the api key"), "{stderr}");
+    assert_eq!(json_lines(&stdout)[0]["exit_code"], 4);
+}
+
+#[test]
+fn demo_key_is_used_with_a_warning_when_no_key_is_configured() {
+    let server = Testbed::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let image = png(dir.path(), 3000);
+    let out = fw_scan(dir.path())
+        .args(ocrspace_args(&server, "success", &image))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("warning:") && stderr.contains("demo key"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("helloworld"), "{stderr}");
+}
+
+#[test]
+fn key_from_dotenv_never_appears_even_on_errors() {
+    let server = Testbed::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        format!("OCRSPACE_API_KEY=\"{SECRET}\"\n"),
+    )
+    .unwrap();
+    let image = png(dir.path(), 3000);
+    for (scenario, code, needle) in [
+        ("throttled", 4, "at most 10 requests within 600 s"),
+        ("error", 4, "Parameter name 'file' is invalid"),
+        ("timeout", 4, "Timed out waiting for results"),
+        ("partial", 4, "recognised only part"),
+    ] {
+        let out = fw_scan(dir.path())
+            .args(ocrspace_args(&server, scenario, &image))
+            .arg("--with-text")
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{scenario}: {stdout}\n{stderr}"
+        );
+        assert!(stderr.contains(needle), "{scenario}: {stderr}");
+        assert!(
+            !stdout.contains(SECRET) && !stderr.contains(SECRET),
+            "{scenario} leaked the key"
+        );
+    }
+}
+
+#[test]
+fn image_over_the_plan_limit_is_refused_with_exit_3_and_no_connection() {
+    let server = Testbed::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let image = png(dir.path(), 1024 * 1024 + 10);
+    let out = fw_scan(dir.path())
+        .env("OCRSPACE_API_KEY", SECRET)
+        .args(ocrspace_args(&server, "success", &image))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(stderr.contains("over the 1048576-byte limit"), "{stderr}");
+    assert_eq!(server.stats().connections, 0);
+}
+
+#[test]
+fn text_files_skip_ocr_and_are_parsed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("lunch.txt"),
+        "CAFE KRONE GmbH\r\nDatum 24.12.2019\r\nKaffee 2,80\r\nKuchen 3,90\r\nSumme EUR 6,70\r\n",
+    )
+    .unwrap();
+    let out = fw_scan(dir.path())
+        .args([
+            "--tesseract",
+            "/nonexistent/tesseract",
+            "--json",
+            "lunch.txt",
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let line = &json_lines(&stdout)[0];
+    assert_eq!(line["image"], "lunch.txt");
+    assert_eq!(line["receipt"]["date"], "2019-12-24");
+    assert_eq!(
+        line["receipt"]["total"].to_string().trim_matches('"'),
+        "6.70"
+    );
+}
+
+#[test]
+fn missing_tesseract_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = png(dir.path(), 3000);
+    let out = fw_scan(dir.path())
+        .args(["--tesseract", "/nonexistent/tesseract"])
+        .arg(&image)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("tesseract program not found at /nonexistent/tesseract"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn batch_with_a_failed_item_reports_it_and_exits_7() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), "SHOP\nTOTAL 12.50\n").unwrap();
+    let out = fw_scan(dir.path())
+        .args(["--json", "--workers", "2", "a.txt", "missing.txt"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(7), "{stdout}\n{stderr}");
+    let lines = json_lines(&stdout);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["image"], "a.txt");
+    assert!(lines[0]["receipt"].is_object());
+    assert_eq!(lines[1]["image"], "missing.txt");
+    assert!(lines[1]["error"].as_str().unwrap().contains("not found"));
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let none = fw_scan(dir.path()).output().unwrap();
+    assert_eq!(none.status.code(), Some(2));
+    let bad = fw_scan(dir.path())
+        .args(["--engine", "magic", "x.jpg"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let help = fw_scan(dir.path()).arg("--help").output().unwrap();
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--engine"));
+}
+
+/// The amount in a truth label ("RM 22.90", "9.00") as cents.
+fn cents(s: &str) -> Option<i64> {
+    let digits: String = s
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let value: f64 = digits.trim_matches('.').parse().ok()?;
+    Some((value * 100.0).round() as i64)
+}
+
+/// End to end on the 8 real SROIE scans: tesseract (2 workers) then receipt-parse, totals
+/// compared as numbers with the dataset's truth. The floor is the level measured when this test
+/// was written (see the crate report); it guards against regressions, it is not the 90 % goal.
+#[test]
+fn real_receipt_scans_end_to_end_with_two_workers() {
+    let Some(data) = shared_data() else { return };
+    let tesseract_found = Command::new("tesseract")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !tesseract_found {
+        missing::<()>("the tesseract program", "apt-get install tesseract-ocr");
+        return;
+    }
+    let images = data.join("sroie").join("images");
+    let truth: Vec<Value> = std::fs::read_to_string(images.join("images.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(truth.len(), 8);
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = fw_scan(dir.path());
+    cmd.args(["--json", "--workers", "2", "--progress", "never"]);
+    for t in &truth {
+        cmd.arg(images.join(t["image"].as_str().unwrap()));
+    }
+    let out = cmd.output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let lines = json_lines(&stdout);
+    assert_eq!(lines.len(), 8);
+    let mut right = 0;
+    for (line, t) in lines.iter().zip(&truth) {
+        assert!(
+            line["image"]
+                .as_str()
+                .unwrap()
+                .ends_with(t["image"].as_str().unwrap())
+        );
+        let got = line["receipt"]["total"].as_str().and_then(cents);
+        let want = cents(t["truth"]["total"].as_str().unwrap());
+        if got.is_some() && got == want {
+            right += 1;
+        } else {
+            eprintln!("{}: total {got:?}, truth {want:?}", t["id"]);
+        }
+    }
+    eprintln!("end to end totals: {right}/8");
+    assert!(right >= 6, "only {right}/8 totals right end to end");
+}
