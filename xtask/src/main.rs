@@ -71,16 +71,20 @@ fn bench(mut args: pico_args::Arguments) -> Result<()> {
 fn bench_chunk() -> Result<()> {
     util::step("bench chunk: 256 MiB through Chunks + ProgressReader, peak RSS growth");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    util::run(std::process::Command::new(cargo).current_dir(util::root()).args([
-        "test",
-        "--release",
-        "-q",
-        "-p",
-        "chunk-stream",
-        "--test",
-        "flat_memory",
-        "--",
-        "--ignored",
-        "--nocapture",
-    ]))
+    util::run(
+        std::process::Command::new(cargo)
+            .current_dir(util::root())
+            .args([
+                "test",
+                "--release",
+                "-q",
+                "-p",
+                "chunk-stream",
+                "--test",
+                "flat_memory",
+                "--",
+                "--ignored",
+                "--nocapture",
+            ]),
+    )
 }
