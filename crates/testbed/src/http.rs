@@ -556,14 +556,21 @@ pub(crate) fn write_response(
         b"close"
     };
     headers.push(("Connection".into(), conn.to_vec()));
-    write_head(out, resp.status, &headers)?;
     if head_only {
+        write_head(out, resp.status, &headers)?;
         return out.flush();
     }
     match resp.body {
-        Body::Empty => {}
-        Body::Bytes(b) => out.write_all(&b)?,
+        Body::Empty => write_head(out, resp.status, &headers)?,
+        Body::Bytes(b) => {
+            // One write for head and body: one packet for small answers.
+            let mut all = Vec::with_capacity(512 + b.len());
+            write_head(&mut all, resp.status, &headers)?;
+            all.extend_from_slice(&b);
+            out.write_all(&all)?;
+        }
         Body::Reader(mut r, len) => {
+            write_head(out, resp.status, &headers)?;
             let copied = copy_exact(&mut r, out, len)?;
             if copied != len {
                 return Err(io::Error::new(

@@ -19,14 +19,27 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
-//! Endpoints (see the crate README in the repository brief for every parameter):
-//! `POST /upload` (multipart echo as JSON), `GET|HEAD /files/<name>` (static files with
-//! ETag, Last-Modified, Range, If-Range), `GET /flaky/<name>` (the first full GET is cut),
-//! `GET /bytes/<n>?seed=S` (deterministic bytes, see [`PseudoRandomBytes`]), `GET /fault/...`
-//! (lying type, short and long bodies, endless body, drip, reset, gzip bomb, hostile
-//! Content-Disposition, redirect loops and chains and schemes, any status, 503 storms),
-//! `POST /ratelimit/upload` (429 + Retry-After beyond a concurrency limit) and
-//! `POST /parse/image` (OCR.space-shaped answers, throttling and key checks).
+//! # Endpoints
+//!
+//! | request | answer |
+//! |---|---|
+//! | `POST /upload[?delay_ms=N]` | multipart echo, 200 JSON `{"fields": {name: last value}, "field_list": [[name, value]...], "files": [{"field","filename","content_type","size","sha256"}], "content_length": N or null, "chunked": bool}`; malformed body: 400 `{"error": ...}`. Content-Length or chunked bodies, `Expect: 100-continue` honoured |
+//! | `GET\|HEAD /files/<name>` | file from [`TestbedBuilder::files_dir`]: Content-Type by extension, strong ETag, Last-Modified, `Range` (`a-b`, `a-`, `-n`: 206 + Content-Range; unsatisfiable: 416), `If-Range` (ETag or date; no match: full 200), 404 missing, 403 for `..` |
+//! | `GET /flaky/<name>?cut_after=N` | as `/files`, but the first full (non-Range) GET of each name is cut after N body bytes (default half); `&ignore_range=1`: later answers are full 200s whatever the Range; `&change_etag=1`: ETag and Last-Modified change at the cut |
+//! | `GET /bytes/<n>?seed=S` | n bytes of [`PseudoRandomBytes`], streamed |
+//! | `GET /fault/lying-type` | 200 `image/jpeg` with an HTML body |
+//! | `GET /fault/short` / `long` | Content-Length 100000 with 50000 bytes / 1000 with 5000, then close |
+//! | `GET /fault/endless` | no Content-Length, never ends (until the client leaves or 4 GiB) |
+//! | `GET /fault/drip?interval_ms=N` | Content-Length 1000, one byte every N ms (default 2000) |
+//! | `GET /fault/reset?after=N` | Content-Length 100000, N bytes (default 1000), then a TCP RST |
+//! | `GET /fault/gzip-bomb` | `Content-Encoding: gzip`, about 1 MiB that inflates to 1 GiB of zeros |
+//! | `GET /fault/disposition?filename=RAW` | `Content-Disposition: attachment; filename="RAW"` (percent-decoded; CR, LF, NUL dropped); `filename_star=RAW` adds `filename*=UTF-8''RAW` as sent |
+//! | `GET /fault/redirect-loop`, `redirect-chain?n=K`, `redirect-scheme[?to=ftp]` | 302 to itself; K hops then 200 "arrived"; 302 to `file:///etc/passwd` or `ftp://127.0.0.1/x` |
+//! | `GET /fault/status/<code>` | that status (200..=599) with a short text body |
+//! | `GET /fault/storm?fail=K&key=X` | the first K requests per key: 503 + `Retry-After: 0`; then 200 "ok" |
+//! | `POST /ratelimit/upload` | at most K in service ([`TestbedBuilder::rate_limit`]); beyond: 429 + Retry-After ([`RetryAfterStyle`]); else the `/upload` echo after the service time (from arrival), plus `"idempotency_key"`; `X-Idempotency-Key` is echoed as a header |
+//! | `POST /parse/image` | OCR.space-shaped: key from header or field `apikey` (missing or `invalid`: 403 JSON); `scenario` field or query: `success` (default), `partial`, `error`, `timeout`, `echo-text` (ParsedText = field `text_hint` or "TOTAL 12.50"), `throttled` (403 text), `invalid-key`; a `file` part is required (else an E301 error envelope) and at most 1024 KB; more than N requests per key per window ([`TestbedBuilder::ocr_throttle`]): 403 "You may only perform this action upto maximum N number of times within S seconds" |
+//! | anything else | 404 JSON (405 for a known path with the wrong method) |
 //!
 //! It does not: speak TLS or HTTP/2, listen anywhere but loopback, persist anything, or do
 //! real OCR. [`peers`] starts third-party servers (nginx, httpbin) for interop tests.

@@ -671,4 +671,39 @@ mod tests {
             Err(MultipartError::FieldTooLarge { .. })
         ));
     }
+
+    proptest::proptest! {
+        // Few cases: each walks a whole body through a trickling reader in a debug build.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+        #[test]
+        fn any_content_and_any_read_size_round_trips(
+            file in proptest::collection::vec(proptest::prop_oneof![
+                proptest::prelude::any::<u8>(),
+                proptest::prelude::Just(b'\r'),
+                proptest::prelude::Just(b'\n'),
+                proptest::prelude::Just(b'-'),
+                proptest::prelude::Just(b'q'),
+            ], 0..3000),
+            field in "[a-z \r\n-]{0,40}",
+            step in 1usize..200,
+        ) {
+            let boundary = "qq-q";
+            let delimiter = format!("\r\n--{boundary}");
+            let mut framed = b"\r\n".to_vec();
+            framed.extend_from_slice(&file);
+            framed.extend_from_slice(b"\r\n");
+            proptest::prop_assume!(memmem::find(&framed, delimiter.as_bytes()).is_none());
+            proptest::prop_assume!(!format!("\r\n{field}\r\n").contains(&delimiter));
+            let mut data = format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"t\"\r\n\r\n{field}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"f\"; filename=\"f\"\r\n\r\n"
+            )
+            .into_bytes();
+            data.extend_from_slice(&file);
+            data.extend_from_slice(format!("\r\n--{boundary}--").as_bytes());
+            let form = read_form(Trickle { data: &data, step }, boundary).unwrap();
+            proptest::prop_assert_eq!(&form.fields, &vec![("t".to_string(), field.clone())]);
+            proptest::prop_assert_eq!(form.files[0].size, file.len() as u64);
+            proptest::prop_assert_eq!(&form.files[0].sha256, &sha(&file));
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! `POST /upload` (multipart echo) and `POST /ratelimit/upload` (the batch endpoint).
 
 use std::sync::atomic::Ordering;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
 
@@ -110,6 +110,7 @@ pub(crate) fn rate_limited(shared: &Shared, req: &Request, body: &mut BodyReader
         Some(k) => resp.with_header("X-Idempotency-Key", k.as_bytes().to_vec()),
         None => resp,
     };
+    let arrived = Instant::now();
     let before = shared.in_flight.fetch_add(1, Ordering::SeqCst);
     let slot = InFlight(shared);
     if before >= shared.config.max_concurrent {
@@ -130,7 +131,8 @@ pub(crate) fn rate_limited(shared: &Shared, req: &Request, body: &mut BodyReader
         Ok(f) => f,
         Err(resp) => return with_key(resp),
     };
-    if !shared.pause(shared.config.service_time) {
+    // The service time runs from arrival, so reading the body is part of it.
+    if !shared.pause(shared.config.service_time.saturating_sub(arrived.elapsed())) {
         return Response::error(503, "server is stopping").closing();
     }
     record_uploads(shared, &form);

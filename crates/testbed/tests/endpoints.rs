@@ -429,3 +429,15 @@ fn bytes_are_deterministic_and_match_pseudo_random_bytes() {
     conn.reader.read_exact(&mut head).unwrap();
     assert_eq!(&head, b"HTTP/1.1 200 OK\r\n");
 }
+
+#[test]
+fn connections_beyond_the_limit_get_503() {
+    let server = Testbed::builder().max_connections(1).start().unwrap();
+    let mut first = Conn::open(server.addr());
+    // A full round trip proves the server holds the first connection.
+    let answer = first.roundtrip(b"GET /fault/status/200 HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(answer.status, 200);
+    let second = get(server.addr(), "/fault/status/200", "");
+    assert_eq!(second.status, 503);
+    drop(first);
+}

@@ -287,3 +287,58 @@ fn ocr_throttles_each_key_like_the_free_tier() {
     let other_key = request(server.addr(), &ocr_request(None, Some("calm"), &[IMAGE]));
     assert_eq!(other_key.status, 200);
 }
+
+/// The server itself must not slow the batch bench down: 2000 small uploads by 8 keep-alive
+/// clients against 8 slots of 10 ms should take close to 2000 × 10 ms / 8 = 2.5 s.
+/// Run with `cargo test --release -p testbed --test limits -- --ignored`.
+#[test]
+#[ignore = "timing check; run in release"]
+fn rate_limited_server_sustains_the_ideal_batch_rate() {
+    const WORKERS: usize = 8;
+    const FILES: usize = 2000; // a multiple of WORKERS
+    let server = Testbed::builder()
+        .rate_limit(WORKERS, Duration::from_millis(10))
+        .retry_after(RetryAfterStyle::Seconds(0))
+        .start()
+        .unwrap();
+    let addr = server.addr();
+    let data = vec![b'z'; 16 * 1024];
+    let started = std::time::Instant::now();
+    let handles: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let data = data.clone();
+            std::thread::spawn(move || {
+                let body = multipart(
+                    "batch",
+                    &[Part::File {
+                        name: "file",
+                        filename: "x.bin",
+                        content_type: "application/octet-stream",
+                        data: &data,
+                    }],
+                );
+                let req = post_multipart("/ratelimit/upload", "batch", &body, "");
+                let mut conn = common::Conn::open(addr);
+                let mut done = 0;
+                let mut limited = 0;
+                while done < FILES / WORKERS {
+                    match conn.roundtrip(&req).status {
+                        200 => done += 1,
+                        429 => limited += 1,
+                        s => panic!("status {s}"),
+                    }
+                }
+                limited
+            })
+        })
+        .collect();
+    let limited: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    let elapsed = started.elapsed();
+    let ideal = Duration::from_millis(10) * FILES as u32 / WORKERS as u32;
+    eprintln!("{FILES} uploads in {elapsed:?} (ideal {ideal:?}), {limited} answered 429");
+    assert_eq!(server.stats().uploads.len(), FILES);
+    assert!(
+        elapsed < ideal.mul_f64(1.1),
+        "{elapsed:?} vs ideal {ideal:?}"
+    );
+}
