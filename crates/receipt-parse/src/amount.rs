@@ -329,11 +329,14 @@ pub(crate) fn scan(line: &str) -> Vec<Found> {
         if confusions > 1 || (confusions == 1 && digits < 2) {
             continue;
         }
-        let mapped: Vec<u8> = token
-            .iter()
-            .map(|&x| confusable_digit(x).unwrap_or(x))
-            .collect();
-        let Some((mut amount, decimal)) = number(&mapped) else {
+        let mut mapped = [0u8; 32];
+        if token.len() > mapped.len() {
+            continue;
+        }
+        for (m, &x) in mapped.iter_mut().zip(token) {
+            *m = confusable_digit(x).unwrap_or(x);
+        }
+        let Some((mut amount, decimal)) = number(&mapped[..token.len()]) else {
             continue;
         };
         let currency = currency_before(b, start) || currency_after(b, end);
@@ -388,18 +391,19 @@ fn number(token: &[u8]) -> Option<(Amount, bool)> {
     if first.is_empty() || first.len() > 12 {
         return None;
     }
-    let mut digits: Vec<u8> = first.to_vec();
     let mut grouped = false;
-    for g in groups {
+    let mut count = first.len();
+    for g in groups.clone() {
         if g.len() != 3 {
             return None;
         }
         grouped = true;
-        digits.extend_from_slice(g);
+        count += 3;
     }
     if grouped && first.len() > 3 {
         return None;
     }
+    let digits = std::iter::once(first).chain(groups).flatten();
     if decimal {
         // the decimal separator must differ from the grouping one
         if let Some(p) = last_sep {
@@ -409,11 +413,11 @@ fn number(token: &[u8]) -> Option<(Amount, bool)> {
             }
         }
     }
-    if digits.len() + frac.len() > MAX_DIGITS {
+    if count + frac.len() > MAX_DIGITS {
         return None;
     }
     let mut minor: i64 = 0;
-    for &d in digits.iter().chain(frac.iter()) {
+    for &d in digits.chain(frac.iter()) {
         if !d.is_ascii_digit() {
             return None;
         }

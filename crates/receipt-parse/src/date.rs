@@ -120,6 +120,9 @@ const MONTHS: &[(&str, u8)] = &[
 ];
 
 fn month_named(word: &str) -> Option<u8> {
+    if !(3..=10).contains(&word.len()) {
+        return None;
+    }
     MONTHS
         .iter()
         .find(|(name, _)| *name == word)
@@ -149,27 +152,41 @@ fn valid(year: u16, month: u8, day: u8) -> bool {
     (1..=12).contains(&month) && day >= 1 && day <= days_in(month, year)
 }
 
-/// A token of a line: a run of digits or of letters (folded to upper-case ASCII).
+/// The longest token kept in full (longer ones are never part of a date).
+const TOK_MAX: usize = 12;
+
+/// A token of a line: a run of digits or of letters (folded to upper-case ASCII), kept inline.
 #[derive(Debug)]
 struct Tok {
-    text: String,
+    buf: [u8; TOK_MAX],
+    /// Its length; `TOK_MAX + 1` when it was longer than `TOK_MAX`.
+    len: usize,
     digits: bool,
     start: usize,
     end: usize,
+}
+
+impl Tok {
+    fn text(&self) -> &str {
+        if self.len > TOK_MAX {
+            return "";
+        }
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
 }
 
 fn tokens(line: &str) -> Vec<Tok> {
     let mut out: Vec<Tok> = Vec::new();
     for (i, c) in line.char_indices() {
         let (ch, digit) = if c.is_ascii_digit() {
-            (c, true)
+            (c as u8, true)
         } else if c.is_alphabetic() {
             let up = match c {
-                'é' | 'É' | 'è' | 'ê' => 'E',
-                'û' | 'ü' | 'Ü' | 'ù' => 'U',
-                'ä' | 'Ä' | 'à' | 'â' => 'A',
-                c if c.is_ascii() => c.to_ascii_uppercase(),
-                _ => '?',
+                'é' | 'É' | 'è' | 'ê' => b'E',
+                'û' | 'ü' | 'Ü' | 'ù' => b'U',
+                'ä' | 'Ä' | 'à' | 'â' => b'A',
+                c if c.is_ascii() => c.to_ascii_uppercase() as u8,
+                _ => b'?',
             };
             (up, false)
         } else {
@@ -177,15 +194,25 @@ fn tokens(line: &str) -> Vec<Tok> {
         };
         match out.last_mut() {
             Some(t) if t.end == i && t.digits == digit => {
-                t.text.push(ch);
+                if t.len < TOK_MAX {
+                    t.buf[t.len] = ch;
+                    t.len += 1;
+                } else {
+                    t.len = TOK_MAX + 1;
+                }
                 t.end = i + c.len_utf8();
             }
-            _ => out.push(Tok {
-                text: ch.to_string(),
-                digits: digit,
-                start: i,
-                end: i + c.len_utf8(),
-            }),
+            _ => {
+                let mut buf = [0u8; TOK_MAX];
+                buf[0] = ch;
+                out.push(Tok {
+                    buf,
+                    len: 1,
+                    digits: digit,
+                    start: i,
+                    end: i + c.len_utf8(),
+                })
+            }
         }
     }
     out
@@ -197,8 +224,8 @@ pub(crate) fn scan(line: &str) -> Vec<FoundDate> {
     let bytes = line.as_bytes();
     let mut out = Vec::new();
     let num = |t: &Tok| -> Option<u32> {
-        if t.digits && t.text.len() <= 4 {
-            t.text.parse().ok()
+        if t.digits && t.len <= 4 {
+            t.text().parse().ok()
         } else {
             None
         }
@@ -227,7 +254,7 @@ pub(crate) fn scan(line: &str) -> Vec<FoundDate> {
             // dd/mm/yyyy, mm/dd/yyyy, yyyy-mm-dd
             if numeric_seps && t0.digits && t1.digits && t2.digits {
                 if let (Some(a), Some(b), Some(c)) = (num(t0), num(t1), num(t2)) {
-                    let (la, lb, lc) = (t0.text.len(), t1.text.len(), t2.text.len());
+                    let (la, lb, lc) = (t0.len, t1.len, t2.len);
                     if la == 4 && lb <= 2 && lc <= 2 {
                         if let Some(y) = full_year(a, 4) {
                             let (m, d) = (b as u8, c as u8);
@@ -271,9 +298,9 @@ pub(crate) fn scan(line: &str) -> Vec<FoundDate> {
             }
             // 25 Dec 2018, 25-DEC-18, 25. Dezember 2018
             if !matched && t0.digits && !t1.digits && t2.digits && s1.is_some() && s2.is_some() {
-                if let (Some(d), Some(m), Some(yv)) = (num(t0), month_named(&t1.text), num(t2)) {
-                    if let Some(y) = full_year(yv, t2.text.len()) {
-                        if t0.text.len() <= 2 && valid(y, m, d as u8) {
+                if let (Some(d), Some(m), Some(yv)) = (num(t0), month_named(t1.text()), num(t2)) {
+                    if let Some(y) = full_year(yv, t2.len) {
+                        if t0.len <= 2 && valid(y, m, d as u8) {
                             out.push(FoundDate {
                                 year: y,
                                 month: m,
@@ -288,8 +315,8 @@ pub(crate) fn scan(line: &str) -> Vec<FoundDate> {
             }
             // Dec 25, 2018
             if !matched && !t0.digits && t1.digits && t2.digits && s1.is_some() && s2.is_some() {
-                if let (Some(m), Some(d), Some(yv)) = (month_named(&t0.text), num(t1), num(t2)) {
-                    if t2.text.len() == 4 && t1.text.len() <= 2 {
+                if let (Some(m), Some(d), Some(yv)) = (month_named(t0.text()), num(t1), num(t2)) {
+                    if t2.len == 4 && t1.len <= 2 {
                         if let Some(y) = full_year(yv, 4) {
                             if valid(y, m, d as u8) {
                                 out.push(FoundDate {
@@ -307,8 +334,8 @@ pub(crate) fn scan(line: &str) -> Vec<FoundDate> {
             }
         }
         // 20180304 (compact, only when it reads as a plausible date)
-        if !matched && t0.digits && t0.text.len() == 8 {
-            let v: u32 = t0.text.parse().unwrap_or(0);
+        if !matched && t0.digits && t0.len == 8 {
+            let v: u32 = t0.text().parse().unwrap_or(0);
             let (y, m, d) = (v / 10000, (v / 100 % 100) as u8, (v % 100) as u8);
             if (2000..=2099).contains(&y) && valid(y as u16, m, d) {
                 out.push(FoundDate {

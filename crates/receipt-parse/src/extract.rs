@@ -40,9 +40,9 @@ enum Kind {
 }
 
 #[derive(Debug)]
-struct Row {
-    text: String,
-    words: Vec<String>,
+struct Row<'a> {
+    text: &'a str,
+    words: words::Folded,
     flags: Flags,
     amounts: Vec<Found>,
     letters: usize,
@@ -114,7 +114,7 @@ fn classify(f: Flags) -> Kind {
     Kind::Other
 }
 
-fn row(text: &str) -> Row {
+fn row(text: &str) -> Row<'_> {
     let text = cut(text).trim();
     let words = words::fold(text);
     let flags = words::flags(&words);
@@ -126,7 +126,7 @@ fn row(text: &str) -> Row {
         .or(amounts.last())
         .map(|f| f.amount);
     Row {
-        text: text.to_string(),
+        text,
         letters: text.chars().filter(|c| c.is_alphabetic()).count(),
         digits: text.bytes().filter(u8::is_ascii_digit).count(),
         words,
@@ -194,38 +194,38 @@ fn is_filler(r: &Row) -> bool {
 fn infer_rounded_totals(rows: &mut [Row]) {
     let mut last_total: Option<Amount> = None;
     let mut last_rounding: Option<(usize, Amount)> = None;
-    for i in 0..rows.len() {
-        let Some(v) = rows[i].value else { continue };
+    for (i, row) in rows.iter_mut().enumerate() {
+        let Some(v) = row.value else { continue };
         let rounds_total = |(t, adj): (Amount, Amount)| {
             adj.minor != 0
                 && v.minor > 0
                 && (t.milli() + adj.milli() == v.milli() || t.milli() - adj.milli() == v.milli())
         };
         let pair = last_total.zip(last_rounding.map(|(_, a)| a));
-        match rows[i].kind {
+        match row.kind {
             Kind::Total => {
                 if pair.is_some_and(rounds_total) {
-                    rows[i].flags |= words::ROUNDED;
+                    row.flags |= words::ROUNDED;
                 }
                 last_total = Some(v);
             }
             Kind::Rounding => {
                 if pair.is_some_and(rounds_total) {
-                    rows[i].kind = Kind::Total;
-                    rows[i].flags |= words::ROUNDED;
+                    row.kind = Kind::Total;
+                    row.flags |= words::ROUNDED;
                     last_total = Some(v);
                 } else {
                     last_rounding = Some((i, v));
                 }
             }
             Kind::Other
-                if is_value_only(&rows[i])
-                    && !rows[i].lent
+                if is_value_only(row)
+                    && !row.lent
                     && last_rounding.is_some_and(|(r, _)| r + 1 == i)
                     && pair.is_some_and(rounds_total) =>
             {
-                rows[i].kind = Kind::Total;
-                rows[i].flags |= words::ROUNDED;
+                row.kind = Kind::Total;
+                row.flags |= words::ROUNDED;
                 last_total = Some(v);
             }
             _ => {}
@@ -385,26 +385,33 @@ fn pick_currency(rows: &[Row]) -> (Option<Currency>, u8) {
         Currency::Sgd,
     ];
     for r in rows {
-        if r.text.contains('€') {
-            counts[0] += 1;
+        let b = r.text.as_bytes();
+        if let Some(p) = b.iter().position(|&x| x == b'$') {
+            if p > 0 && b[p - 1] == b'S' {
+                counts[5] += 1;
+            } else {
+                counts[2] += 1;
+            }
         }
-        if r.text.contains('£') {
-            counts[1] += 1;
+        if !r.text.is_ascii() {
+            if r.text.contains('€') {
+                counts[0] += 1;
+            }
+            if r.text.contains('£') {
+                counts[1] += 1;
+            }
         }
-        if r.text.contains("S$") {
-            counts[5] += 1;
-        } else if r.text.contains('$') {
-            counts[2] += 1;
-        }
-        for w in &r.words {
-            match w.as_str() {
-                "EUR" | "EURO" | "EUROS" => counts[0] += 1,
-                "GBP" => counts[1] += 1,
-                "USD" => counts[2] += 1,
-                "RM" | "MYR" => counts[3] += 1,
-                "CHF" => counts[4] += 1,
-                "SGD" => counts[5] += 1,
-                _ => {}
+        let codes = [
+            words::CUR_EUR,
+            words::CUR_GBP,
+            words::CUR_USD,
+            words::CUR_MYR,
+            words::CUR_CHF,
+            words::CUR_SGD,
+        ];
+        for (count, code) in counts.iter_mut().zip(codes) {
+            if r.flags & code != 0 {
+                *count += 1;
             }
         }
     }
@@ -425,7 +432,7 @@ fn pick_date(rows: &[Row], us_style: bool) -> (Option<String>, u8, Option<String
     let mut found: Vec<(usize, FoundDate)> = Vec::new();
     for (i, r) in rows.iter().enumerate() {
         if r.digits >= 4 {
-            for d in date::scan(&r.text) {
+            for d in date::scan(r.text) {
                 found.push((i, d));
             }
         }
@@ -441,7 +448,7 @@ fn pick_date(rows: &[Row], us_style: bool) -> (Option<String>, u8, Option<String
         .map(|&(i, d)| (i, d, 90u8))
         .or_else(|| found.first().map(|&(i, d)| (i, d, 70u8)));
     let Some((row_i, d, mut conf)) = chosen else {
-        let time = rows.iter().find_map(|r| date::scan_time(&r.text));
+        let time = rows.iter().find_map(|r| date::scan_time(r.text));
         let tc = if time.is_some() { 50 } else { 0 };
         return (None, 0, time, tc);
     };
@@ -454,9 +461,9 @@ fn pick_date(rows: &[Row], us_style: bool) -> (Option<String>, u8, Option<String
         conf -= 20;
     }
     // the time printed with the date, else the first time on the receipt
-    let time = date::scan_time(&rows[row_i].text)
-        .or_else(|| rows.get(row_i + 1).and_then(|r| date::scan_time(&r.text)))
-        .or_else(|| rows.iter().find_map(|r| date::scan_time(&r.text)));
+    let time = date::scan_time(rows[row_i].text)
+        .or_else(|| rows.get(row_i + 1).and_then(|r| date::scan_time(r.text)))
+        .or_else(|| rows.iter().find_map(|r| date::scan_time(r.text)));
     let tc = if time.is_some() { 70 } else { 0 };
     (Some(d.iso()), conf, time, tc)
 }
@@ -464,7 +471,7 @@ fn pick_date(rows: &[Row], us_style: bool) -> (Option<String>, u8, Option<String
 fn starts_with_company_word(r: &Row) -> bool {
     r.words
         .first()
-        .is_some_and(|w| words::flags(std::slice::from_ref(w)) & words::COMPANY != 0)
+        .is_some_and(|w| words::word_flags(w) & words::COMPANY != 0)
         || r.text.trim_start().starts_with([')', '&'])
 }
 
@@ -485,7 +492,7 @@ fn merchant_candidate(r: &Row) -> bool {
     }
     // "RELAIS TOTAL OULMES", "SLF CASH & CARRY" are names; "TOTAL", "CASH SALE" are not
     let labels = TOTAL | SUB | TAX | CASH | CHANGE | STRONG;
-    if r.flags & labels != 0 && r.words.len() <= 2 {
+    if r.flags & labels != 0 && r.words.count() <= 2 {
         return false;
     }
     let lower = r.text.to_ascii_lowercase();
@@ -571,14 +578,14 @@ fn merchant_at(rows: &[Row], i: usize, score: f32) -> Option<(Option<String>, u8
     let mut start = i;
     while start > 0
         && i - start < 3
-        && (starts_with_company_word(&rows[start]) || unbalanced_close(&rows[start].text))
+        && (starts_with_company_word(&rows[start]) || unbalanced_close(rows[start].text))
         && merchant_candidate(&rows[start - 1])
         && rows[start - 1].digits == 0
         && rows[start - 1].flags & words::LEGAL == 0
     {
         start -= 1;
     }
-    let joined: Vec<&str> = rows[start..=i].iter().map(|r| r.text.as_str()).collect();
+    let joined: Vec<&str> = rows[start..=i].iter().map(|r| r.text).collect();
     let name = clean_merchant(&joined.join(" "));
     if name.chars().filter(|c| c.is_alphabetic()).count() < 2 {
         return None;
@@ -664,11 +671,11 @@ fn pick_items(rows: &[Row], end: usize) -> Vec<Item> {
         if last.amount.minor == 0 || r.flags & (words::DATE | words::ADDRESS | words::COUNT) != 0 {
             continue;
         }
-        let mut desc = description(&r.text, decimals.first().map(|f| f.start));
+        let mut desc = description(r.text, decimals.first().map(|f| f.start));
         if desc.chars().filter(|c| c.is_alphabetic()).count() < 3 && i > 0 {
             let prev = &rows[i - 1];
             if prev.amounts.is_empty() && prev.flags & LABELS == 0 && prev.letters >= 3 {
-                desc = description(&prev.text, None);
+                desc = description(prev.text, None);
             }
         }
         if desc.chars().filter(|c| c.is_alphabetic()).count() < 2 {
@@ -677,7 +684,7 @@ fn pick_items(rows: &[Row], end: usize) -> Vec<Item> {
         let unit_price = (decimals.len() >= 2).then(|| decimals[0].amount);
         items.push(Item {
             description: desc,
-            quantity: quantity(&r.text),
+            quantity: quantity(r.text),
             unit_price,
             amount: last.amount,
         });
@@ -685,11 +692,10 @@ fn pick_items(rows: &[Row], end: usize) -> Vec<Item> {
     items
 }
 
-pub(crate) fn receipt(texts: Vec<String>) -> Receipt {
+pub(crate) fn receipt<'a>(texts: impl Iterator<Item = &'a str>) -> Receipt {
     let mut rows: Vec<Row> = texts
-        .iter()
         .take(MAX_ROWS)
-        .map(|t| row(t))
+        .map(row)
         .filter(|r| !r.text.is_empty())
         .collect();
     pair_labels_with_values(&mut rows);
@@ -736,9 +742,9 @@ pub(crate) fn receipt(texts: Vec<String>) -> Receipt {
 
     let (currency, currency_conf) = pick_currency(&rows);
     let us_style = currency == Some(Currency::Usd)
-        && rows.iter().any(|r| {
-            r.kind == Kind::Tip || r.words.windows(2).any(|w| w[0] == "SAIES" && w[1] == "TAX")
-        });
+        && rows
+            .iter()
+            .any(|r| r.kind == Kind::Tip || r.words.has("SAIES TAX"));
     let (date, date_conf, time, time_conf) = pick_date(&rows, us_style);
     let (merchant, merchant_conf) = pick_merchant(&rows);
 

@@ -179,12 +179,12 @@ pub struct Receipt {
 
 /// Parses the plain text of a receipt (one OCR line per text line).
 pub fn parse(text: &str) -> Receipt {
-    let rows: Vec<String> = text.lines().map(str::to_string).collect();
-    extract::receipt(rows)
+    extract::receipt(text.lines())
 }
 
 /// Parses OCR lines; where every line has a box, boxes on the same visual row are merged
 /// left to right first, so a label and its amount printed apart end up on one row.
 pub fn parse_lines(lines: &[Line]) -> Receipt {
-    extract::receipt(layout::rows(lines))
+    let rows = layout::rows(lines);
+    extract::receipt(rows.iter().map(String::as_str))
 }

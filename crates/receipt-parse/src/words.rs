@@ -6,6 +6,7 @@
 //! first word in a table, so matching costs a few hash lookups per line.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::LazyLock;
 
 /// What a keyword says about its line (bit flags).
@@ -57,9 +58,31 @@ pub(crate) const LEGAL: Flags = 1 << 20;
 pub(crate) const TAX_NOTE: Flags = 1 << 21;
 /// The head of a tax breakdown table below the total: "gst summary", "tax summary".
 pub(crate) const SUMMARY: Flags = 1 << 22;
+/// "EUR", "EURO".
+pub(crate) const CUR_EUR: Flags = 1 << 23;
+/// "GBP".
+pub(crate) const CUR_GBP: Flags = 1 << 24;
+/// "USD".
+pub(crate) const CUR_USD: Flags = 1 << 25;
+/// "RM", "MYR".
+pub(crate) const CUR_MYR: Flags = 1 << 26;
+/// "CHF".
+pub(crate) const CUR_CHF: Flags = 1 << 27;
+/// "SGD".
+pub(crate) const CUR_SGD: Flags = 1 << 28;
 
 /// The keyword table: phrase (as printed) and what it says, for en, de, fr, es, it, nl and ms.
 const KEYWORDS: &[(&str, Flags)] = &[
+    // currencies
+    ("eur", CUR_EUR),
+    ("euro", CUR_EUR),
+    ("euros", CUR_EUR),
+    ("gbp", CUR_GBP),
+    ("usd", CUR_USD),
+    ("rm", CUR_MYR),
+    ("myr", CUR_MYR),
+    ("chf", CUR_CHF),
+    ("sgd", CUR_SGD),
     // totals
     ("total", TOTAL),
     ("totals", TOTAL),
@@ -437,34 +460,113 @@ fn fold_char(c: char) -> Option<&'static str> {
     })
 }
 
+/// The folded form of each ASCII byte: 0 for a word break.
+static ASCII_FOLD: LazyLock<[u8; 128]> = LazyLock::new(|| {
+    let mut t = [0u8; 128];
+    for (b, slot) in t.iter_mut().enumerate() {
+        let c = char::from(b as u8);
+        if let Some(f) = fold_char(c) {
+            *slot = f.as_bytes()[0];
+        }
+    }
+    t
+});
+
+/// A line folded to upper-case ASCII words separated by single spaces (see the module doc).
+#[derive(Debug, Default)]
+pub(crate) struct Folded {
+    text: String,
+}
+
+impl Folded {
+    /// The words, left to right.
+    pub(crate) fn words(&self) -> impl Iterator<Item = &str> {
+        self.text.split(' ').filter(|w| !w.is_empty())
+    }
+
+    /// The first word.
+    pub(crate) fn first(&self) -> Option<&str> {
+        self.words().next()
+    }
+
+    /// How many words.
+    pub(crate) fn count(&self) -> usize {
+        self.words().count()
+    }
+
+    /// Whether the words contain these words in a row ("SAIES TAX").
+    pub(crate) fn has(&self, words: &str) -> bool {
+        self.text.contains(words)
+    }
+}
+
 /// Splits a line into folded words (see the module doc).
-pub(crate) fn fold(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    for c in line.chars() {
-        match fold_char(c) {
-            Some(s) => cur.push_str(s),
-            None => {
-                if !cur.is_empty() {
-                    words.push(std::mem::take(&mut cur));
+pub(crate) fn fold(line: &str) -> Folded {
+    let table = &*ASCII_FOLD;
+    let mut text = String::with_capacity(line.len());
+    let mut gap = false;
+    let emit = |text: &mut String, gap: &mut bool, f: &str| {
+        if *gap && !text.is_empty() {
+            text.push(' ');
+        }
+        *gap = false;
+        text.push_str(f);
+    };
+    if line.is_ascii() {
+        for &b in line.as_bytes() {
+            match table[usize::from(b)] {
+                0 => gap = true,
+                f => {
+                    if gap && !text.is_empty() {
+                        text.push(' ');
+                    }
+                    gap = false;
+                    text.push(char::from(f));
                 }
             }
         }
+    } else {
+        for c in line.chars() {
+            match fold_char(c) {
+                Some(f) => emit(&mut text, &mut gap, f),
+                None => gap = true,
+            }
+        }
     }
-    if !cur.is_empty() {
-        words.push(cur);
-    }
-    words
+    Folded { text }
 }
 
 /// Keyword phrases (folded words and flags) indexed by their first folded word.
-type Table = HashMap<String, Vec<(Vec<String>, Flags)>>;
+type Table = HashMap<String, Vec<(Vec<String>, Flags)>, BuildHasherDefault<Fnv>>;
+
+/// FNV-1a: the keys are short words, where SipHash's setup dominates.
+#[derive(Default)]
+pub(crate) struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
 
 /// The keyword table, built once.
 static TABLE: LazyLock<Table> = LazyLock::new(|| {
-    let mut table = Table::new();
+    let mut table = Table::default();
     for &(phrase, flags) in KEYWORDS {
-        let words = fold(phrase);
+        let words: Vec<String> = fold(phrase).words().map(str::to_string).collect();
         if let Some(first) = words.first() {
             table.entry(first.clone()).or_default().push((words, flags));
         }
@@ -473,10 +575,12 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
 });
 
 /// The flags of every keyword phrase found in the folded words of a line.
-pub(crate) fn flags(words: &[String]) -> Flags {
+pub(crate) fn flags(folded: &Folded) -> Flags {
+    let words: Vec<&str> = folded.words().collect();
     let mut out = 0;
-    for (i, w) in words.iter().enumerate() {
-        if let Some(entries) = TABLE.get(w.as_str()) {
+    for (i, &w) in words.iter().enumerate() {
+        let entries = TABLE.get(w);
+        if let Some(entries) = entries {
             for (phrase, f) in entries {
                 if words.len() - i >= phrase.len()
                     && phrase.iter().zip(&words[i..]).all(|(a, b)| a == b)
@@ -486,7 +590,7 @@ pub(crate) fn flags(words: &[String]) -> Flags {
             }
         }
         // glued words that OCR or printers produce: "SUBTOTAL", "TOTALRM", "GRANDTOTAL"
-        if w.len() > 5 && !TABLE.contains_key(w.as_str()) {
+        if w.len() > 5 && entries.is_none() {
             if w.starts_with("SUBTOTAI") {
                 out |= SUB;
             } else if w.starts_with("TOTAI") || w.ends_with("TOTAI") {
@@ -495,6 +599,16 @@ pub(crate) fn flags(words: &[String]) -> Flags {
         }
     }
     out
+}
+
+/// The flags of one folded word on its own.
+pub(crate) fn word_flags(word: &str) -> Flags {
+    TABLE.get(word).map_or(0, |entries| {
+        entries
+            .iter()
+            .filter(|(phrase, _)| phrase.len() == 1)
+            .fold(0, |acc, (_, f)| acc | f)
+    })
 }
 
 #[cfg(test)]
@@ -527,7 +641,8 @@ mod tests {
 
     #[test]
     fn folds_accents_and_digits() {
-        assert_eq!(fold("Espèces 5,00"), ["ESPECES", "S", "OO"]);
-        assert_eq!(fold("Straße"), ["STRASSE"]);
+        assert_eq!(fold("Espèces 5,00").text, "ESPECES S OO");
+        assert_eq!(fold("Straße").text, "STRASSE");
+        assert_eq!(fold("  T0TAL:  RM9.00 ").text, "TOTAI RM9 OO");
     }
 }
