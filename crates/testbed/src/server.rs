@@ -1,7 +1,7 @@
 //! Accepting connections, the per-connection request loop and routing.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{BufReader, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -15,6 +15,9 @@ use crate::{RetryAfterStyle, Stats, TestbedBuilder};
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 /// How much of an unread request body is drained to keep a connection reusable.
 const DRAIN_LIMIT_BYTES: u64 = 4 * 1024 * 1024;
+/// How long and how much a closing connection keeps reading what the client still sends.
+const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+const LINGER_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Settings fixed at start.
 #[derive(Debug, Clone)]
@@ -214,6 +217,7 @@ fn serve_connection(stream: TcpStream, shared: &Shared, id: u64) {
                 if http::write_response(&mut writer, resp, head_only, keep).is_err() || !keep {
                     let _ = writer.flush();
                     let _ = writer.shutdown(Shutdown::Write);
+                    lingering_close(&mut reader);
                     return;
                 }
             }
@@ -228,6 +232,13 @@ fn serve_connection(stream: TcpStream, shared: &Shared, id: u64) {
             }
         }
     }
+}
+
+/// Reads and drops what the client still sends (bounded in bytes and time) before closing, so
+/// unread request bytes do not make the kernel answer with a RST that destroys the response.
+fn lingering_close(reader: &mut BufReader<TcpStream>) {
+    let _ = reader.get_ref().set_read_timeout(Some(LINGER_TIMEOUT));
+    let _ = std::io::copy(&mut reader.take(LINGER_LIMIT_BYTES), &mut std::io::sink());
 }
 
 /// Picks the handler for a request.

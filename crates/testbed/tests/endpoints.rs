@@ -441,3 +441,18 @@ fn connections_beyond_the_limit_get_503() {
     assert_eq!(second.status, 503);
     drop(first);
 }
+
+#[test]
+fn early_400_reaches_a_client_still_sending_a_large_body() {
+    let server = Testbed::start().unwrap();
+    let body = vec![b'a'; 12 << 20];
+    let mut req = format!(
+        "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(&body);
+    let answer = request(server.addr(), &req);
+    assert_eq!(answer.status, 400);
+    assert_eq!(answer.header("connection"), Some("close"));
+}
