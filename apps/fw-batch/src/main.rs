@@ -201,6 +201,10 @@ fn chain(e: &dyn std::error::Error) -> String {
     s
 }
 
+thread_local! {
+    static UPLOADER: std::cell::RefCell<Option<Uploader>> = const { std::cell::RefCell::new(None) };
+}
+
 struct Work {
     item: Item,
     idempotency_key: OnceLock<String>,
@@ -297,10 +301,12 @@ fn run(args: Args) -> Result<Exit> {
         }
     }
 
-    let mut uploader = Uploader::new();
-    if let Some(t) = args.timeout {
-        uploader = uploader.timeout(t);
-    }
+    // One uploader (one connection pool) per worker thread: a shared pool keeps only a few idle
+    // connections per host, so most workers would reconnect for every file.
+    let new_uploader = || match args.timeout {
+        Some(t) => Uploader::new().timeout(t),
+        None => Uploader::new(),
+    };
     let concurrency = match args.workers {
         Workers::Fixed(n) => Concurrency::Fixed(n),
         Workers::Auto => Concurrency::Adaptive(AdaptiveConfig {
@@ -342,8 +348,8 @@ fn run(args: Args) -> Result<Exit> {
         journal
             .started(&w.item.key, Some(&key), attempt.try_number)
             .map_err(|e| ItemError::Local(anyhow::Error::new(e).context("writing the journal")))?;
+        let uploader = UPLOADER.with(|u| u.borrow_mut().get_or_insert_with(new_uploader).clone());
         let response = uploader
-            .clone()
             .header("X-Idempotency-Key", &key)
             .send(&args.url, form)
             .map_err(ItemError::Upload)?;
