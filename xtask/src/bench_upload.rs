@@ -1,8 +1,209 @@
-//! `cargo xtask` task: bench_upload (owned by the crate that it measures).
+//! `cargo xtask bench upload`: fw-upload against `curl -F`, a 10 MiB and a 1 GiB file posted as
+//! multipart to a local nginx that reads and discards the body, in the same run.
+//!
+//! Budgets (DESIGN.md): wall ≤ 1.0× curl; peak RSS ≤ 16 MiB; the 1 GiB run's peak RSS within
+//! 2 MiB of the 10 MiB run's.
 
-use anyhow::{Result, bail};
+use crate::util::{self, Measured};
+use anyhow::{Context, Result, bail};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-/// Runs the task.
-pub fn run(_args: pico_args::Arguments) -> Result<()> {
-    bail!("bench_upload is not built yet")
+const MIB: u64 = 1024 * 1024;
+const RSS_BUDGET_KIB: u64 = 16 * 1024;
+const RSS_FLAT_KIB: u64 = 2 * 1024;
+
+/// Runs the task. Options: `--runs N` (default 3; each tool's median wall and largest RSS count).
+pub fn run(mut args: pico_args::Arguments) -> Result<()> {
+    let runs: usize = args.opt_value_from_str("--runs")?.unwrap_or(3).max(1);
+    util::reject_rest(args)?;
+    if !util::have("curl") {
+        bail!("curl is needed as the peer to measure against (apt-get install curl)");
+    }
+
+    util::step("building fw-upload (release)");
+    util::run(Command::new("cargo").current_dir(util::root()).args([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "fw-upload",
+    ]))?;
+    let fw = target_dir().join("release").join("fw-upload");
+
+    util::step("making test files (once)");
+    let dir = util::scratch("bench-upload")?;
+    let small = ensure_file(&dir.join("10MiB.bin"), 10 * MIB)?;
+    let large = ensure_file(&dir.join("1GiB.bin"), 1024 * MIB)?;
+
+    util::step("starting nginx (reads and discards request bodies)");
+    let Some(nginx) = testbed::peers::Nginx::start(
+        &dir.join("nginx"),
+        "",
+        "location = /upload { client_max_body_size 0; return 200 \"ok\\n\"; }",
+    ) else {
+        bail!("nginx is needed (apt-get install nginx-light, or set FILEWIRE_NGINX)");
+    };
+    let url = nginx.url("/upload");
+
+    let mut rows = Vec::new();
+    for (label, path, size) in [("10 MiB", &small, 10 * MIB), ("1 GiB", &large, 1024 * MIB)] {
+        warm_page_cache(path)?;
+        util::step(&format!("{label}: {runs} run(s) each, interleaved"));
+        let mut curl_runs = Vec::new();
+        let mut fw_runs = Vec::new();
+        for _ in 0..runs {
+            curl_runs.push(checked(
+                "curl",
+                util::measure(
+                    Command::new("curl")
+                        .args(["-s", "-f", "-o", "/dev/null", "-F"])
+                        .arg(format!("file=@{}", path.display()))
+                        .arg(&url)
+                        .stdin(Stdio::null()),
+                )?,
+            )?);
+            fw_runs.push(checked(
+                "fw-upload",
+                util::measure(
+                    Command::new(&fw)
+                        .args(["--progress", "never", "-q"])
+                        .arg(&url)
+                        .arg(path)
+                        .stdin(Stdio::null())
+                        .stdout(Stdio::null()),
+                )?,
+            )?);
+        }
+        rows.push(Row {
+            label,
+            size,
+            curl: summarize(&curl_runs),
+            fw: summarize(&fw_runs),
+        });
+    }
+    drop(nginx);
+
+    println!("\nupload: fw-upload vs curl -F to nginx (median wall of {runs}, peak RSS max)");
+    println!(
+        "{:<8} {:>12} {:>12} {:>8} {:>11} {:>11} {:>10}",
+        "size", "curl wall", "fw wall", "ratio", "curl RSS", "fw RSS", "fw MiB/s"
+    );
+    for r in &rows {
+        println!(
+            "{:<8} {:>10.3} s {:>10.3} s {:>7.2}× {:>11} {:>11} {:>10.0}",
+            r.label,
+            r.curl.wall.as_secs_f64(),
+            r.fw.wall.as_secs_f64(),
+            r.fw.wall.as_secs_f64() / r.curl.wall.as_secs_f64(),
+            util::mib(r.curl.rss_kib),
+            util::mib(r.fw.rss_kib),
+            r.size as f64 / MIB as f64 / r.fw.wall.as_secs_f64(),
+        );
+    }
+
+    let large_row = &rows[1];
+    let small_row = &rows[0];
+    let ratio = large_row.fw.wall.as_secs_f64() / large_row.curl.wall.as_secs_f64();
+    let peak = rows.iter().map(|r| r.fw.rss_kib).max().unwrap_or(0);
+    let spread = large_row.fw.rss_kib.abs_diff(small_row.fw.rss_kib);
+    println!("\nbudgets:");
+    verdict(
+        ratio <= 1.0,
+        &format!("1 GiB wall {ratio:.2}× curl (≤ 1.00×)"),
+    );
+    verdict(
+        peak <= RSS_BUDGET_KIB,
+        &format!("fw-upload peak RSS {} (≤ 16 MiB)", util::mib(peak)),
+    );
+    verdict(
+        spread <= RSS_FLAT_KIB,
+        &format!(
+            "1 GiB vs 10 MiB peak RSS differ by {} (≤ 2 MiB)",
+            util::mib(spread)
+        ),
+    );
+    Ok(())
+}
+
+struct Summary {
+    wall: Duration,
+    rss_kib: u64,
+}
+
+struct Row {
+    label: &'static str,
+    size: u64,
+    curl: Summary,
+    fw: Summary,
+}
+
+fn verdict(ok: bool, what: &str) {
+    println!("  {} {what}", if ok { "ok  " } else { "OVER" });
+}
+
+fn checked(tool: &str, m: Measured) -> Result<Measured> {
+    if !m.success {
+        bail!("{tool} failed during the bench");
+    }
+    Ok(m)
+}
+
+fn summarize(runs: &[Measured]) -> Summary {
+    let mut walls: Vec<Duration> = runs.iter().map(|m| m.wall).collect();
+    walls.sort();
+    Summary {
+        wall: walls[walls.len() / 2],
+        rss_kib: runs.iter().map(|m| m.peak_rss_kib).max().unwrap_or(0),
+    }
+}
+
+/// Where cargo puts build output: `CARGO_TARGET_DIR`, else `<root>/target`.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| util::root().join("target"))
+}
+
+/// Makes `path` hold `size` pseudo-random bytes unless it already has that size. Random content
+/// (not zeros, not sparse) so both tools read real pages and fw-upload's boundary scan does
+/// real work.
+fn ensure_file(path: &Path, size: u64) -> Result<PathBuf> {
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == size) {
+        return Ok(path.to_path_buf());
+    }
+    eprintln!("writing {} ({size} bytes)", path.display());
+    let tmp = path.with_extension("tmp");
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
+    );
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15 ^ size;
+    let mut block = vec![0u8; MIB as usize];
+    let mut left = size;
+    while left > 0 {
+        for word in block.chunks_exact_mut(8) {
+            // xorshift64*: fast, good enough to defeat compression and sparseness.
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            word.copy_from_slice(&state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+        }
+        let n = left.min(MIB) as usize;
+        out.write_all(&block[..n])?;
+        left -= n as u64;
+    }
+    out.flush()?;
+    drop(out);
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
+    Ok(path.to_path_buf())
+}
+
+/// Reads the file once so that neither tool pays for the first read from disk.
+fn warm_page_cache(path: &Path) -> Result<()> {
+    let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut buf = vec![0u8; MIB as usize];
+    while f.read(&mut buf)? > 0 {}
+    Ok(())
 }

@@ -12,6 +12,10 @@ pub const MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default idle timeout: the longest a single socket read or write may wait.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// ureq's output buffer, which the body is read straight into: one file read and one socket
+/// write per 64 KiB. Measured on loopback against nginx: 128 KiB and larger fell out of the CPU
+/// caches and cost about twice the system time per byte (1 GiB: 0.8 s vs 0.3-0.5 s).
+const SEND_BUFFER_BYTES: usize = 64 * 1024;
 /// The most of an error response's body kept in [`UploadError::Status`].
 const ERROR_BODY_BYTES: usize = 4096;
 
@@ -52,6 +56,7 @@ fn agent(connect: Duration, idle: Duration) -> ureq::Agent {
         .timeout_per_read(Some(idle))
         .timeout_per_write(Some(idle))
         .user_agent(concat!("filewire/", env!("CARGO_PKG_VERSION")))
+        .output_buffer_size(SEND_BUFFER_BYTES)
         .build()
         .new_agent()
 }
