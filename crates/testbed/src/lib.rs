@@ -39,6 +39,7 @@
 //! | `GET /fault/storm?fail=K&key=X` | the first K requests per key: 503 + `Retry-After: 0`; then 200 "ok" |
 //! | `POST /ratelimit/upload` | at most K in service ([`TestbedBuilder::rate_limit`]); beyond: 429 + Retry-After ([`RetryAfterStyle`]); else the `/upload` echo after the service time (from arrival), plus `"idempotency_key"`; `X-Idempotency-Key` is echoed as a header |
 //! | `POST /parse/image` | OCR.space-shaped: key from header or field `apikey` (missing or `invalid`: 403 JSON); `scenario` field or query: `success` (default), `partial`, `error`, `timeout`, `echo-text` (ParsedText = field `text_hint` or "TOTAL 12.50"), `throttled` (403 text), `invalid-key`; a `file` part is required (else an E301 error envelope) and at most 1024 KB; more than N requests per key per window ([`TestbedBuilder::ocr_throttle`]): 403 "You may only perform this action upto maximum N number of times within S seconds" |
+//! | `GET /stats[?files=1]` | the [`Stats`] counters as JSON (`uploads` is a count, `uploaded_bytes` their total; `files=1` lists them), for a server run as a separate process (`fw-testbed`) |
 //! | anything else | 404 JSON (405 for a known path with the wrong method) |
 //!
 //! It does not: speak TLS or HTTP/2, listen anywhere but loopback, persist anything, or do

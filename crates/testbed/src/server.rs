@@ -294,6 +294,13 @@ fn route(shared: &Shared, req: &Request, body: &mut BodyReader<'_>, out: &mut Tc
             not_allowed("GET, HEAD")
         };
     }
+    if path == "/stats" {
+        return if get_like {
+            Reply::Send(stats_json(shared, req))
+        } else {
+            not_allowed("GET, HEAD")
+        };
+    }
     if let Some(fault) = path.strip_prefix("/fault/") {
         return if get_like {
             crate::faults::fault(shared, req, fault, out)
@@ -302,4 +309,34 @@ fn route(shared: &Shared, req: &Request, body: &mut BodyReader<'_>, out: &mut Tc
         };
     }
     Reply::Send(Response::error(404, format!("no such endpoint {path}")))
+}
+
+/// `GET /stats[?files=1]`: the counters as JSON, for a server run as a separate process.
+fn stats_json(shared: &Shared, req: &Request) -> Response {
+    let stats = shared.stats.lock().expect("stats lock").clone();
+    let mut value = serde_json::json!({
+        "connections": stats.connections,
+        "requests": stats.requests,
+        "uploads": stats.uploads.len(),
+        "uploaded_bytes": stats.uploads.iter().map(|f| f.size).sum::<u64>(),
+        "rate_limited": stats.rate_limited,
+        "max_in_flight": stats.max_in_flight,
+        "ocr_requests": stats.ocr_requests,
+    });
+    if req.query_param("files").is_some_and(|v| v == "1") {
+        value["files"] = stats
+            .uploads
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "field": f.field,
+                    "filename": f.filename,
+                    "content_type": f.content_type,
+                    "size": f.size,
+                    "sha256": f.sha256,
+                })
+            })
+            .collect();
+    }
+    Response::json(200, &value)
 }

@@ -342,3 +342,26 @@ fn rate_limited_server_sustains_the_ideal_batch_rate() {
         "{elapsed:?} vs ideal {ideal:?}"
     );
 }
+
+#[test]
+fn stats_endpoint_reports_counters_as_json() {
+    let server = Testbed::start().unwrap();
+    let body = multipart(
+        "s",
+        &[Part::File {
+            name: "f",
+            filename: "a.txt",
+            content_type: "text/plain",
+            data: b"abc",
+        }],
+    );
+    assert_eq!(
+        request(server.addr(), &post_multipart("/upload", "s", &body, "")).status,
+        200
+    );
+    let stats = common::get(server.addr(), "/stats?files=1", "").json();
+    assert_eq!(stats["uploads"], 1);
+    assert_eq!(stats["uploaded_bytes"], 3);
+    assert_eq!(stats["requests"], 2);
+    assert_eq!(stats["files"][0]["sha256"], sha256_hex(b"abc"));
+}
