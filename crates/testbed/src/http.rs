@@ -585,7 +585,12 @@ pub(crate) fn write_response(
 
 /// Copies up to `len` bytes with a large buffer (the default 8 KiB halves file throughput).
 fn copy_exact(src: &mut dyn Read, out: &mut impl Write, len: u64) -> io::Result<u64> {
-    let mut buf = vec![0u8; 256 * 1024];
+    let mut buf = vec![
+        0u8;
+        usize::try_from(len.min(256 * 1024))
+            .unwrap_or(256 * 1024)
+            .max(1)
+    ];
     let mut copied = 0u64;
     while copied < len {
         let want = buf
