@@ -68,7 +68,7 @@ pub enum DownloadError {
         url: String,
         /// The limit in bytes that was reached.
         limit: u64,
-        /// Whether the body was being decompressed (Content-Encoding) when it passed the limit.
+        /// Whether more body had arrived than bytes on the wire: the server compressed it.
         decompressed: bool,
     },
     /// The first bytes contradict the declared Content-Type (e.g. an HTML page served as JPEG).

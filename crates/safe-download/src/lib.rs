@@ -8,14 +8,24 @@
 //! (a missing or lying Content-Length cannot get past it, nor can a gzip bomb), fsyncs, checks the
 //! length and the optional SHA-256, and only then renames the file to its final name.
 //!
-//! ```no_run
-//! use safe_download::{Downloader, Target};
+//! ```
+//! use safe_download::{DownloadError, Downloader, Target};
+//! # let server = testbed::Testbed::start().unwrap();
+//! # let url = |p: &str| server.url(p);
+//! let dir = tempfile::tempdir().unwrap();
 //! let done = Downloader::new()
-//!     .accept(safe_download::parse_accept("image/*").unwrap())
 //!     .max_size(5_000_000)
-//!     .fetch("http://127.0.0.1:8080/files/photo.jpg", &Target::Path("photo.jpg".into()))
+//!     .fetch(&url("/bytes/1000"), &Target::Path(dir.path().join("data.bin")))
 //!     .unwrap();
-//! println!("{} bytes, {}", done.bytes, done.path.display());
+//! assert_eq!(done.bytes, 1000);
+//!
+//! // A server that declares image/jpeg and sends an HTML error page: refused, nothing saved.
+//! let err = Downloader::new()
+//!     .fetch(&url("/fault/lying-type"), &Target::Path(dir.path().join("photo.jpg")))
+//!     .unwrap_err();
+//! assert!(matches!(err, DownloadError::TypeMismatch { .. }));
+//! assert_eq!(err.exit_code(), 6);
+//! assert!(!dir.path().join("photo.jpg").exists());
 //! ```
 //!
 //! With [`Resume::Continue`] the data goes to `<final>.part` (with a small `<final>.part.json`
@@ -927,7 +937,13 @@ fn resolve_location(base: &str, location: &str) -> Option<String> {
 }
 
 fn suggested_name(url: &str, headers: &HeaderMap) -> Result<String, DownloadError> {
-    if let Some(raw) = header(headers, "content-disposition").and_then(disposition_filename) {
+    let disposition = headers.get("content-disposition").map(|v| {
+        // Raw UTF-8 (or Latin-1) bytes are common in filename= even though RFC 6266 says ASCII.
+        let bytes = v.as_bytes();
+        String::from_utf8(bytes.to_vec())
+            .unwrap_or_else(|_| bytes.iter().map(|&b| char::from(b)).collect())
+    });
+    if let Some(raw) = disposition.as_deref().and_then(disposition_filename) {
         return safe_filename(&raw);
     }
     match url_filename(url) {

@@ -570,3 +570,42 @@ fn continue_keeps_the_part_on_a_reset_but_drops_it_on_a_lie() {
     assert!(matches!(err, DownloadError::TypeMismatch { .. }), "{err:?}");
     assert!(listing(dest.path()).is_empty());
 }
+
+#[test]
+fn remote_name_downloads_resume_too() {
+    let files = files_dir();
+    let tb = testbed(files.path());
+    let dest = tempfile::tempdir().unwrap();
+    let folder = Target::Folder(dest.path().to_path_buf());
+    let d = Downloader::new().resume(Resume::Continue);
+    let url = tb.url("/flaky/big.bin?cut_after=120000");
+    d.fetch(&url, &folder).unwrap_err();
+    assert_eq!(listing(dest.path()), ["big.bin.part", "big.bin.part.json"]);
+    let done = d.fetch(&url, &folder).unwrap();
+    assert!(done.resumed);
+    assert_eq!(done.path, dest.path().join("big.bin"));
+    assert_eq!(listing(dest.path()), ["big.bin"]);
+}
+
+#[test]
+fn progress_counts_resumed_bytes_and_knows_the_total() {
+    use std::sync::{Arc, Mutex};
+    let files = files_dir();
+    let tb = testbed(files.path());
+    let dest = tempfile::tempdir().unwrap();
+    let (d, target, _) = continue_to(dest.path(), "big.bin");
+    let url = tb.url("/flaky/big.bin?cut_after=100000");
+    d.fetch(&url, &target).unwrap_err();
+    let seen: Arc<Mutex<Vec<(u64, Option<u64>)>>> = Arc::default();
+    let log = seen.clone();
+    d.fetch_with_progress(&url, &target, move |p: &chunk_stream::Progress| {
+        log.lock().unwrap().push((p.bytes, p.total));
+    })
+    .unwrap();
+    let seen = seen.lock().unwrap();
+    let first = seen.first().copied().unwrap();
+    let last = seen.last().copied().unwrap();
+    assert!(first.0 > 100_000, "{first:?}");
+    assert_eq!(last, (300_000, Some(300_000)));
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0));
+}
