@@ -17,7 +17,7 @@ USAGE:
 OPTIONS:
     --port N          port to listen on (default 0: any free port)
     --files DIR       folder served by /files/<name> and /flaky/<name>
-    --rate-limit K    requests /ratelimit/upload serves at once (default 8)
+    --rate-limit K    requests /ratelimit/upload serves at once (default 8; 0: all get 429)
     --service-ms MS   time each /ratelimit/upload request takes (default 10)
     --retry-after S   Retry-After seconds on 429 answers (default 1)
     -h, --help        print this help
@@ -71,9 +71,6 @@ fn parse_args() -> Result<Option<Args>, String> {
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
-    if args.rate_limit == 0 {
-        bail!("--rate-limit must be at least 1");
-    }
     let mut builder = testbed::Testbed::builder()
         .port(args.port)
         .rate_limit(args.rate_limit, Duration::from_millis(args.service_ms))
