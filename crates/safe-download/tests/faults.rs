@@ -596,7 +596,8 @@ fn progress_counts_resumed_bytes_and_knows_the_total() {
     let (d, target, _) = continue_to(dest.path(), "big.bin");
     let url = tb.url("/flaky/big.bin?cut_after=100000");
     d.fetch(&url, &target).unwrap_err();
-    let seen: Arc<Mutex<Vec<(u64, Option<u64>)>>> = Arc::default();
+    type Seen = Vec<(u64, Option<u64>)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
     let log = seen.clone();
     d.fetch_with_progress(&url, &target, move |p: &chunk_stream::Progress| {
         log.lock().unwrap().push((p.bytes, p.total));
