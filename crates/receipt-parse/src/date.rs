@@ -218,8 +218,40 @@ fn tokens(line: &str) -> Vec<Tok> {
     out
 }
 
-/// Finds the dates in a line, left to right.
+/// Letters OCR prints for 0 and 1 inside numbers.
+fn confusable(b: u8) -> Option<u8> {
+    match b {
+        b'O' | b'o' => Some(b'0'),
+        b'l' | b'I' => Some(b'1'),
+        _ => None,
+    }
+}
+
+/// Finds the dates in a line, left to right, reading O as 0 and l/I as 1 where they touch a
+/// digit or a slash ("05/O8/2019").
 pub(crate) fn scan(line: &str) -> Vec<FoundDate> {
+    let b = line.as_bytes();
+    let near_digit = |i: usize| {
+        let touches = |j: usize| b.get(j).is_some_and(|&x| x.is_ascii_digit() || x == b'/');
+        (i > 0 && touches(i - 1)) || touches(i + 1)
+    };
+    let needs_mapping = (0..b.len()).any(|i| confusable(b[i]).is_some() && near_digit(i));
+    if !needs_mapping {
+        return scan_plain(line);
+    }
+    let mapped: Vec<u8> = (0..b.len())
+        .map(|i| match confusable(b[i]) {
+            Some(d) if near_digit(i) => d,
+            _ => b[i],
+        })
+        .collect();
+    match String::from_utf8(mapped) {
+        Ok(m) => scan_plain(&m),
+        Err(_) => scan_plain(line),
+    }
+}
+
+fn scan_plain(line: &str) -> Vec<FoundDate> {
     let toks = tokens(line);
     let bytes = line.as_bytes();
     let mut out = Vec::new();
@@ -430,6 +462,8 @@ mod tests {
         assert_eq!(isos("2018-12-25"), ["2018-12-25"]);
         assert_eq!(isos("5/3/2018"), ["2018-03-05"]);
         assert_eq!(isos("20180304"), ["2018-03-04"]);
+        assert_eq!(isos("Date : 05/O8/2019"), ["2019-08-05"]);
+        assert_eq!(isos("3l/12/2019"), ["2019-12-31"]);
     }
 
     #[test]

@@ -650,9 +650,18 @@ fn description(text: &str, first_amount_at: Option<usize>) -> String {
             break;
         }
     }
-    words[skip..]
+    let mut end = words.len();
+    while end > skip
+        && matches!(
+            words[end - 1],
+            "$" | "€" | "£" | "RM" | "EUR" | "USD" | "MYR" | "GBP" | "CHF" | "@" | "x" | "X" | "*"
+        )
+    {
+        end -= 1;
+    }
+    words[skip..end]
         .join(" ")
-        .trim_end_matches(['*', '@', 'x', 'X', ' ', ':'])
+        .trim_end_matches(['*', '@', ' ', ':', '$', '€', '£'])
         .trim()
         .to_string()
 }

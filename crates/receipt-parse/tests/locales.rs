@@ -1,0 +1,195 @@
+//! Receipts of other locales (fixtures/receipts/*.txt), each with the values it must yield.
+
+use receipt_parse::{Amount, Currency, PaymentMethod, Receipt, parse};
+use std::path::PathBuf;
+
+fn fixture(name: &str) -> Receipt {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/receipts")
+        .join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    parse(&text)
+}
+
+fn amt(s: &str) -> Option<Amount> {
+    Some(s.parse().expect("a decimal in the test"))
+}
+
+#[test]
+fn german_receipt_with_summe_comma_decimals_and_rueckgeld() {
+    let r = fixture("de.txt");
+    assert_eq!(r.merchant.as_deref(), Some("Bäckerei Sonnenschein GmbH"));
+    assert_eq!(r.date.as_deref(), Some("2019-12-24"));
+    assert_eq!(r.time.as_deref(), Some("08:42"));
+    assert_eq!(r.currency, Some(Currency::Eur));
+    assert_eq!(r.subtotal, amt("6.70"));
+    assert_eq!(r.tax, amt("0.44"));
+    assert_eq!(r.total, amt("6.70"));
+    assert_eq!(r.payment.method, Some(PaymentMethod::Cash));
+    assert_eq!(r.payment.tendered, amt("10.00"));
+    assert_eq!(r.payment.change, amt("3.30"));
+    let rolls = &r.items[0];
+    assert_eq!(rolls.description, "Brötchen");
+    assert_eq!(rolls.quantity, amt("2"));
+    assert_eq!(rolls.unit_price, amt("0.80"));
+    assert_eq!(rolls.amount, "1.60".parse().unwrap());
+    assert_eq!(r.items.len(), 3);
+    assert!(
+        r.confidence.total >= 80,
+        "tendered − change confirms the total"
+    );
+}
+
+#[test]
+fn uk_receipt_with_pounds_balance_due_and_card() {
+    let r = fixture("uk.txt");
+    assert_eq!(r.merchant.as_deref(), Some("THE RED LION PUB LTD"));
+    assert_eq!(
+        r.date.as_deref(),
+        Some("2021-11-03"),
+        "day first outside the US"
+    );
+    assert_eq!(r.currency, Some(Currency::Gbp));
+    assert_eq!(r.subtotal, amt("26.85"));
+    assert_eq!(r.tax, amt("4.48"));
+    assert_eq!(r.total, amt("26.85"));
+    assert_eq!(r.payment.method, Some(PaymentMethod::Card));
+    assert_eq!(r.items.len(), 3);
+    assert_eq!(r.items[1].quantity, amt("2"));
+    assert_eq!(r.items[1].unit_price, amt("4.20"));
+}
+
+#[test]
+fn french_receipt_with_total_ttc_tva_and_rendu() {
+    let r = fixture("fr.txt");
+    assert_eq!(r.merchant.as_deref(), Some("BOULANGERIE DU MARCHE SARL"));
+    assert_eq!(r.date.as_deref(), Some("2022-06-15"));
+    assert_eq!(r.time.as_deref(), Some("12:31"));
+    assert_eq!(r.currency, Some(Currency::Eur));
+    assert_eq!(r.subtotal, amt("7.49"), "total HT is the amount before tax");
+    assert_eq!(r.tax, amt("0.41"));
+    assert_eq!(r.total, amt("8.20"));
+    assert_eq!(r.payment.tendered, amt("10.00"));
+    assert_eq!(r.payment.change, amt("1.80"));
+    assert!(
+        r.confidence.total >= 90,
+        "subtotal + tax and tendered − change both agree"
+    );
+}
+
+#[test]
+fn us_receipt_with_sales_tax_tip_and_month_first_date() {
+    let r = fixture("us.txt");
+    assert_eq!(r.merchant.as_deref(), Some("JOE'S DINER INC"));
+    assert_eq!(
+        r.date.as_deref(),
+        Some("2023-07-04"),
+        "month first on a US receipt"
+    );
+    assert_eq!(r.time.as_deref(), Some("18:45"));
+    assert_eq!(r.currency, Some(Currency::Usd));
+    assert_eq!(r.subtotal, amt("17.98"));
+    assert_eq!(r.tax, amt("1.48"));
+    assert_eq!(r.tip, amt("3.60"));
+    assert_eq!(r.total, amt("23.06"));
+    assert_eq!(r.payment.method, Some(PaymentMethod::Card));
+    let descriptions: Vec<&str> = r.items.iter().map(|i| i.description.as_str()).collect();
+    assert_eq!(descriptions, ["Cheeseburger", "Fries", "Iced Tea"]);
+}
+
+#[test]
+fn spanish_receipt_with_iva_total_a_pagar_and_cambio() {
+    let r = fixture("es.txt");
+    assert_eq!(r.merchant.as_deref(), Some("CAFETERÍA LA PLAZA S.L."));
+    assert_eq!(r.date.as_deref(), Some("2023-03-02"));
+    assert_eq!(r.subtotal, amt("3.91"));
+    assert_eq!(r.tax, amt("0.39"));
+    assert_eq!(r.total, amt("4.30"));
+    assert_eq!(r.payment.method, Some(PaymentMethod::Cash));
+    assert_eq!(r.payment.change, amt("0.70"));
+}
+
+#[test]
+fn italian_receipt_with_totale_di_cui_iva_and_resto() {
+    let r = fixture("it.txt");
+    assert_eq!(r.merchant.as_deref(), Some("BAR PASTICCERIA ROMA SRL"));
+    assert_eq!(r.date.as_deref(), Some("2022-09-15"));
+    assert_eq!(r.currency, Some(Currency::Eur));
+    assert_eq!(
+        r.tax,
+        amt("0.70"),
+        "'di cui IVA' is tax inside the total, not a total"
+    );
+    assert_eq!(r.total, amt("7.70"));
+    assert_eq!(r.payment.tendered, amt("10.00"));
+    assert_eq!(r.payment.change, amt("2.30"));
+    assert_eq!(r.items.len(), 3);
+}
+
+#[test]
+fn dutch_receipt_with_totaal_btw_and_pin() {
+    let r = fixture("nl.txt");
+    assert_eq!(r.merchant.as_deref(), Some("Bakkerij De Molen B.V."));
+    assert_eq!(r.date.as_deref(), Some("2024-01-11"));
+    assert_eq!(r.currency, Some(Currency::Eur));
+    assert_eq!(r.subtotal, amt("6.20"));
+    assert_eq!(r.tax, amt("0.51"));
+    assert_eq!(r.total, amt("6.20"));
+    assert_eq!(r.payment.method, Some(PaymentMethod::Card));
+}
+
+#[test]
+fn ocr_noisy_receipt_reads_through_confusions_and_takes_the_rounded_total() {
+    let r = fixture("ocr-noisy.txt");
+    assert_eq!(
+        r.merchant.as_deref(),
+        Some("KEDAI RUNCIT MAJU JAYA SDN BHD")
+    );
+    assert_eq!(r.date.as_deref(), Some("2019-08-05"));
+    assert_eq!(r.currency, Some(Currency::Myr));
+    assert_eq!(r.subtotal, amt("23.50"));
+    assert_eq!(r.tax, amt("1.41"));
+    assert_eq!(r.rounding, amt("-0.01"));
+    assert_eq!(r.total, amt("24.90"), "after rounding, not Tota1 24.9l");
+    assert_eq!(r.payment.tendered, amt("50.00"));
+    assert_eq!(r.payment.change, amt("25.10"));
+}
+
+#[test]
+fn several_total_like_lines_pick_the_one_before_cash_and_change() {
+    let r = parse(
+        "SHOP\nSUBTOTAL 10.00\nTAX 0.60\nTOTAL 10.60\nCASH 20.00\nCHANGE 9.40\n\
+         GST SUMMARY\nTOTAL 10.00 0.60",
+    );
+    assert_eq!(r.total, amt("10.60"));
+    assert_eq!(r.subtotal, amt("10.00"));
+    assert_eq!(r.tax, amt("0.60"));
+}
+
+#[test]
+fn labels_and_amounts_on_separate_lines_are_paired() {
+    let r = parse("SHOP SDN BHD\nTOTAL:\nRM\n9.00\nCASH\nCHANGE\n10.00\n1.00");
+    assert_eq!(r.total, amt("9.00"));
+    assert_eq!(r.payment.tendered, amt("10.00"));
+    assert_eq!(r.payment.change, amt("1.00"));
+}
+
+#[test]
+fn receipt_serialises_amounts_as_strings() {
+    let r = parse("CAFE\nTOTAL 12.50\nCASH 20.00\nCHANGE 7.50");
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["total"], "12.50");
+    assert_eq!(json["payment"]["method"], "cash");
+    let back: Receipt = serde_json::from_value(json).unwrap();
+    assert_eq!(back, r);
+}
+
+#[test]
+fn empty_and_garbage_input_yield_an_empty_receipt() {
+    let r = parse("");
+    assert_eq!(r, Receipt::default());
+    let r = parse("\u{0}\u{7f}%%%\n::::\n----");
+    assert_eq!(r.total, None);
+    assert_eq!(r.confidence.total, 0);
+}
