@@ -22,7 +22,7 @@ fn truth_date(text: &str) -> Option<String> {
     ];
     let up = text.trim().to_uppercase();
     let parts: Vec<&str> = up
-        .split(|c: char| c == '/' || c == '-' || c == '.' || c == ' ')
+        .split(['/', '-', '.', ' '])
         .filter(|p| !p.is_empty())
         .collect();
     let year = |y: &str| -> Option<u32> {
