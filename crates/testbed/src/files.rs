@@ -261,16 +261,22 @@ fn cut(meta: &FileMeta, cut_after: u64, out: &mut TcpStream) -> Reply {
     Reply::Close
 }
 
-/// `GET|HEAD /bytes/<n>?seed=S`.
+/// `GET|HEAD /bytes/<n>?seed=S[&chunked=1]`.
 pub(crate) fn bytes(req: &Request, n: &str) -> Response {
     let Ok(len) = n.parse::<u64>() else {
         return Response::error(400, format!("bad byte count {n:?}"));
     };
     let seed = req.query_num("seed").unwrap_or(0);
+    let source = Box::new(PseudoRandomBytes::new(seed, len));
+    let chunked = req.query_param("chunked").is_some_and(|v| v == "1");
     Response {
         status: 200,
         headers: vec![("Content-Type".into(), b"application/octet-stream".to_vec())],
-        body: Body::Reader(Box::new(PseudoRandomBytes::new(seed, len)), len),
+        body: if chunked {
+            Body::Chunked(source)
+        } else {
+            Body::Reader(source, len)
+        },
         close: false,
     }
 }

@@ -418,6 +418,8 @@ pub(crate) enum Body {
     Bytes(Vec<u8>),
     /// `len` bytes from a reader, streamed.
     Reader(Box<dyn Read + Send>, u64),
+    /// A reader streamed to its end with chunked transfer coding (no Content-Length).
+    Chunked(Box<dyn Read + Send>),
 }
 
 /// A response to write.
@@ -473,6 +475,7 @@ impl Response {
             Body::Empty => 0,
             Body::Bytes(b) => b.len() as u64,
             Body::Reader(_, len) => *len,
+            Body::Chunked(_) => 0,
         }
     }
 }
@@ -547,7 +550,9 @@ pub(crate) fn write_response(
 ) -> io::Result<()> {
     let len = resp.body_len();
     let mut headers = std::mem::take(&mut resp.headers);
-    if !(resp.status == 204 || resp.status == 304 || resp.status < 200) {
+    if matches!(resp.body, Body::Chunked(_)) {
+        headers.push(("Transfer-Encoding".into(), b"chunked".to_vec()));
+    } else if !(resp.status == 204 || resp.status == 304 || resp.status < 200) {
         headers.push(("Content-Length".into(), len.to_string().into_bytes()));
     }
     let conn: &[u8] = if keep_alive && !resp.close {
@@ -578,6 +583,22 @@ pub(crate) fn write_response(
                     format!("response body source gave {copied} of {len} bytes"),
                 ));
             }
+        }
+        Body::Chunked(mut r) => {
+            write_head(out, resp.status, &headers)?;
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = match r.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                out.write_all(format!("{n:x}\r\n").as_bytes())?;
+                out.write_all(&buf[..n])?;
+                out.write_all(b"\r\n")?;
+            }
+            out.write_all(b"0\r\n\r\n")?;
         }
     }
     out.flush()

@@ -26,7 +26,7 @@
 //! | `POST /upload[?delay_ms=N]` | multipart echo, 200 JSON `{"fields": {name: last value}, "field_list": [[name, value]...], "files": [{"field","filename","content_type","size","sha256"}], "content_length": N or null, "chunked": bool}`; malformed body: 400 `{"error": ...}`. Content-Length or chunked bodies, `Expect: 100-continue` honoured |
 //! | `GET\|HEAD /files/<name>` | file from [`TestbedBuilder::files_dir`]: Content-Type by extension, strong ETag, Last-Modified, `Range` (`a-b`, `a-`, `-n`: 206 + Content-Range; unsatisfiable: 416), `If-Range` (ETag or date; no match: full 200), 404 missing, 403 for `..` |
 //! | `GET /flaky/<name>?cut_after=N` | as `/files`, but the first full (non-Range) GET of each name is cut after N body bytes (default half); `&ignore_range=1`: later answers are full 200s whatever the Range; `&change_etag=1`: ETag and Last-Modified change at the cut |
-//! | `GET /bytes/<n>?seed=S` | n bytes of [`PseudoRandomBytes`], streamed |
+//! | `GET /bytes/<n>?seed=S[&chunked=1]` | n bytes of [`PseudoRandomBytes`], streamed with Content-Length (or chunked, without a length) |
 //! | `GET /fault/lying-type` | 200 `image/jpeg` with an HTML body |
 //! | `GET /fault/short` / `long` | Content-Length 100000 with 50000 bytes / 1000 with 5000, then close |
 //! | `GET /fault/endless` | no Content-Length, never ends (until the client leaves or 4 GiB) |
@@ -257,5 +257,15 @@ impl Testbed {
 impl Drop for Testbed {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_testbed_can_be_shared_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<super::Testbed>();
+        assert_send_sync::<super::Stats>();
     }
 }

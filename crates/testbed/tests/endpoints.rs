@@ -422,6 +422,10 @@ fn bytes_are_deterministic_and_match_pseudo_random_bytes() {
     assert_eq!(a.body, expected);
     let b = get(server.addr(), "/bytes/100003?seed=10", "");
     assert_ne!(a.body, b.body);
+    let chunked = get(server.addr(), "/bytes/100003?seed=9&chunked=1", "");
+    assert_eq!(chunked.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(chunked.header("content-length"), None);
+    assert_eq!(chunked.body, expected);
     // A huge length is streamed, not allocated: read the head and a little, then leave.
     let mut conn = Conn::open(server.addr());
     conn.send(b"GET /bytes/1073741824?seed=1 HTTP/1.1\r\nHost: t\r\n\r\n");
