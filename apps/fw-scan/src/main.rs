@@ -38,7 +38,8 @@ options:
   --endpoint URL         OCR.space endpoint (default https://api.ocr.space/parse/image)
   --ocr-engine 1|2|3     OCR.space engine (default 2)
   --max-file-size BYTES  OCR.space plan's file size limit (default 1048576, the free plan)
-  --timeout DURATION     OCR.space connect/idle-read timeout (e.g. 30, 500ms, 2m)
+  --timeout DURATION     per image: Tesseract's run (default 120s) or OCR.space's connect and
+                         idle read (e.g. 30, 500ms, 2m)
   --progress MODE        auto (bar when stderr is a terminal), always or never
   -q, --quiet            no progress, no warnings
   -h, --help             this help
@@ -177,6 +178,9 @@ fn build_engine(args: &Args) -> Box<dyn OcrEngine> {
             }
             for (name, value) in &args.tesseract_config {
                 t = t.config(name, value);
+            }
+            if let Some(limit) = args.timeout {
+                t = t.timeout(Some(limit));
             }
             Box::new(t)
         }

@@ -147,6 +147,14 @@ pub enum OcrError {
         /// The language code, e.g. `eng`.
         language: String,
     },
+    /// Tesseract took longer than its timeout and was killed.
+    #[error("tesseract took longer than {timeout:?} on {path} and was stopped")]
+    TesseractTimedOut {
+        /// The image path.
+        path: PathBuf,
+        /// The limit.
+        timeout: Duration,
+    },
     /// Tesseract ran but failed.
     #[error("tesseract failed on {path} ({status}): {stderr}")]
     TesseractFailed {
@@ -171,7 +179,9 @@ impl OcrError {
             | OcrError::ServerTimeout { .. }
             | OcrError::Partial { .. }
             | OcrError::Status { .. } => 4,
-            OcrError::Timeout { .. } | OcrError::Network { .. } => 5,
+            OcrError::Timeout { .. }
+            | OcrError::Network { .. }
+            | OcrError::TesseractTimedOut { .. } => 5,
             OcrError::ImageNotFound { .. }
             | OcrError::Io { .. }
             | OcrError::InvalidResponse { .. }

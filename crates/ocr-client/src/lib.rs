@@ -53,7 +53,7 @@ pub use key::{
 pub use ocrspace::{
     DEFAULT_ENDPOINT, FREE_PLAN_MAX_BYTES, OcrSpace, OcrSpaceEngine, OcrSpaceOptions,
 };
-pub use tesseract::{DEFAULT_PSM, Tesseract, parse_tsv};
+pub use tesseract::{DEFAULT_PSM, DEFAULT_TIMEOUT, Tesseract, parse_tsv};
 
 /// Something that turns an image file into text.
 pub trait OcrEngine: Send + Sync {

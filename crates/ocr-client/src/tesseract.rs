@@ -2,7 +2,9 @@
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use crate::{BoundingBox, OcrEngine, OcrError, OcrLine, OcrText};
 
@@ -11,6 +13,9 @@ use crate::{BoundingBox, OcrEngine, OcrError, OcrLine, OcrText};
 /// text (7 vs 6), and kept labels and amounts on one line more often; measured 2026-11-25 with
 /// `fw-scan --psm 4|6 --json` against `images.jsonl`.
 pub const DEFAULT_PSM: u8 = 4;
+
+/// How long one image may take before the program is killed (a receipt takes about a second).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Runs the Tesseract program (`tesseract IMAGE - --psm N -l LANG tsv`) for each image.
 ///
@@ -24,6 +29,7 @@ pub struct Tesseract {
     psm: u8,
     omp_thread_limit: Option<u32>,
     config: Vec<(String, String)>,
+    timeout: Option<Duration>,
 }
 
 impl Default for Tesseract {
@@ -41,6 +47,7 @@ impl Tesseract {
             psm: DEFAULT_PSM,
             omp_thread_limit: Some(1),
             config: Vec::new(),
+            timeout: Some(DEFAULT_TIMEOUT),
         }
     }
 
@@ -73,6 +80,59 @@ impl Tesseract {
     pub fn config(mut self, name: impl Into<String>, value: impl Into<String>) -> Tesseract {
         self.config.push((name.into(), value.into()));
         self
+    }
+
+    /// How long one image may take before Tesseract is killed; `None` waits forever.
+    /// Default [`DEFAULT_TIMEOUT`].
+    pub fn timeout(mut self, timeout: Option<Duration>) -> Tesseract {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Runs the program; `Ok(None)` when it was killed for taking longer than the timeout.
+    fn run(&self, image: &Path) -> std::io::Result<Option<Output>> {
+        let mut child = self
+            .command(image)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let (Some(mut stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take())
+        else {
+            return Err(std::io::Error::other("child pipes missing"));
+        };
+        // Readers on their own threads, so a full pipe never blocks the child; the stdout
+        // reader reports when the child closed its end, which is when it is done.
+        let err_reader = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            std::io::Read::read_to_end(&mut stderr, &mut buf).map(|_| buf)
+        });
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = tx.send(std::io::Read::read_to_end(&mut stdout, &mut buf).map(|_| buf));
+        });
+        let stdout = match self.timeout {
+            Some(limit) => match rx.recv_timeout(limit) {
+                Ok(read) => read?,
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Ok(None);
+                }
+            },
+            None => rx
+                .recv()
+                .map_err(|_| std::io::Error::other("stdout reader vanished"))??,
+        };
+        let status = child.wait()?;
+        let stderr = err_reader
+            .join()
+            .map_err(|_| std::io::Error::other("stderr reader panicked"))??;
+        Ok(Some(Output {
+            status,
+            stdout,
+            stderr,
+        }))
     }
 
     fn command(&self, image: &Path) -> Command {
@@ -120,8 +180,14 @@ impl OcrEngine for Tesseract {
                 });
             }
         }
-        let output = match self.command(image).output() {
-            Ok(output) => output,
+        let output = match self.run(image) {
+            Ok(Some(output)) => output,
+            Ok(None) => {
+                return Err(OcrError::TesseractTimedOut {
+                    path: image.to_path_buf(),
+                    timeout: self.timeout.unwrap_or_default(),
+                });
+            }
             Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::PermissionDenied) => {
                 return Err(OcrError::TesseractNotFound {
                     program: self.program.clone(),

@@ -109,3 +109,33 @@ fn real_receipt_scan_gives_the_total_line_with_a_box() {
     assert!(text.text.contains(&total.text));
     assert!(text.lines.len() > 10, "{}", text.text);
 }
+
+#[test]
+fn a_hung_tesseract_is_killed_at_the_timeout() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("receipt.png");
+    std::fs::write(&image, b"\x89PNG\r\n\x1a\n").unwrap();
+    let program = dir.path().join("hung-tesseract");
+    std::fs::write(&program, "#!/bin/sh\nexec sleep 30\n").unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let started = std::time::Instant::now();
+    let err = Tesseract::new()
+        .program(&program)
+        .timeout(Some(std::time::Duration::from_millis(300)))
+        .recognize(&image)
+        .unwrap_err();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    match &err {
+        OcrError::TesseractTimedOut { path, timeout } => {
+            assert_eq!(path, &image);
+            assert_eq!(*timeout, std::time::Duration::from_millis(300));
+        }
+        other => panic!("expected TesseractTimedOut, got {other:?}"),
+    }
+    assert_eq!(err.exit_code(), 5);
+}
