@@ -315,16 +315,16 @@ impl Downloader {
             let headers = response.headers();
             if status == 416 {
                 if let Some(p) = &partial {
-                    let total = content_range_total(headers);
-                    if total == Some(p.len) {
+                    if content_range_total(headers) == Some(p.len) {
                         // Everything is already here: verify and finish below.
                         let path = p.final_path.clone();
                         break (final_url, None, path, p.len);
                     }
+                    // The part is longer than the resource now: start over.
+                    drop(response);
+                    discard(&mut partial);
+                    continue;
                 }
-                drop(response);
-                discard(&mut partial);
-                continue;
             }
             if !(200..300).contains(&status) {
                 return Err(DownloadError::Status {
@@ -499,7 +499,19 @@ impl Downloader {
         wire.clear_excess();
         let headers = response.headers().clone();
         let length = header(&headers, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
-        let expected = length.map(|l| start + l);
+        let expected = match (start, content_range_total(&headers), length) {
+            (0, _, length) => length,
+            (start, Some(total), Some(length)) if start + length != total => {
+                return Err(DownloadError::InvalidResponse {
+                    url: url.to_string(),
+                    reason: format!(
+                        "content-range total {total} is not {start} + content-length {length}"
+                    ),
+                });
+            }
+            (_, Some(total), _) => Some(total),
+            (start, None, length) => length.map(|l| start + l),
+        };
         let declared = self.check_headers(url, &headers, expected)?;
 
         let mut body = response.into_body().into_reader();

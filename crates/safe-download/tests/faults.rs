@@ -424,6 +424,15 @@ fn error_statuses_are_refused_with_retry_hints() {
         "{err:?}"
     );
     assert!(batch_pool::Retryable::is_retryable(&err));
+    // 416 to a request without Range is just a refusal (no retry loop).
+    let err = Downloader::new()
+        .resume(Resume::Continue)
+        .fetch(&tb.url("/fault/status/416"), &out(dest.path()))
+        .unwrap_err();
+    assert!(
+        matches!(err, DownloadError::Status { status: 416, .. }),
+        "{err:?}"
+    );
     assert!(listing(dest.path()).is_empty());
 }
 
@@ -609,4 +618,26 @@ fn progress_counts_resumed_bytes_and_knows_the_total() {
     assert!(first.0 > 100_000, "{first:?}");
     assert_eq!(last, (300_000, Some(300_000)));
     assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0));
+}
+
+#[test]
+fn a_part_longer_than_the_resource_is_replaced() {
+    let files = files_dir();
+    let tb = testbed(files.path());
+    let dest = tempfile::tempdir().unwrap();
+    let (d, target, path) = continue_to(dest.path(), "big.bin");
+    let url = tb.url("/flaky/big.bin?cut_after=100000");
+    d.fetch(&url, &target).unwrap_err();
+    // Grow the part past the resource's end: the server answers 416 and the download restarts.
+    let part = dest.path().join("big.bin.part");
+    let mut bytes = std::fs::read(&part).unwrap();
+    bytes.resize(350_000, 0xEE);
+    std::fs::write(&part, bytes).unwrap();
+    let done = d.fetch(&url, &target).unwrap();
+    assert!(!done.resumed);
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        std::fs::read(files.path().join("big.bin")).unwrap()
+    );
+    assert_eq!(listing(dest.path()), ["big.bin"]);
 }
