@@ -150,11 +150,13 @@ fn chain(e: &UploadError) -> String {
         msg.push_str(&s.to_string());
         source = s.source();
     }
-    if let UploadError::Status { body, .. } = e
-        && !body.trim().is_empty()
-    {
-        msg.push_str(": ");
-        msg.push_str(body.trim());
+    if let UploadError::Status { body, .. } = e {
+        // The server's explanation on one line, short: error pages can be whole HTML documents.
+        let line: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !line.is_empty() {
+            msg.push_str(": ");
+            msg.extend(line.chars().take(300));
+        }
     }
     msg
 }

@@ -302,6 +302,7 @@ fn content_len(part: &Part) -> u64 {
 
 /// Escapes a `name=` or `filename=` value the way browsers do (WHATWG, RFC 7578 §4.2): `"`, CR
 /// and LF become `%22`, `%0D` and `%0A`; everything else, non-ASCII included, goes as UTF-8.
+/// No `filename*` parameter is added: RFC 7578 §4.2 says it must not be used in form data.
 pub fn escape_quoted(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
