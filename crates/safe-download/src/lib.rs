@@ -484,6 +484,7 @@ impl Downloader {
             let file = File::open(&part).map_err(|e| io_err(&part, e))?;
             sync(&file, &part)?;
             self.persist_part(final_path)?;
+            sync_dir(&dir);
             return Ok(Downloaded {
                 path: final_path.to_path_buf(),
                 bytes: start,

@@ -641,3 +641,26 @@ fn a_part_longer_than_the_resource_is_replaced() {
     );
     assert_eq!(listing(dest.path()), ["big.bin"]);
 }
+
+#[test]
+fn a_server_that_never_answers_hits_the_idle_timeout() {
+    // Accepts the connection and reads the request, but never sends a byte back.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/silent", listener.local_addr().unwrap());
+    let holder = std::thread::spawn(move || {
+        let (socket, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 1024];
+        // Returns when the client gives up and closes.
+        while std::io::Read::read(&mut &socket, &mut buf).is_ok_and(|n| n > 0) {}
+    });
+    let dest = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let err = Downloader::new()
+        .timeout(Duration::from_millis(300))
+        .fetch(&url, &out(dest.path()))
+        .unwrap_err();
+    assert!(matches!(err, DownloadError::Timeout { .. }), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(listing(dest.path()).is_empty());
+    holder.join().unwrap();
+}
