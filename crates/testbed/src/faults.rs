@@ -167,7 +167,7 @@ fn storm(shared: &Shared, req: &Request) -> Response {
     let fail = req.query_num("fail").unwrap_or(3);
     let key = req.query_param("key").unwrap_or_default();
     let seen = {
-        let mut storms = shared.storms.lock().expect("storm lock");
+        let mut storms = crate::server::lock(&shared.storms);
         let count = storms.entry(key).or_insert(0);
         *count += 1;
         *count

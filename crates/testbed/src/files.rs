@@ -212,7 +212,7 @@ pub(crate) fn flaky(shared: &Shared, req: &Request, name: &str, out: &mut TcpStr
         .unwrap_or(meta.size / 2)
         .min(meta.size);
     let state = {
-        let mut all = shared.flaky.lock().expect("flaky lock");
+        let mut all = crate::server::lock(&shared.flaky);
         let state = all.entry(name.to_string()).or_default();
         let first_full_get =
             req.method == "GET" && req.header("range").is_none() && !state.cut_done;

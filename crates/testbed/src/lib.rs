@@ -230,12 +230,12 @@ impl Testbed {
 
     /// A snapshot of the counters.
     pub fn stats(&self) -> Stats {
-        self.shared.stats.lock().expect("stats lock").clone()
+        crate::server::lock(&self.shared.stats).clone()
     }
 
     /// Zeroes the counters (fault state such as flaky and storm counters is kept).
     pub fn reset_stats(&self) {
-        *self.shared.stats.lock().expect("stats lock") = Stats::default();
+        *crate::server::lock(&self.shared.stats) = Stats::default();
     }
 
     /// Stops the server (the same as dropping it).

@@ -78,7 +78,7 @@ fn read_form(req: &Request, body: &mut BodyReader<'_>) -> Result<Form, Response>
 fn within_throttle(shared: &Shared, key: &str) -> bool {
     let now = Instant::now();
     let window = shared.config.ocr_window;
-    let mut windows = shared.ocr_windows.lock().expect("ocr lock");
+    let mut windows = crate::server::lock(&shared.ocr_windows);
     let times = windows.entry(key.to_string()).or_default();
     while times
         .front()

@@ -5,7 +5,7 @@ use std::io::{BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::http::{self, BodyReader, Request, Response};
@@ -38,6 +38,12 @@ pub(crate) struct FlakyState {
     pub cut_done: bool,
     /// When set, the resource "changed" at the cut: new ETag and Last-Modified.
     pub changed_at: Option<std::time::SystemTime>,
+}
+
+/// Locks `m`, carrying on if a connection thread panicked while holding it: the counters and
+/// fault state stay usable, and the panic already failed whatever test caused it.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Everything the connection threads share.
@@ -80,7 +86,7 @@ impl Shared {
 
     /// Updates the counters under the lock.
     pub(crate) fn with_stats(&self, f: impl FnOnce(&mut Stats)) {
-        f(&mut self.stats.lock().expect("stats lock"));
+        f(&mut lock(&self.stats));
     }
 
     pub(crate) fn stopping(&self) -> bool {
@@ -89,7 +95,7 @@ impl Shared {
 
     /// Shuts down every open connection so their threads end.
     pub(crate) fn shut_down_connections(&self) {
-        for stream in self.live.lock().expect("live lock").values() {
+        for stream in lock(&self.live).values() {
             let _ = stream.shutdown(Shutdown::Both);
         }
     }
@@ -118,7 +124,7 @@ struct LiveGuard<'a> {
 
 impl Drop for LiveGuard<'_> {
     fn drop(&mut self) {
-        self.shared.live.lock().expect("live lock").remove(&self.id);
+        lock(&self.shared.live).remove(&self.id);
     }
 }
 
@@ -132,7 +138,7 @@ pub(crate) fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         shared.with_stats(|s| s.connections += 1);
         let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
         {
-            let mut live = shared.live.lock().expect("live lock");
+            let mut live = lock(&shared.live);
             if live.len() >= shared.config.max_connections {
                 drop(live);
                 refuse_busy(stream);
@@ -150,7 +156,7 @@ pub(crate) fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             .name("testbed-conn".into())
             .spawn(move || serve_connection(stream, &conn_shared, id));
         if spawned.is_err() {
-            shared.live.lock().expect("live lock").remove(&id);
+            lock(&shared.live).remove(&id);
         }
     }
 }
@@ -313,7 +319,7 @@ fn route(shared: &Shared, req: &Request, body: &mut BodyReader<'_>, out: &mut Tc
 
 /// `GET /stats[?files=1]`: the counters as JSON, for a server run as a separate process.
 fn stats_json(shared: &Shared, req: &Request) -> Response {
-    let stats = shared.stats.lock().expect("stats lock").clone();
+    let stats = lock(&shared.stats).clone();
     let mut value = serde_json::json!({
         "connections": stats.connections,
         "requests": stats.requests,

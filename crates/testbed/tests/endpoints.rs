@@ -460,3 +460,68 @@ fn early_400_reaches_a_client_still_sending_a_large_body() {
     assert_eq!(answer.status, 400);
     assert_eq!(answer.header("connection"), Some("close"));
 }
+
+#[test]
+fn garbage_and_mutated_bodies_get_answers_and_the_server_carries_on() {
+    let server = Testbed::start().unwrap();
+    let mut noise = PseudoRandomBytes::new(77, u64::MAX);
+    // Random bytes as a whole request: 400 or a closed connection, never a hang or a crash.
+    for len in [1usize, 5, 40, 300, 5000] {
+        let mut junk = vec![0u8; len];
+        noise.read_exact(&mut junk).unwrap();
+        junk.extend_from_slice(b"\r\n\r\n");
+        let mut conn = TcpStream::connect(server.addr()).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let _ = conn.write_all(&junk);
+        let mut answer = Vec::new();
+        let _ = conn.read_to_end(&mut answer);
+        if !answer.is_empty() {
+            assert!(answer.starts_with(b"HTTP/1.1 400 "), "{len} bytes of junk");
+        }
+    }
+    // A valid body with bytes flipped: 200 or 400, always a well-formed answer.
+    let file = nasty_file("mut-b");
+    let body = multipart(
+        "mut-b",
+        &[
+            Part::Field("a", "1"),
+            Part::File {
+                name: "f",
+                filename: "f.bin",
+                content_type: "application/octet-stream",
+                data: &file,
+            },
+        ],
+    );
+    let mut statuses = std::collections::BTreeSet::new();
+    let mut conn = Conn::open(server.addr());
+    for round in 0..60 {
+        let mut mutated = body.clone();
+        let mut pick = [0u8; 8];
+        for _ in 0..(round % 4 + 1) {
+            noise.read_exact(&mut pick).unwrap();
+            // Aim most flips at the framing near the start and end, where it matters.
+            let spot = u64::from_le_bytes(pick) as usize;
+            let at = match round % 3 {
+                0 => spot % 200,
+                1 => mutated.len() - 1 - spot % 60,
+                _ => spot % mutated.len(),
+            };
+            mutated[at] = pick[0];
+        }
+        let answer = conn.roundtrip(&post_multipart("/upload", "mut-b", &mutated, ""));
+        assert!(
+            matches!(answer.status, 200 | 400),
+            "round {round}: {}",
+            answer.status
+        );
+        assert!(answer.json().is_object());
+        statuses.insert(answer.status);
+        if answer.header("connection") == Some("close") {
+            conn = Conn::open(server.addr());
+        }
+    }
+    assert_eq!(statuses.len(), 2, "both outcomes seen: {statuses:?}");
+    assert_eq!(get(server.addr(), "/fault/status/200", "").status, 200);
+}
