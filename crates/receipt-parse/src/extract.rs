@@ -139,7 +139,8 @@ fn row(text: &str) -> Row<'_> {
 }
 
 fn is_label_only(r: &Row) -> bool {
-    r.flags & LABELS != 0 && r.amounts.is_empty()
+    // a column header ("QTY DESCRIPTION TOTAL TAX") labels no single amount
+    r.flags & LABELS != 0 && r.flags & words::COUNT == 0 && r.amounts.is_empty()
 }
 
 fn is_value_only(r: &Row) -> bool {
@@ -247,6 +248,19 @@ fn near(a: i64, b: i64) -> bool {
     (a - b).abs() <= 10
 }
 
+/// Whether two amounts print the same but for one digit ("14.05" and "14.85").
+fn one_digit_apart(a: Amount, b: Amount) -> bool {
+    let (a, b) = (a.to_string(), b.to_string());
+    let differ: Vec<usize> = a
+        .bytes()
+        .zip(b.bytes())
+        .enumerate()
+        .filter(|(_, (x, y))| x != y)
+        .map(|(k, _)| k)
+        .collect();
+    a.len() == b.len() && differ.len() == 1 && differ[0] + 1 < a.len()
+}
+
 /// The amount handed over and the change: the tender row closest above the change row, else
 /// the first tender row after the total row. Signs are dropped ("CASH -50.00").
 fn payment_pair(rows: &[Row], total_row: Option<usize>) -> (Option<Amount>, Option<Amount>) {
@@ -341,6 +355,31 @@ fn pick_total(rows: &[Row]) -> (Option<Amount>, u8, Option<usize>) {
         }
     }
     if let Some((_, v, i, conf)) = best {
+        // an unconfirmed total one digit away from what the lines above it add up to was
+        // misread ("NET TOTAL 14.05" under SUB TOTAL 14.00, GST 0.84, ROUNDING 0.01); the last
+        // digit is left alone, where rounding differences live
+        let above = |k: Kind| {
+            rows[..i]
+                .iter()
+                .rev()
+                .find(|r| r.kind == k && r.value.is_some())
+                .and_then(|r| r.value)
+        };
+        let derived = above(Kind::Subtotal)
+            .zip(above(Kind::Tax))
+            .filter(|(s, t)| t.milli() >= 0 && t.milli() * 3 < s.milli())
+            .map(|(s, t)| s.milli() + t.milli() + above(Kind::Rounding).map_or(0, |r| r.milli()));
+        let paid = tendered.zip(change).map(|(t, c)| t.milli() - c.milli());
+        if let Some(d) = derived {
+            let fixed = Amount::from_milli(d);
+            if d > 0
+                && !near(d, v.milli())
+                && !paid.is_some_and(|p| near(p, v.milli()))
+                && one_digit_apart(fixed, v)
+            {
+                return (Some(fixed), 45, Some(i));
+            }
+        }
         return (Some(v), conf, Some(i));
     }
     // no total line: what was paid, or subtotal + tax, else the amount printed most often
@@ -537,9 +576,10 @@ fn clean_merchant(name: &str) -> String {
             joined = tail.trim().to_string();
         }
     }
+    // OCR debris at either end: "| GARDENIA BAKERIES", "KESTAURANT JIAWE |"
     joined
-        .trim_end_matches([',', ':', ';', ' ', '-'])
-        .trim_start_matches([',', ':', ';', ' ', '-', '*'])
+        .trim_end_matches(|c: char| !c.is_alphanumeric() && c != ')' && c != '.' && c != '\'')
+        .trim_start_matches(|c: char| !c.is_alphanumeric() && c != '(')
         .to_string()
 }
 

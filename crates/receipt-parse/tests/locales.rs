@@ -193,3 +193,19 @@ fn empty_and_garbage_input_yield_an_empty_receipt() {
     assert_eq!(r.total, None);
     assert_eq!(r.confidence.total, 0);
 }
+
+#[test]
+fn a_total_misread_in_one_digit_is_repaired_from_the_lines_above() {
+    let r = parse(
+        "B & BEST RESTAURANT\n2 SUB TOTAL 14.00\nGST 6% 0.84\nROUNDING ADJ 0.01\n\
+         NET TOTAL 14.05\nCash 14.8%\nCHANGE 0.00",
+    );
+    assert_eq!(r.total, amt("14.85"));
+    assert!(r.confidence.total < 50, "a repaired total is less certain");
+}
+
+#[test]
+fn a_rounding_difference_in_the_last_digit_is_not_repaired() {
+    let r = parse("SHOP\nSUBTOTAL 10.00\nTAX 0.62\nTOTAL 10.60\nCARD 10.60");
+    assert_eq!(r.total, amt("10.60"));
+}
