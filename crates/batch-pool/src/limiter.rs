@@ -38,6 +38,7 @@ pub struct AdaptiveConfig {
     /// Multiplicative decrease on an overload signal (the new limit is `level * backoff`).
     pub backoff: f64,
     /// Smoothed latency above `latency_tolerance * baseline` stops growth; twice that cuts.
+    /// Loose by default (2.0): on a busy machine latency is noisy, and 429s are the sharp signal.
     pub latency_tolerance: f64,
 }
 
@@ -48,7 +49,7 @@ impl Default for AdaptiveConfig {
             min: 1,
             max: 64,
             backoff: 0.8,
-            latency_tolerance: 1.5,
+            latency_tolerance: 2.0,
         }
     }
 }
@@ -61,7 +62,8 @@ impl Default for AdaptiveConfig {
 ///   overloads from jobs started before the cut (they were sent under the old limit).
 /// - **Additive increase**: one more slot per `limit` successes; the step that would reach the
 ///   remembered ceiling again waits longer (a probe), twice as long after each failed probe,
-///   so a server with a hard limit sees a 429 only rarely. A probe that holds forgets the ceiling.
+///   so a server with a hard limit sees a 429 only rarely. A failed probe steps back one slot
+///   (the ceiling is confirmed) instead of cutting; a probe that holds forgets the ceiling.
 /// - **Latency**: the smoothed job latency is compared with the fastest seen (the baseline);
 ///   above `latency_tolerance` times the baseline the limit stops growing, above twice that it
 ///   is cut like an overload (a queue is building before any 429).
@@ -170,12 +172,24 @@ impl AdaptiveLimiter {
         }
         let level = level.max(1);
         if self.ceiling == Some(level) {
+            // A failed probe of the known ceiling: the peer's limit is confirmed to be just
+            // under it, so step back one slot and wait twice as long before the next probe.
             self.probe_rounds = (self.probe_rounds * 2).min(MAX_PROBE_ROUNDS);
+            self.step_back(level);
         } else {
             self.probe_rounds = FIRST_PROBE_ROUNDS;
+            self.ceiling = Some(level);
+            self.cut(level);
         }
-        self.ceiling = Some(level);
-        self.cut(level);
+    }
+
+    fn step_back(&mut self, level: usize) {
+        self.limit = ((level - 1) as f64)
+            .min(self.limit)
+            .clamp(self.config.min as f64, self.config.max as f64);
+        self.epoch += 1;
+        self.probe_successes = 0;
+        self.held_at_ceiling = 0;
     }
 
     fn cut(&mut self, level: usize) {
@@ -308,10 +322,11 @@ mod tests {
         }
         let grown = l.limit();
         assert!(grown > 20);
-        // Latency at 2x the baseline: smoothed ratio climbs past 1.5 (stop) and then 3 (cut).
+        // Latency at 10x the baseline: the smoothed ratio climbs past 2 (stop) and 4 (cut)
+        // before the slowly drifting baseline catches up.
         let mut cut = false;
         for _ in 0..60 {
-            l.on_success(Duration::from_millis(50), l.epoch());
+            l.on_success(Duration::from_millis(100), l.epoch());
             if l.limit() < grown {
                 cut = true;
                 break;

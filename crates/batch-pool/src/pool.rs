@@ -274,6 +274,21 @@ struct Shared<T> {
 }
 
 impl<T> Shared<T> {
+    /// Wakes as many waiting workers as could start a try now (not all of them: with a large
+    /// adaptive pool, waking every idle thread on each completion costs more than the work).
+    /// Delayed retries count as startable so that some worker sets a timer for the earliest.
+    fn wake_waiters(&self, st: &State<T>) {
+        if st.remaining == 0 || st.aborted {
+            self.wake.notify_all();
+            return;
+        }
+        let slots = st.limiter.limit().saturating_sub(st.in_flight);
+        let waiting = st.fresh.len() + st.delayed.len();
+        for _ in 0..slots.min(waiting) {
+            self.wake.notify_one();
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State<T>> {
         // A poisoned lock only means a job panicked elsewhere; the state itself stays consistent
         // because no job runs under the lock.
@@ -313,6 +328,11 @@ fn next_task<T>(shared: &Shared<T>) -> Option<(Task<T>, u64, usize)> {
                 st.peak_in_flight = st.peak_in_flight.max(st.in_flight);
                 let level = st.in_flight;
                 let epoch = st.limiter.epoch();
+                // This thread may have been the one timing the earliest delayed retry: hand
+                // the timer to another idle worker while slots remain.
+                if !st.delayed.is_empty() && st.in_flight < st.limiter.limit() {
+                    shared.wake.notify_one();
+                }
                 return Some((task, epoch, level));
             }
         }
@@ -382,8 +402,8 @@ fn worker<T, V, E, F>(
                             seq,
                             task,
                         });
+                        shared.wake_waiters(&st);
                         drop(st);
-                        shared.wake.notify_all();
                         continue;
                     }
                     Decision::GiveUp(_) => Err(error),
@@ -391,8 +411,8 @@ fn worker<T, V, E, F>(
             }
         };
         st.remaining -= 1;
+        shared.wake_waiters(&st);
         drop(st);
-        shared.wake.notify_all();
         let outcome = Outcome {
             index: task.index,
             item: task.item,
