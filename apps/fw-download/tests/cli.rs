@@ -234,3 +234,107 @@ fn connection_refused_exits_5() {
     assert_eq!(r.code, 5, "{}", r.stderr);
     assert!(listing(dest.path()).is_empty());
 }
+
+/// A one-file server for the kill test: the first full GET stalls after `stall_at` bytes and
+/// reports it; Range requests with a matching If-Range get 206 with the rest.
+fn stalling_server(data: Vec<u8>, stall_at: usize) -> (String, std::sync::mpsc::Receiver<()>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/big.bin", listener.local_addr().unwrap());
+    let (stalled_tx, stalled_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut range_start = None;
+            let mut if_range = None;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("range: bytes=") {
+                    range_start = v.trim().trim_end_matches('-').parse::<usize>().ok();
+                }
+                if let Some(v) = line
+                    .strip_prefix("If-Range: ")
+                    .or(line.strip_prefix("if-range: "))
+                {
+                    if_range = Some(v.trim().to_string());
+                }
+            }
+            match range_start.filter(|_| if_range.as_deref() == Some("\"v1\"")) {
+                Some(start) => {
+                    let head = format!(
+                        "HTTP/1.1 206 Partial Content\r\nContent-Type: application/octet-stream\r\nETag: \"v1\"\r\nContent-Range: bytes {start}-{}/{}\r\nContent-Length: {}\r\n\r\n",
+                        data.len() - 1,
+                        data.len(),
+                        data.len() - start
+                    );
+                    let _ = conn.write_all(head.as_bytes());
+                    let _ = conn.write_all(&data[start..]);
+                }
+                None => {
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nETag: \"v1\"\r\nContent-Length: {}\r\n\r\n",
+                        data.len()
+                    );
+                    let _ = conn.write_all(head.as_bytes());
+                    let _ = conn.write_all(&data[..stall_at]);
+                    let _ = stalled_tx.send(());
+                    // Keep the connection open and silent: the client waits until it is killed.
+                    held.push(conn);
+                }
+            }
+        }
+    });
+    (url, stalled_rx)
+}
+
+#[test]
+fn continue_survives_sigkill_mid_download() {
+    let data: Vec<u8> = (0..1_000_000u32).map(|i| (i * 31 % 256) as u8).collect();
+    let (url, stalled) = stalling_server(data.clone(), 300_000);
+    let dest = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fw-download"))
+        .args([
+            &url,
+            "-o",
+            "big.bin",
+            "--continue",
+            "--timeout",
+            "60s",
+            "-q",
+        ])
+        .current_dir(dest.path())
+        .spawn()
+        .unwrap();
+    stalled
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .unwrap();
+    // The server has sent 300000 bytes; wait until the client has written them all.
+    let part = dest.path().join("big.bin.part");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) < 300_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "part never reached 300000 bytes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap(); // SIGKILL: no destructor, no cleanup
+    child.wait().unwrap();
+    assert_eq!(listing(dest.path()), ["big.bin.part", "big.bin.part.json"]);
+
+    let r = fw_download(
+        dest.path(),
+        &[&url, "-o", "big.bin", "--continue", "--json"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["resumed"], true);
+    assert_eq!(std::fs::read(dest.path().join("big.bin")).unwrap(), data);
+    assert_eq!(listing(dest.path()), ["big.bin"]);
+}
