@@ -46,6 +46,14 @@ pub fn run(mut args: pico_args::Arguments) -> Result<()> {
         }
     }
     let ratio = best[0].as_secs_f64() / best[1].as_secs_f64();
+    if let Some(load) = load_average()
+        && load > 0.5
+    {
+        eprintln!(
+            "note: 1-minute load average {load:.2} at the end; other work on the machine skews \
+             the ratio (it needs 2 idle cores)"
+        );
+    }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "scan: 1 worker {:.2} s, 2 workers {:.2} s, speedup {ratio:.2}x on {cores} cores (budget >= 1.80x) {}",
@@ -54,6 +62,16 @@ pub fn run(mut args: pico_args::Arguments) -> Result<()> {
         if ratio >= 1.8 { "PASS" } else { "MISS" }
     );
     Ok(())
+}
+
+/// The 1-minute load average (Linux), as a hint of competing work.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// The scan images, in images.jsonl order.
