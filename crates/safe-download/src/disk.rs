@@ -12,6 +12,7 @@ use ureq::http::HeaderMap;
 use crate::READ_CHUNK;
 use crate::meta::header;
 use binary_io::SNIFF_LEN;
+
 /// Where the bytes go: an anonymous temp file in the destination folder, or the `.part` file.
 pub(crate) enum Sink {
     Temp(tempfile::NamedTempFile),
