@@ -49,6 +49,16 @@ pub enum OcrError {
         /// The file's size in bytes.
         actual: u64,
     },
+    /// The file is not an image or PDF that OCR.space reads (judged by its bytes); nothing was sent.
+    #[error(
+        "{path} is {actual}, not an image OCR.space reads (JPG, PNG, GIF, BMP, TIF, PDF); not sent"
+    )]
+    UnsupportedFileType {
+        /// The file.
+        path: PathBuf,
+        /// The content type sniffed from its bytes.
+        actual: String,
+    },
     /// OCR.space refused the request because the key made too many requests.
     #[error("ocr.space throttled the key at {url}: at most {max_requests} requests within {} s", window.as_secs())]
     Throttled {
@@ -172,7 +182,7 @@ impl OcrError {
     /// said no, 5 network or timeout, 1 anything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            OcrError::FileTooLarge { .. } => 3,
+            OcrError::FileTooLarge { .. } | OcrError::UnsupportedFileType { .. } => 3,
             OcrError::Throttled { .. }
             | OcrError::InvalidKey { .. }
             | OcrError::Processing { .. }

@@ -53,7 +53,8 @@ pub struct OcrSpaceOptions {
     pub detect_orientation: bool,
     /// `isOverlayRequired`: ask for word boxes, which give per-line boxes.
     pub overlay: bool,
-    /// `filetype` (`PNG`, `JPG`, `GIF`, `PDF`, `TIF`, `BMP`) when the extension does not say.
+    /// `filetype` (`PNG`, `JPG`, `GIF`, `PDF`, `TIF`, `BMP`); `None` sends the type sniffed
+    /// from the file's bytes.
     pub filetype: Option<String>,
 }
 
@@ -183,6 +184,20 @@ impl OcrSpace {
     }
 }
 
+/// OCR.space's `filetype` for a sniffed kind; `None` for kinds it does not read.
+fn filetype(kind: binary_io::Kind) -> Option<&'static str> {
+    use binary_io::Kind;
+    match kind {
+        Kind::Jpeg => Some("JPG"),
+        Kind::Png => Some("PNG"),
+        Kind::Gif => Some("GIF"),
+        Kind::Bmp => Some("BMP"),
+        Kind::Tiff => Some("TIF"),
+        Kind::Pdf => Some("PDF"),
+        _ => None,
+    }
+}
+
 /// An error and its sources, joined with ": ".
 fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
@@ -228,9 +243,19 @@ impl OcrEngine for OcrSpace {
             }
             other => self.upload_error(image, other),
         })?;
+        let Some(sniffed_filetype) = filetype(part.kind()) else {
+            return Err(OcrError::UnsupportedFileType {
+                path: image.to_path_buf(),
+                actual: part.mime().to_string(),
+            });
+        };
         let mut form = Form::new();
         for (name, value) in self.options.fields() {
             form = form.text(name, value);
+        }
+        if self.options.filetype.is_none() {
+            // The server goes by the file name's extension unless told; the bytes are surer.
+            form = form.text("filetype", sniffed_filetype);
         }
         let form = form.part(part);
         let response = self
@@ -263,6 +288,17 @@ mod tests {
         assert_eq!(get("isOverlayRequired"), Some("true"));
         assert_eq!(get("language"), Some("eng"));
         assert_eq!(get("filetype"), None);
+    }
+
+    #[test]
+    fn only_kinds_ocrspace_reads_get_a_filetype() {
+        use binary_io::Kind;
+        assert_eq!(filetype(Kind::Jpeg), Some("JPG"));
+        assert_eq!(filetype(Kind::Tiff), Some("TIF"));
+        assert_eq!(filetype(Kind::Pdf), Some("PDF"));
+        assert_eq!(filetype(Kind::Html), None);
+        assert_eq!(filetype(Kind::Zip), None);
+        assert_eq!(filetype(Kind::Unknown), None);
     }
 
     #[test]

@@ -227,3 +227,25 @@ fn slow_server_past_the_timeout_is_a_timeout() {
     assert!(matches!(err, OcrError::Timeout { .. }), "{err:?}");
     assert_eq!(err.exit_code(), 5);
 }
+
+#[test]
+fn html_disguised_as_an_image_is_refused_without_connecting() {
+    let server = Testbed::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("receipt.jpg");
+    std::fs::write(
+        &fake,
+        b"<!DOCTYPE html><html><body>error page</body></html>",
+    )
+    .unwrap();
+    let err = client(&server, "success").recognize(&fake).unwrap_err();
+    match &err {
+        OcrError::UnsupportedFileType { path, actual } => {
+            assert_eq!(path, &fake);
+            assert_eq!(actual, "text/html");
+        }
+        other => panic!("expected UnsupportedFileType, got {other:?}"),
+    }
+    assert_eq!(err.exit_code(), 3);
+    assert_eq!(server.stats().connections, 0);
+}
