@@ -20,7 +20,8 @@ options:
   -O, --remote-name        save in the current folder under the name from Content-Disposition
                            (RFC 6266, filename*) or the URL, refused when unsafe (default)
   --accept TYPES           accepted Content-Types, e.g. image/*,application/pdf,png
-  --max-size SIZE          largest file accepted, declared or received (e.g. 512k, 5MB, 5MiB)
+  --max-size SIZE          largest file accepted, declared or received (e.g. 512k, 5MB, 5MiB);
+                           a body the server compresses unasked is capped at 256 MiB without it
   --sha256 HEX             the SHA-256 the file must have
   -c, --continue           keep partial data in PATH.part and continue it with Range/If-Range
   -f, --force              replace an existing file

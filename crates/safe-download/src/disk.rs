@@ -32,7 +32,11 @@ impl Sink {
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                let tmp = tempfile::Builder::new()
+                let mut builder = tempfile::Builder::new();
+                // Like any newly created file (0666 less the umask), not tempfile's 0600.
+                #[cfg(unix)]
+                builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+                let tmp = builder
                     .prefix(&format!(".{stem}."))
                     .suffix(".fw-tmp")
                     .tempfile_in(dir)

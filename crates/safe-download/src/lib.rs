@@ -67,8 +67,9 @@ use std::time::{Duration, SystemTime};
 use ureq::http::{HeaderMap, Response};
 use wire::{WatchConnector, Wire};
 
-/// Limit for bodies the server compresses on its own when no explicit size limit is set.
-pub const DEFAULT_MAX_DECOMPRESSED: u64 = 1 << 30;
+/// Limit for bodies the server compresses on its own (we ask for `identity`) when no
+/// [`Downloader::max_size`] is set: 256 MiB.
+pub const DEFAULT_MAX_DECOMPRESSED: u64 = 256 << 20;
 
 /// Bytes read from the connection per call.
 const READ_CHUNK: usize = 64 * 1024;
@@ -204,8 +205,8 @@ impl Downloader {
         self
     }
 
-    /// The most bytes a body the server compressed may expand to (default
-    /// [`DEFAULT_MAX_DECOMPRESSED`]; [`Downloader::max_size`] applies as well).
+    /// The most bytes a body the server compressed may expand to when no
+    /// [`Downloader::max_size`] is set (default [`DEFAULT_MAX_DECOMPRESSED`]).
     pub fn max_decompressed(mut self, bytes: u64) -> Self {
         self.max_decompressed = bytes;
         self
@@ -652,8 +653,10 @@ impl Downloader {
                 });
             }
         }
-        // More body than wire bytes means the server compressed it: cap the expansion.
-        if body_bytes > wire.raw_in() && body_bytes > self.max_decompressed {
+        // More body than wire bytes means the server compressed it: cap the expansion unless
+        // the caller chose a size limit.
+        let expanding = body_bytes > wire.raw_in();
+        if self.max_size.is_none() && expanding && body_bytes > self.max_decompressed {
             return Err(DownloadError::LimitExceeded {
                 url: url.to_string(),
                 limit: self.max_decompressed,

@@ -63,6 +63,15 @@ fn downloads_a_jpeg_and_renames_it_only_when_complete() {
         expected
     );
     assert_eq!(listing(dest.path()), ["photo.jpg"]);
+    // Permissions like any new file (0666 less the umask), not a temp file's 0600.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let plain = dest.path().join("plain");
+        std::fs::File::create(&plain).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dest.path().join("photo.jpg")), mode(&plain));
+    }
 }
 
 #[test]
