@@ -25,6 +25,8 @@ options:
   --sha256 HEX             the SHA-256 the file must have
   -c, --continue           keep partial data in PATH.part and continue it with Range/If-Range
   -f, --force              replace an existing file
+  --retries N              retry network failures, cuts, 429 and 5xx up to N times, honouring
+                           Retry-After (default 0); with --continue each retry resumes
   --max-redirects N        redirects to follow (default 10)
   --timeout DURATION       idle timeout per read (default 30s; e.g. 10, 500ms, 2m)
   --connect-timeout DUR    connect timeout (default 10s)
@@ -74,6 +76,7 @@ fn parse_args() -> Result<Parsed> {
     let resume = a.contains(["-c", "--continue"]);
     let force = a.contains(["-f", "--force"]);
     let max_redirects: Option<u32> = a.opt_value_from_str("--max-redirects")?;
+    let retries: Option<u32> = a.opt_value_from_str("--retries")?;
     let timeout: Option<String> = a.opt_value_from_str("--timeout")?;
     let connect_timeout: Option<String> = a.opt_value_from_str("--connect-timeout")?;
     let raw_headers: Vec<String> = a.values_from_str(["-H", "--header"])?;
@@ -123,6 +126,9 @@ fn parse_args() -> Result<Parsed> {
             return Err(anyhow!("--sha256 wants 64 hex digits"));
         }
         d = d.sha256(&hex);
+    }
+    if let Some(n) = retries {
+        d = d.retries(batch_pool::RetryPolicy::new().max_tries(n.saturating_add(1)));
     }
     if let Some(n) = max_redirects {
         d = d.max_redirects(n);

@@ -338,3 +338,30 @@ fn continue_survives_sigkill_mid_download() {
     assert_eq!(std::fs::read(dest.path().join("big.bin")).unwrap(), data);
     assert_eq!(listing(dest.path()), ["big.bin"]);
 }
+
+#[test]
+fn retries_resume_a_cut_download_in_one_run() {
+    let files = tempfile::tempdir().unwrap();
+    let data: Vec<u8> = (0..400_000u32).map(|i| (i % 241) as u8).collect();
+    std::fs::write(files.path().join("big.bin"), &data).unwrap();
+    let tb = Testbed::builder().files_dir(files.path()).start().unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let url = tb.url("/flaky/big.bin?cut_after=150000");
+    let r = fw_download(
+        dest.path(),
+        &[
+            &url,
+            "-o",
+            "big.bin",
+            "--continue",
+            "--retries",
+            "2",
+            "--json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["resumed"], true);
+    assert_eq!(std::fs::read(dest.path().join("big.bin")).unwrap(), data);
+    assert_eq!(listing(dest.path()), ["big.bin"]);
+}

@@ -32,9 +32,11 @@
 //! holding the URL, ETag and Last-Modified) and a later run asks for the rest with `Range` and
 //! `If-Range`, starting over when the server ignores the range or the resource changed.
 //!
-//! What it does not do: no retries (batch-pool decides with [`batch_pool::Retryable`]), no
-//! parallel range requests, no asking for compressed bodies (a server that compresses anyway is
-//! decoded, and the decoded bytes count against the limits), and no cookies or authentication.
+//! Retries are off unless a [`batch_pool::RetryPolicy`] is given ([`Downloader::retries`]).
+//!
+//! What it does not do: no parallel range requests, no asking for compressed bodies (a server
+//! that compresses anyway is decoded, and the decoded bytes count against the limits), no
+//! cookies or authentication.
 
 mod disk;
 mod error;
@@ -47,6 +49,7 @@ pub use error::DownloadError;
 pub use meta::parse_accept;
 pub use name::{disposition_filename, safe_filename, url_filename};
 
+use batch_pool::{Decision, RetryPolicy};
 use binary_io::{Kind, SNIFF_LEN};
 use chunk_stream::{Progress, ProgressObserver, ProgressReader};
 use disk::{
@@ -62,8 +65,8 @@ use sha2::{Digest, Sha256};
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 use ureq::http::{HeaderMap, Response};
 use wire::{WatchConnector, Wire};
 
@@ -147,6 +150,7 @@ pub struct Downloader {
     overwrite: Overwrite,
     resume: Resume,
     headers: Vec<(String, String)>,
+    retry: RetryPolicy,
 }
 
 impl Default for Downloader {
@@ -158,7 +162,7 @@ impl Default for Downloader {
 impl Downloader {
     /// Defaults: connect timeout 10 s, idle read timeout 30 s, 10 redirects, any type, no size
     /// limit (bodies the server compresses stop at [`DEFAULT_MAX_DECOMPRESSED`]), refuse to
-    /// overwrite, no resume.
+    /// overwrite, no resume, one try.
     pub fn new() -> Downloader {
         Downloader {
             connect_timeout: Duration::from_secs(10),
@@ -172,6 +176,7 @@ impl Downloader {
             overwrite: Overwrite::Refuse,
             resume: Resume::Fresh,
             headers: Vec::new(),
+            retry: RetryPolicy::no_retries(),
         }
     }
 
@@ -236,6 +241,13 @@ impl Downloader {
         self
     }
 
+    /// When to try again after a retryable failure (network, timeout, cut, 429/5xx); the
+    /// default is one try. Combine with [`Resume::Continue`] to continue where a cut left off.
+    pub fn retries(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
     /// An extra request header.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_string(), value.to_string()));
@@ -244,7 +256,7 @@ impl Downloader {
 
     /// Downloads `url` to `target`.
     pub fn fetch(&self, url: &str, target: &Target) -> Result<Downloaded, DownloadError> {
-        self.run(url, target, None)
+        self.with_retries(url, target, None)
     }
 
     /// Downloads `url` to `target`, reporting progress (bytes include resumed data).
@@ -254,7 +266,34 @@ impl Downloader {
         target: &Target,
         observer: impl ProgressObserver + 'static,
     ) -> Result<Downloaded, DownloadError> {
-        self.run(url, target, Some(Box::new(observer)))
+        let shared: SharedObserver = Arc::new(Mutex::new(Box::new(observer)));
+        self.with_retries(url, target, Some(&shared))
+    }
+
+    /// Runs attempts until one succeeds or the retry policy gives up. With
+    /// [`Resume::Continue`] each retry continues the `.part` file.
+    fn with_retries(
+        &self,
+        url: &str,
+        target: &Target,
+        observer: Option<&SharedObserver>,
+    ) -> Result<Downloaded, DownloadError> {
+        let started = Instant::now();
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let err = match self.run(url, target, observer) {
+                Ok(done) => return Ok(done),
+                Err(e) => e,
+            };
+            match self
+                .retry
+                .decide(&err, tries, started.elapsed(), fastrand::f64())
+            {
+                Decision::RetryIn(wait) => std::thread::sleep(wait),
+                Decision::GiveUp(_) => return Err(err),
+            }
+        }
     }
 
     fn agent(&self, wire: &Arc<Wire>) -> ureq::Agent {
@@ -281,7 +320,7 @@ impl Downloader {
         &self,
         url: &str,
         target: &Target,
-        observer: Option<Box<dyn ProgressObserver>>,
+        observer: Option<&SharedObserver>,
     ) -> Result<Downloaded, DownloadError> {
         check_url(url)?;
         if let Target::Path(path) = target {
@@ -459,7 +498,7 @@ impl Downloader {
         response: Option<Response<ureq::Body>>,
         final_path: &Path,
         start: u64,
-        observer: Option<Box<dyn ProgressObserver>>,
+        observer: Option<&SharedObserver>,
     ) -> Result<Downloaded, DownloadError> {
         let dir = parent_dir(final_path);
         let hashing = self.sha256.is_some() || self.hashing == Hashing::Always;
@@ -577,7 +616,7 @@ impl Downloader {
 
         let mut reader = ProgressReader::new(body, expected).starting_at(received);
         if let Some(o) = observer {
-            reader = reader.observer(Forward(o));
+            reader = reader.observer(Forward(o.clone()));
         }
         let mut buf = vec![0u8; READ_CHUNK];
         loop {
@@ -718,14 +757,21 @@ impl Downloader {
     }
 }
 
-/// Passes progress to a boxed observer.
-struct Forward(Box<dyn ProgressObserver>);
+/// The caller's observer, shared by every attempt of one fetch.
+type SharedObserver = Arc<Mutex<Box<dyn ProgressObserver>>>;
+
+/// Passes progress to the shared observer.
+struct Forward(SharedObserver);
 
 impl ProgressObserver for Forward {
     fn on_progress(&mut self, p: &Progress) {
-        self.0.on_progress(p);
+        if let Ok(mut o) = self.0.lock() {
+            o.on_progress(p);
+        }
     }
     fn on_finish(&mut self, p: &Progress) {
-        self.0.on_finish(p);
+        if let Ok(mut o) = self.0.lock() {
+            o.on_finish(p);
+        }
     }
 }

@@ -673,3 +673,48 @@ fn a_server_that_never_answers_hits_the_idle_timeout() {
     assert!(listing(dest.path()).is_empty());
     holder.join().unwrap();
 }
+
+#[test]
+fn retries_continue_a_cut_download_in_one_call() {
+    let files = files_dir();
+    let tb = testbed(files.path());
+    let dest = tempfile::tempdir().unwrap();
+    let (d, target, path) = continue_to(dest.path(), "big.bin");
+    let policy = batch_pool::RetryPolicy::new()
+        .max_tries(3)
+        .base_delay(Duration::from_millis(10));
+    let done = d
+        .retries(policy)
+        .fetch(&tb.url("/flaky/big.bin?cut_after=100000"), &target)
+        .unwrap();
+    assert!(done.resumed);
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        std::fs::read(files.path().join("big.bin")).unwrap()
+    );
+    assert_eq!(listing(dest.path()), ["big.bin"]);
+}
+
+#[test]
+fn retries_ride_out_a_5xx_storm_but_not_a_lie() {
+    let tb = Testbed::start().unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let policy = batch_pool::RetryPolicy::new()
+        .max_tries(4)
+        .base_delay(Duration::from_millis(10));
+    let done = Downloader::new()
+        .retries(policy.clone())
+        .fetch(&tb.url("/fault/storm?fail=3&key=retry"), &out(dest.path()))
+        .unwrap();
+    assert_eq!(std::fs::read(done.path).unwrap(), b"ok");
+    let before = tb.stats().requests;
+    let err = Downloader::new()
+        .retries(policy)
+        .fetch(
+            &tb.url("/fault/lying-type"),
+            &Target::Path(dest.path().join("x.jpg")),
+        )
+        .unwrap_err();
+    assert!(matches!(err, DownloadError::TypeMismatch { .. }), "{err:?}");
+    assert_eq!(tb.stats().requests - before, 1, "a lie is not retried");
+}
