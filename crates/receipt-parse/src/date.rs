@@ -230,6 +230,9 @@ fn confusable(b: u8) -> Option<u8> {
 /// Finds the dates in a line, left to right, reading O as 0 and l/I as 1 where they touch a
 /// digit or a slash ("05/O8/2019").
 pub(crate) fn scan(line: &str) -> Vec<FoundDate> {
+    if !maybe_date(line) {
+        return Vec::new();
+    }
     let b = line.as_bytes();
     let near_digit = |i: usize| {
         let touches = |j: usize| b.get(j).is_some_and(|&x| x.is_ascii_digit() || x == b'/');
@@ -249,6 +252,61 @@ pub(crate) fn scan(line: &str) -> Vec<FoundDate> {
         Ok(m) => scan_plain(&m),
         Err(_) => scan_plain(line),
     }
+}
+
+/// A cheap test that rules out most lines: two separators between digits (25/12/2018), eight
+/// digits in a row (20181225), or a word that starts like a month name (25 DEC 2018).
+fn maybe_date(line: &str) -> bool {
+    if !line.is_ascii() {
+        return true;
+    }
+    let b = line.as_bytes();
+    let mut separated = 0;
+    let mut digit_run = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_digit() {
+            digit_run += 1;
+            if digit_run == 8 && !b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                return true;
+            }
+        } else {
+            digit_run = 0;
+        }
+        if matches!(c, b'/' | b'-' | b'.')
+            && i > 0
+            && b[i - 1].is_ascii_digit()
+            && b.get(i + 1)
+                .is_some_and(|x| x.is_ascii_digit() || matches!(x, b'O' | b'o' | b'l' | b'I'))
+        {
+            separated += 1;
+            if separated >= 2 {
+                return true;
+            }
+        }
+        if c.is_ascii_alphabetic() && (i == 0 || !b[i - 1].is_ascii_alphabetic()) {
+            let run = b[i..]
+                .iter()
+                .take_while(|x| x.is_ascii_alphabetic())
+                .count();
+            if (3..=10).contains(&run) {
+                let p = [
+                    b[i].to_ascii_uppercase(),
+                    b[i + 1].to_ascii_uppercase(),
+                    b[i + 2].to_ascii_uppercase(),
+                ];
+                if MONTHS.iter().any(|(name, _)| name.as_bytes()[..3] == p) {
+                    return true;
+                }
+            }
+            i += run;
+            continue;
+        }
+        i += 1;
+    }
+    // "05/O8/2019": a confusable letter may hide the second separator's digit
+    separated >= 1 && b.iter().any(|&x| matches!(x, b'O' | b'o' | b'l' | b'I'))
 }
 
 fn scan_plain(line: &str) -> Vec<FoundDate> {

@@ -116,6 +116,11 @@ fn classify(f: Flags) -> Kind {
 
 fn row(text: &str) -> Row<'_> {
     let text = cut(text).trim();
+    let letters = if text.is_ascii() {
+        text.bytes().filter(u8::is_ascii_alphabetic).count()
+    } else {
+        text.chars().filter(|c| c.is_alphabetic()).count()
+    };
     let words = words::fold(text);
     let flags = words::flags(&words);
     let amounts = amount::scan(text);
@@ -127,7 +132,7 @@ fn row(text: &str) -> Row<'_> {
         .map(|f| f.amount);
     Row {
         text,
-        letters: text.chars().filter(|c| c.is_alphabetic()).count(),
+        letters,
         digits: text.bytes().filter(u8::is_ascii_digit).count(),
         words,
         flags,
@@ -468,19 +473,34 @@ fn pick_currency(rows: &[Row]) -> (Option<Currency>, u8) {
 }
 
 fn pick_date(rows: &[Row], us_style: bool) -> (Option<String>, u8, Option<String>, u8) {
-    let mut found: Vec<(usize, FoundDate)> = Vec::new();
-    for (i, r) in rows.iter().enumerate() {
-        if r.digits >= 4 {
-            for d in date::scan(r.text) {
-                found.push((i, d));
-            }
-        }
-    }
     let labelled = |i: usize| {
         rows[i].flags & words::DATE != 0
             || (i > 0 && rows[i - 1].flags & words::DATE != 0 && rows[i - 1].digits == 0)
     };
-    let month_first = us_style || found.iter().any(|(_, d)| d.month_first && !d.ambiguous);
+    // rows are scanned until a labelled date turns up (the rest only matter for an ambiguous one)
+    let mut found: Vec<(usize, FoundDate)> = Vec::new();
+    let mut scanned = rows.len();
+    for (i, r) in rows.iter().enumerate() {
+        if r.digits >= 4 {
+            let before = found.len();
+            found.extend(date::scan(r.text).into_iter().map(|d| (i, d)));
+            if found.len() > before && labelled(i) {
+                scanned = i + 1;
+                break;
+            }
+        }
+    }
+    let unambiguous_month_first =
+        |found: &[(usize, FoundDate)]| found.iter().any(|(_, d)| d.month_first && !d.ambiguous);
+    let mut month_first = us_style || unambiguous_month_first(&found);
+    if !month_first && found.iter().any(|(_, d)| d.ambiguous) {
+        let rest: Vec<(usize, FoundDate)> = rows[scanned..]
+            .iter()
+            .filter(|r| r.digits >= 4)
+            .flat_map(|r| date::scan(r.text).into_iter().map(|d| (0, d)))
+            .collect();
+        month_first = unambiguous_month_first(&rest);
+    }
     let chosen = found
         .iter()
         .find(|(i, _)| labelled(*i))
@@ -625,7 +645,22 @@ fn merchant_at(rows: &[Row], i: usize, score: f32) -> Option<(Option<String>, u8
     {
         start -= 1;
     }
-    let joined: Vec<&str> = rows[start..=i].iter().map(|r| r.text).collect();
+    // ... or whose legal form wrapped onto the next row: "SUBANG HEALTHCARE SDN" / "BHD"
+    let mut end = i;
+    if let Some(next) = rows.get(i + 1) {
+        let only_company_words = next.digits == 0
+            && next.words.count() <= 3
+            && next
+                .words
+                .words()
+                .all(|w| words::word_flags(w) & (words::COMPANY | words::LEGAL) != 0);
+        // "TSH POWER HARDWARE" / "TRADING"; "... SDN" / "BHD" (but not "... SDN BHD" / "CAFE")
+        let legal_tail = next.flags & words::LEGAL != 0 && !rows[i].words.has("BHD");
+        if only_company_words && (rows[i].flags & words::LEGAL == 0 || legal_tail) {
+            end = i + 1;
+        }
+    }
+    let joined: Vec<&str> = rows[start..=end].iter().map(|r| r.text).collect();
     let name = clean_merchant(&joined.join(" "));
     if name.chars().filter(|c| c.is_alphabetic()).count() < 2 {
         return None;
@@ -793,7 +828,7 @@ pub(crate) fn receipt<'a>(texts: impl Iterator<Item = &'a str>) -> Receipt {
     let us_style = currency == Some(Currency::Usd)
         && rows
             .iter()
-            .any(|r| r.kind == Kind::Tip || r.words.has("SAIES TAX"));
+            .any(|r| r.kind == Kind::Tip || r.words.has("SALES TAX"));
     let (date, date_conf, time, time_conf) = pick_date(&rows, us_style);
     let (merchant, merchant_conf) = pick_merchant(&rows);
 

@@ -2,7 +2,7 @@
 //!
 //! Its one job: read the text an OCR engine printed for a receipt photo and say what the receipt
 //! says. Keyword tables cover English, German, French, Spanish, Italian, Dutch and Malay; matching
-//! tolerates the usual OCR confusions (0/O, 1/l/I, 5/S, 8/B); amounts may use either decimal
+//! tolerates the usual OCR confusions (0/O, 1/l/|, 5/S, 8/B); amounts may use either decimal
 //! separator and thousands grouping; the grand total is picked among several total-like lines
 //! (after rounding, before cash and change) and cross-checked (tendered − change, subtotal + tax).
 //!

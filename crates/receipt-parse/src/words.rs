@@ -1,7 +1,7 @@
 //! Keyword tables per language and OCR-tolerant matching of them.
 //!
 //! A line is folded to upper-case ASCII words with the characters OCR confuses mapped to one
-//! representative (0/O → O, 1/l/I/L/| → I, 5/S → S, 8/B → B, accents dropped), and so is every
+//! representative (0/O → O, 1/l/L/| → L, 5/S → S, 8/B → B, accents dropped), and so is every
 //! keyword, so `T0TAL`, `Tota1` and `TOTAL` all read the same. Keywords are looked up by their
 //! first word in a table, so matching costs a few hash lookups per line.
 
@@ -362,14 +362,13 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("caisse", ADDRESS),
     // companies
     ("sdn bhd", COMPANY | LEGAL),
-    ("sdn", COMPANY),
+    ("sdn", COMPANY | LEGAL),
     ("bhd", COMPANY | LEGAL),
     ("s b", COMPANY | LEGAL),
     ("sb", COMPANY | LEGAL),
     ("berhad", COMPANY | LEGAL),
     ("gmbh", COMPANY | LEGAL),
     ("ag", COMPANY | LEGAL),
-    ("kg", COMPANY | LEGAL),
     ("ltd", COMPANY | LEGAL),
     ("limited", COMPANY | LEGAL),
     ("plc", COMPANY | LEGAL),
@@ -433,9 +432,8 @@ fn fold_char(c: char) -> Option<&'static str> {
             "A"
         }
         'e' | 'E' | 'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => "E",
-        'i' | 'I' | 'l' | 'L' | '1' | '|' | 'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => {
-            "I"
-        }
+        'l' | 'L' | '1' | '|' => "L",
+        'i' | 'I' | 'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => "I",
         'o' | 'O' | '0' | 'ò' | 'ó' | 'ô' | 'ö' | 'õ' | 'Ò' | 'Ó' | 'Ô' | 'Ö' | 'Õ' => {
             "O"
         }
@@ -476,12 +474,14 @@ static ASCII_FOLD: LazyLock<[u8; 128]> = LazyLock::new(|| {
 #[derive(Debug, Default)]
 pub(crate) struct Folded {
     text: String,
+    count: usize,
 }
 
 impl Folded {
     /// The words, left to right.
     pub(crate) fn words(&self) -> impl Iterator<Item = &str> {
-        self.text.split(' ').filter(|w| !w.is_empty())
+        // `fold` never leaves empty words; `take` keeps "" from yielding one
+        self.text.split(' ').take(self.count)
     }
 
     /// The first word.
@@ -491,7 +491,7 @@ impl Folded {
 
     /// How many words.
     pub(crate) fn count(&self) -> usize {
-        self.words().count()
+        self.count
     }
 
     /// Whether the words contain these words in a row ("SAIES TAX").
@@ -533,7 +533,12 @@ pub(crate) fn fold(line: &str) -> Folded {
             }
         }
     }
-    Folded { text }
+    let count = if text.is_empty() {
+        0
+    } else {
+        text.bytes().filter(|&b| b == b' ').count() + 1
+    };
+    Folded { text, count }
 }
 
 /// Keyword phrases (folded words and flags) indexed by their first folded word.
@@ -574,12 +579,70 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
     table
 });
 
+/// Which (length, first letter) pairs start a keyword: words that cannot be one skip the
+/// hash lookup (most words on a receipt are names, numbers and addresses).
+static FIRST_WORDS: LazyLock<[u32; 32]> = LazyLock::new(|| {
+    let mut mask = [0u32; 32];
+    for &(phrase, _) in KEYWORDS {
+        if let Some(w) = fold(phrase).first() {
+            if let Some(slot) = mask.get_mut(w.len()) {
+                *slot |= letter_bit(w.as_bytes()[0]);
+            }
+        }
+    }
+    mask
+});
+
+fn letter_bit(b: u8) -> u32 {
+    if b.is_ascii_uppercase() {
+        1 << (b - b'A')
+    } else {
+        1 << 26
+    }
+}
+
+fn may_start_keyword(w: &str) -> bool {
+    match (FIRST_WORDS.get(w.len()), w.as_bytes().first()) {
+        (Some(mask), Some(&b)) => mask & letter_bit(b) != 0,
+        _ => false,
+    }
+}
+
+/// Single keywords of six letters or more, keyed with I and L merged: in a long word the
+/// confusion is safe to forgive ("INCLUSLVE"), in a short one it is not (JLN/JIN, SRL/SRI).
+static LONG_WORDS: LazyLock<HashMap<String, Flags, BuildHasherDefault<Fnv>>> =
+    LazyLock::new(|| {
+        let mut table: HashMap<String, Flags, BuildHasherDefault<Fnv>> = HashMap::default();
+        for &(phrase, flags) in KEYWORDS {
+            let folded = fold(phrase);
+            if folded.count() == 1 && folded.text.len() >= 6 {
+                *table.entry(folded.text.replace('L', "I")).or_default() |= flags;
+            }
+        }
+        table
+    });
+
 /// The flags of every keyword phrase found in the folded words of a line.
 pub(crate) fn flags(folded: &Folded) -> Flags {
-    let words: Vec<&str> = folded.words().collect();
+    // most rows have a handful of words: keep them on the stack
+    let mut inline: [&str; 24] = [""; 24];
+    let heap: Vec<&str>;
+    let words: &[&str] = if folded.count() <= inline.len() {
+        for (slot, w) in inline.iter_mut().zip(folded.words()) {
+            *slot = w;
+        }
+        &inline[..folded.count()]
+    } else {
+        heap = folded.words().collect();
+        &heap
+    };
     let mut out = 0;
     for (i, &w) in words.iter().enumerate() {
-        let entries = TABLE.get(w);
+        let entries = if may_start_keyword(w) {
+            TABLE.get(w)
+        } else {
+            None
+        };
         if let Some(entries) = entries {
             for (phrase, f) in entries {
                 if words.len() - i >= phrase.len()
@@ -589,11 +652,21 @@ pub(crate) fn flags(folded: &Folded) -> Flags {
                 }
             }
         }
+        if entries.is_none() && (6..=24).contains(&w.len()) && w.contains('L') {
+            let mut merged = [0u8; 24];
+            for (m, b) in merged.iter_mut().zip(w.bytes()) {
+                *m = if b == b'L' { b'I' } else { b };
+            }
+            let merged = std::str::from_utf8(&merged[..w.len()]).unwrap_or("");
+            if let Some(f) = LONG_WORDS.get(merged) {
+                out |= f;
+            }
+        }
         // glued words that OCR or printers produce: "SUBTOTAL", "TOTALRM", "GRANDTOTAL"
         if w.len() > 5 && entries.is_none() {
-            if w.starts_with("SUBTOTAI") {
+            if w.starts_with("SUBTOTAL") {
                 out |= SUB;
-            } else if w.starts_with("TOTAI") || w.ends_with("TOTAI") {
+            } else if w.starts_with("TOTAL") || w.ends_with("TOTAL") {
                 out |= TOTAL;
             }
         }
@@ -637,12 +710,18 @@ mod tests {
         assert_ne!(of("zu zahlen") & STRONG, 0);
         assert_eq!(of("TOTAL QTY: 3") & COUNT, COUNT);
         assert_eq!(of("Subtotal") & TOTAL, 0);
+        assert_ne!(of("TOTAL (INCLUSLVE OF GST)") & INCL, 0);
     }
 
     #[test]
     fn folds_accents_and_digits() {
         assert_eq!(fold("Espèces 5,00").text, "ESPECES S OO");
         assert_eq!(fold("Straße").text, "STRASSE");
-        assert_eq!(fold("  T0TAL:  RM9.00 ").text, "TOTAI RM9 OO");
+        assert_eq!(fold("  T0TAL:  RM9.00 ").text, "TOTAL RM9 OO");
+        assert_eq!(
+            fold("JLN SRI").text,
+            "JLN SRI",
+            "Malay street words stay apart from SRL"
+        );
     }
 }
