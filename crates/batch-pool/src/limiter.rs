@@ -83,7 +83,7 @@ pub struct AdaptiveLimiter {
 }
 
 const FIRST_PROBE_ROUNDS: u32 = 2;
-const MAX_PROBE_ROUNDS: u32 = 64;
+const MAX_PROBE_ROUNDS: u32 = 256;
 const MIN_LATENCY_SAMPLES: u64 = 20;
 
 impl AdaptiveLimiter {
@@ -171,20 +171,25 @@ impl AdaptiveLimiter {
             return;
         }
         let level = level.max(1);
-        if self.ceiling == Some(level) {
-            // A failed probe of the known ceiling: the peer's limit is confirmed to be just
-            // under it, so step back one slot and wait twice as long before the next probe.
-            self.probe_rounds = (self.probe_rounds * 2).min(MAX_PROBE_ROUNDS);
-            self.step_back(level);
-        } else {
-            self.probe_rounds = FIRST_PROBE_ROUNDS;
-            self.ceiling = Some(level);
-            self.cut(level);
+        match self.ceiling {
+            // At (or one off) the known ceiling: a failed probe, or a request that met another's
+            // refusal at the server. The peer's limit is confirmed, so step back one slot and
+            // wait twice as long before the next probe; keep the ceiling where it was.
+            Some(c) if level + 1 >= c && level <= c + 1 => {
+                self.probe_rounds = (self.probe_rounds * 2).min(MAX_PROBE_ROUNDS);
+                self.step_back(level);
+            }
+            // First overload, or far from the known ceiling (the peer's capacity changed).
+            _ => {
+                self.probe_rounds = FIRST_PROBE_ROUNDS;
+                self.ceiling = Some(level);
+                self.cut(level);
+            }
         }
     }
 
     fn step_back(&mut self, level: usize) {
-        self.limit = ((level - 1) as f64)
+        self.limit = (level.saturating_sub(1) as f64)
             .min(self.limit)
             .clamp(self.config.min as f64, self.config.max as f64);
         self.epoch += 1;
