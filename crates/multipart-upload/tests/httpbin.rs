@@ -58,7 +58,12 @@ fn httpbin_gets_fields_and_a_binary_file_byte_for_byte() {
         .text("note", "two\r\nlines")
         .part(FilePart::from_bytes("blob", "blob.bin", content.clone()));
     let announced = form.content_length();
-    let echo = post(&httpbin, form);
+    let response = Uploader::new()
+        .header("X-Request-Tag", "interop-1")
+        .send(&httpbin.url("/post"), form)
+        .unwrap();
+    let echo: Value = response.json().unwrap();
+    assert_eq!(echo["headers"]["X-Request-Tag"], "interop-1");
     assert_eq!(echo["form"]["user"], "ada");
     assert_eq!(echo["form"]["note"], "two\r\nlines");
     assert_eq!(echo["headers"]["Content-Length"], announced.to_string());

@@ -174,6 +174,27 @@ fn a_large_file_streams_with_its_exact_length() {
 }
 
 #[test]
+fn one_uploader_reuses_its_connection() {
+    let tb = Testbed::start().unwrap();
+    let uploader = Uploader::new();
+    for i in 0..3 {
+        let form = Form::new().part(FilePart::from_bytes(
+            "f",
+            format!("{i}.txt"),
+            vec![b'x'; 10],
+        ));
+        uploader.send(&tb.url("/ratelimit/upload"), form).unwrap();
+    }
+    let stats = tb.stats();
+    assert_eq!(stats.requests, 3);
+    assert_eq!(
+        stats.connections, 1,
+        "keep-alive: one connection for three uploads"
+    );
+    assert_eq!(stats.uploads.len(), 3);
+}
+
+#[test]
 fn progress_reports_every_byte_of_the_body() {
     let tb = Testbed::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
