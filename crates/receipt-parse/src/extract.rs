@@ -165,12 +165,13 @@ fn pair_labels_with_values(rows: &mut [Row]) {
         }
         let labels = idx[i..]
             .iter()
+            .take(4)
             .take_while(|&&k| is_label_only(&rows[k]))
-            .count()
-            .min(4);
+            .count();
         let first_value = i + labels;
         let values = idx[first_value..]
             .iter()
+            .take(labels)
             .take_while(|&&k| is_value_only(&rows[k]))
             .count();
         let pairs: Vec<(usize, usize)> = if values >= labels {
@@ -401,20 +402,21 @@ fn pick_total(rows: &[Row]) -> (Option<Amount>, u8, Option<usize>) {
         (None, Some(s)) if s > 0 => return (Some(Amount::from_milli(s)), 30, None),
         _ => {}
     }
-    let all: Vec<Amount> = rows
+    // sorted by value, the longest run of equal values is the most printed amount (ties: larger)
+    let mut all: Vec<i64> = rows
         .iter()
         .flat_map(|r| {
             r.amounts
                 .iter()
                 .filter(|f| f.decimal && f.amount.minor > 0)
-                .map(|f| f.amount)
+                .map(|f| f.amount.milli())
         })
         .collect();
-    let count = |a: Amount| all.iter().filter(|b| b.same_value(a)).count();
+    all.sort_unstable();
     let pick = all
-        .iter()
-        .copied()
-        .max_by(|a, b| count(*a).cmp(&count(*b)).then(a.value_cmp(*b)));
+        .chunk_by(|a, b| a == b)
+        .max_by_key(|run| (run.len(), run[0]))
+        .map(|run| Amount::from_milli(run[0]));
     (pick, if pick.is_some() { 10 } else { 0 }, None)
 }
 

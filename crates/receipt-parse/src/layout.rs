@@ -5,9 +5,9 @@ use crate::Line;
 /// The text rows of the lines: boxes on the same visual row joined left to right, or the lines
 /// as given when any box is missing.
 ///
-/// Lines are expected in reading order (what OCR engines print); a box joins the row of the box
-/// before it when their vertical spans overlap by at least half the smaller height, which follows
-/// a skewed scan better than comparing with the row's first box.
+/// Lines are expected roughly in reading order (what OCR engines print); a box joins the latest
+/// of the last few rows whose last box overlaps it vertically by at least half the smaller
+/// height, which follows a skewed scan better than comparing with the row's first box.
 pub(crate) fn rows(lines: &[Line]) -> Vec<String> {
     let boxes: Option<Vec<[i32; 4]>> = lines.iter().map(|l| l.bbox).collect();
     let Some(boxes) = boxes else {
@@ -18,17 +18,25 @@ pub(crate) fn rows(lines: &[Line]) -> Vec<String> {
         (top, bottom)
     };
     let mut groups: Vec<Vec<usize>> = Vec::new();
+    let overlaps = |a: usize, b: usize| {
+        let ((at, ab), (bt, bb)) = (span(&boxes[a]), span(&boxes[b]));
+        let overlap = ab.min(bb) - at.max(bt);
+        let smaller = (ab - at).min(bb - bt).max(1);
+        2 * overlap >= smaller
+    };
     for i in 0..lines.len() {
-        let (top, bottom) = span(&boxes[i]);
-        let joins = groups.last().and_then(|g| g.last()).is_some_and(|&prev| {
-            let (pt, pb) = span(&boxes[prev]);
-            let overlap = bottom.min(pb) - top.max(pt);
-            let smaller = (bottom - top).min(pb - pt).max(1);
-            2 * overlap >= smaller
-        });
-        match groups.last_mut() {
-            Some(g) if joins => g.push(i),
-            _ => groups.push(vec![i]),
+        // the row of the box before, or one of the few rows above it (an amount listed after
+        // the labels of the next rows still finds its label)
+        let home = groups
+            .iter()
+            .enumerate()
+            .rev()
+            .take(4)
+            .find(|(_, g)| g.last().is_some_and(|&prev| overlaps(prev, i)))
+            .map(|(k, _)| k);
+        match home {
+            Some(k) => groups[k].push(i),
+            None => groups.push(vec![i]),
         }
     }
     groups
@@ -74,6 +82,17 @@ mod tests {
             Line::with_box("CASH", [20, 130, 80, 146]),
         ];
         assert_eq!(rows(&lines), ["TOTAL : 9.00", "CASH"]);
+    }
+
+    #[test]
+    fn an_amount_listed_after_the_next_label_finds_its_row() {
+        let lines = [
+            Line::with_box("TOTAL:", [20, 100, 80, 116]),
+            Line::with_box("CASH", [20, 130, 70, 146]),
+            Line::with_box("31.00", [400, 103, 440, 119]),
+            Line::with_box("50.00", [400, 131, 440, 147]),
+        ];
+        assert_eq!(rows(&lines), ["TOTAL: 31.00", "CASH 50.00"]);
     }
 
     #[test]

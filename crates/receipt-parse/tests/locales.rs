@@ -209,3 +209,49 @@ fn a_rounding_difference_in_the_last_digit_is_not_repaired() {
     let r = parse("SHOP\nSUBTOTAL 10.00\nTAX 0.62\nTOTAL 10.60\nCARD 10.60");
     assert_eq!(r.total, amt("10.60"));
 }
+
+#[test]
+fn long_inputs_stay_fast() {
+    // 3000 rows of 39 amounts and no labels: every fallback runs over ~100k amounts
+    let row: Vec<String> = (1..40).map(|i| format!("{i}.{:02}", i % 100)).collect();
+    let text = vec![row.join(" "); 3000].join("\n");
+    let start = std::time::Instant::now();
+    let r = parse(&text);
+    assert_eq!(
+        r.total,
+        amt("39.39"),
+        "the most printed amount, ties to the larger"
+    );
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        start.elapsed()
+    );
+    let labels_only = "TOTAL\n".repeat(5000);
+    let start = std::time::Instant::now();
+    assert_eq!(parse(&labels_only).total, None);
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn boxes_on_one_visual_row_pair_labels_with_amounts() {
+    use receipt_parse::{Line, parse_lines};
+    let lines = [
+        Line::with_box("ABC HO TRADING", [100, 10, 300, 30]),
+        Line::with_box("DATE:", [20, 50, 70, 66]),
+        Line::with_box("09/01/2019", [200, 51, 300, 67]),
+        Line::with_box("TOTAL:", [20, 100, 80, 116]),
+        Line::with_box("CASH", [20, 130, 70, 146]),
+        Line::with_box("31.00", [400, 103, 440, 119]),
+        Line::with_box("50.00", [400, 131, 440, 147]),
+    ];
+    let r = parse_lines(&lines);
+    assert_eq!(r.merchant.as_deref(), Some("ABC HO TRADING"));
+    assert_eq!(r.date.as_deref(), Some("2019-01-09"));
+    assert_eq!(r.total, amt("31.00"));
+    assert_eq!(r.payment.tendered, amt("50.00"));
+}
