@@ -247,8 +247,8 @@ fn cents(s: &str) -> Option<i64> {
 }
 
 /// End to end on the 8 real SROIE scans: tesseract (2 workers) then receipt-parse, totals
-/// compared as numbers with the dataset's truth. The floor is the level measured when this test
-/// was written (see the crate report); it guards against regressions, it is not the 90 % goal.
+/// compared as numbers with the dataset's truth. DESIGN.md asks for at least 90 %, which on 8
+/// images means all 8; that is also what was measured when this test was written (psm 4).
 #[test]
 fn real_receipt_scans_end_to_end_with_two_workers() {
     let Some(data) = shared_data() else { return };
@@ -295,5 +295,8 @@ fn real_receipt_scans_end_to_end_with_two_workers() {
         }
     }
     eprintln!("end to end totals: {right}/8");
-    assert!(right >= 6, "only {right}/8 totals right end to end");
+    assert!(
+        right * 100 >= 90 * 8,
+        "only {right}/8 totals right end to end (DESIGN.md: at least 90 %)"
+    );
 }
