@@ -163,14 +163,16 @@ fn absorbs_429s_when_told_more_workers_than_the_server_allows() {
 #[test]
 fn auto_workers_find_the_server_limit_with_few_429s() {
     let tmp = tempfile::tempdir().unwrap();
-    let files = make_files(tmp.path(), 200, 1000);
+    let files = make_files(tmp.path(), 300, 1000);
     let tb = testbed(4, 5);
     let url = tb.url("/ratelimit/upload");
     let out = fw_batch(&[&url, dir_str(tmp.path()), "--workers", "auto"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let stats = tb.stats();
-    let share = stats.rate_limited as f64 / (stats.rate_limited + 200) as f64;
+    // Slow start overshoots once (a handful of 429s), then probes of the ceiling grow rarer;
+    // the bench holds the 5 % budget on 2000 files, a short batch pays the start-up more.
+    let share = stats.rate_limited as f64 / (stats.rate_limited + 300) as f64;
     assert!(
         share < 0.10,
         "{} answered 429: {stderr}",
@@ -453,4 +455,42 @@ fn interop_nginx_limit_conn_429s_are_absorbed() {
     assert_each_received_once(&tb, &files);
     let overloads: u64 = lines.iter().map(|l| l["overloads"].as_u64().unwrap()).sum();
     assert!(overloads > 0, "nginx never answered 429");
+}
+
+#[test]
+fn an_http_date_retry_after_is_honoured() {
+    let tmp = tempfile::tempdir().unwrap();
+    let files = make_files(tmp.path(), 2, 200);
+    // "now + 2 s" as an HTTP-date (whole seconds) means a wait of more than 1 s.
+    let tb = Testbed::builder()
+        .rate_limit(1, Duration::from_millis(50))
+        .retry_after(RetryAfterStyle::HttpDate(Duration::from_secs(2)))
+        .start()
+        .unwrap();
+    let url = tb.url("/ratelimit/upload");
+    let out = fw_batch(&[
+        &url,
+        dir_str(tmp.path()),
+        "--workers",
+        "2",
+        "--retries",
+        "5",
+        "--json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(tb.stats().rate_limited > 0, "the server never said 429");
+    assert_each_received_once(&tb, &files);
+    for l in json_lines(&out.stdout) {
+        let overloads = l["overloads"].as_u64().unwrap();
+        let elapsed = l["elapsed_ms"].as_u64().unwrap();
+        assert!(
+            elapsed >= 1000 * overloads,
+            "{overloads} 429s but done in {elapsed} ms"
+        );
+    }
 }
