@@ -47,6 +47,12 @@ struct Row<'a> {
     amounts: Vec<Found>,
     letters: usize,
     digits: usize,
+    /// Has "$" (not "S$").
+    dollar: bool,
+    /// Has "S$".
+    singapore_dollar: bool,
+    /// Plain ASCII (no €, £).
+    ascii: bool,
     /// The money value the row's label applies to: its own last amount, or one borrowed from below.
     value: Option<Amount>,
     /// Its amount was taken by a label row above.
@@ -116,14 +122,34 @@ fn classify(f: Flags) -> Kind {
 
 fn row(text: &str) -> Row<'_> {
     let text = cut(text).trim();
-    let letters = if text.is_ascii() {
-        text.bytes().filter(u8::is_ascii_alphabetic).count()
+    // one pass over the bytes: letters, digits, dollar signs, anything beyond ASCII
+    let (mut letters, mut digits, mut dollar, mut ascii) = (0, 0, None, true);
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        if b.is_ascii_alphabetic() {
+            letters += 1;
+        } else if b.is_ascii_digit() {
+            digits += 1;
+        } else if b == b'$' && dollar.is_none() {
+            dollar = Some(i > 0 && text.as_bytes()[i - 1] == b'S');
+        } else if !b.is_ascii() {
+            ascii = false;
+        }
+    }
+    if !ascii {
+        letters = text.chars().filter(|c| c.is_alphabetic()).count();
+    }
+    // a row without letters has no keyword, one without digits no amount
+    let words = if letters > 0 {
+        words::fold(text)
     } else {
-        text.chars().filter(|c| c.is_alphabetic()).count()
+        words::Folded::default()
     };
-    let words = words::fold(text);
-    let flags = words::flags(&words);
-    let amounts = amount::scan(text);
+    let flags = if letters > 0 { words::flags(&words) } else { 0 };
+    let amounts = if digits > 0 {
+        amount::scan(text)
+    } else {
+        Vec::new()
+    };
     let value = amounts
         .iter()
         .rev()
@@ -133,7 +159,10 @@ fn row(text: &str) -> Row<'_> {
     Row {
         text,
         letters,
-        digits: text.bytes().filter(u8::is_ascii_digit).count(),
+        digits,
+        singapore_dollar: dollar == Some(true),
+        dollar: dollar == Some(false),
+        ascii,
         words,
         flags,
         amounts,
@@ -431,15 +460,12 @@ fn pick_currency(rows: &[Row]) -> (Option<Currency>, u8) {
         Currency::Sgd,
     ];
     for r in rows {
-        let b = r.text.as_bytes();
-        if let Some(p) = b.iter().position(|&x| x == b'$') {
-            if p > 0 && b[p - 1] == b'S' {
-                counts[5] += 1;
-            } else {
-                counts[2] += 1;
-            }
+        if r.singapore_dollar {
+            counts[5] += 1;
+        } else if r.dollar {
+            counts[2] += 1;
         }
-        if !r.text.is_ascii() {
+        if !r.ascii {
             if r.text.contains('€') {
                 counts[0] += 1;
             }
@@ -556,8 +582,12 @@ fn merchant_candidate(r: &Row) -> bool {
     if r.flags & labels != 0 && r.words.count() <= 2 {
         return false;
     }
-    let lower = r.text.to_ascii_lowercase();
-    !(lower.contains('@') || lower.contains("www") || lower.contains(".com"))
+    let b = r.text.as_bytes();
+    let has = |needle: &[u8]| {
+        b.windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+    };
+    !(b.contains(&b'@') || has(b"www") || has(b".com"))
 }
 
 /// Drops registration numbers, leading counters and owner prefixes:
