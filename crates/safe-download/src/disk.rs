@@ -64,10 +64,8 @@ impl Sink {
     pub(crate) fn write(&mut self, bytes: &[u8]) -> Result<(), DownloadError> {
         match self {
             Sink::Temp(t) => {
-                let path = t.path().to_path_buf();
-                t.as_file_mut()
-                    .write_all(bytes)
-                    .map_err(|e| io_err(&path, e))
+                let result = t.as_file_mut().write_all(bytes);
+                result.map_err(|e| io_err(t.path(), e))
             }
             Sink::Part(f, p) => f.write_all(bytes).map_err(|e| io_err(p, e)),
         }
