@@ -400,12 +400,25 @@ fn pick_total(rows: &[Row]) -> (Option<Amount>, u8, Option<usize>) {
                 .find(|r| r.kind == k && r.value.is_some())
                 .and_then(|r| r.value)
         };
-        let derived = above(Kind::Subtotal)
+        let sums = above(Kind::Subtotal)
             .zip(above(Kind::Tax))
             .filter(|(s, t)| t.milli() >= 0 && t.milli() * 3 < s.milli())
             .map(|(s, t)| s.milli() + t.milli() + above(Kind::Rounding).map_or(0, |r| r.milli()));
-        let paid = tendered.zip(change).map(|(t, c)| t.milli() - c.milli());
-        if let Some(d) = derived {
+        // "Total 9.00", "Rounding 0.00", "Rounded Total 9.60": the total above, adjusted
+        let previous_total = rows[..i]
+            .iter()
+            .rposition(|r| r.kind == Kind::Total && r.value.is_some())
+            .and_then(|p| {
+                let total = rows[p].value?;
+                let adjustment = rows[p + 1..i]
+                    .iter()
+                    .find(|r| r.kind == Kind::Rounding && r.value.is_some())
+                    .and_then(|r| r.value)?;
+                Some(total.milli() + adjustment.milli())
+            });
+        // what was handed over, less the change (or all of it when no change is printed)
+        let paid = tendered.map(|t| t.milli() - change.map_or(0, |c| c.milli()));
+        for d in [sums, previous_total].into_iter().flatten() {
             let fixed = Amount::from_milli(d);
             if d > 0
                 && !near(d, v.milli())

@@ -255,3 +255,10 @@ fn boxes_on_one_visual_row_pair_labels_with_amounts() {
     assert_eq!(r.total, amt("31.00"));
     assert_eq!(r.payment.tendered, amt("50.00"));
 }
+
+#[test]
+fn a_rounded_total_misread_in_one_digit_is_repaired_from_the_total_above() {
+    let r =
+        parse("SHOP\nTotal : 9.00\nRounding Adjustment 0.00\nRounded Total (RM): 9.60\nCash 40.00");
+    assert_eq!(r.total, amt("9.00"));
+}
