@@ -264,13 +264,16 @@ fn run(args: Args) -> Result<Exit> {
         .journal
         .clone()
         .unwrap_or_else(|| default_journal(&args));
-    let (journal, state) = Journal::open(&journal_path)
-        .with_context(|| format!("opening journal {}", journal_path.display()))?;
+    let (journal, state) = Journal::open(&journal_path).with_context(|| {
+        format!(
+            "opening journal {} (--journal FILE puts it elsewhere)",
+            journal_path.display()
+        )
+    })?;
     let total = in_shard.len();
-    let in_doubt = state
-        .in_doubt()
-        .filter(|(k, _)| in_shard.iter().any(|i| i.key == *k))
-        .count();
+    let keys: std::collections::HashSet<&str> = in_shard.iter().map(|i| i.key.as_str()).collect();
+    let in_doubt = state.in_doubt().filter(|(k, _)| keys.contains(k)).count();
+    drop(keys);
     let todo: Vec<Work> = in_shard
         .into_iter()
         .filter(|i| !state.is_done(&i.key))

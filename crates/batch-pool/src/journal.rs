@@ -236,6 +236,27 @@ mod tests {
     }
 
     #[test]
+    fn lines_from_many_threads_never_interleave() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j.jsonl");
+        let (j, _) = Journal::open(&p).unwrap();
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let j = &j;
+                s.spawn(move || {
+                    for i in 0..200 {
+                        j.done(&format!("t{t}/item-{i}"), 1, &"x".repeat(i))
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        let (_, state) = Journal::open(&p).unwrap();
+        assert_eq!(state.done_count(), 1600);
+        assert_eq!(state.unreadable_lines, 0);
+    }
+
+    #[test]
     fn a_line_cut_short_is_ignored_and_the_next_line_starts_fresh() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("j.jsonl");
