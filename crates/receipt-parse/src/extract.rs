@@ -610,7 +610,10 @@ fn clean_merchant(name: &str) -> String {
     // "(519537-X)", "(CO. NO. 113825-W)": the first bracket holding a number, and what follows
     let mut from = 0;
     while let Some(p) = s[from..].find('(').map(|p| p + from) {
-        let close = s[p..].find(')').map_or(s.len(), |c| p + c + 1);
+        // the bracket ends at its ")" or, left open by OCR ("(KE } SDN BHD (1393 X)"), at the next "("
+        let close = s[p + 1..].find(['(', ')']).map_or(s.len(), |c| {
+            p + 1 + c + usize::from(s.as_bytes()[p + 1 + c] == b')')
+        });
         if s[p..close].bytes().filter(u8::is_ascii_digit).count() >= 3 {
             s = s[..p].trim_end();
             break;
@@ -618,6 +621,12 @@ fn clean_merchant(name: &str) -> String {
         from = close;
         if from >= s.len() {
             break;
+        }
+    }
+    // a bracket left open at the end: "TONYMOLY VIVA CITY (TONYMOLY SHOP" ("}" is OCR for ")")
+    if let Some(p) = s.rfind('(') {
+        if !s[p..].contains([')', '}']) {
+            s = s[..p].trim_end();
         }
     }
     // a code such as "1110644-W" or "273500-U" ends the name
@@ -683,12 +692,18 @@ fn merchant_at(rows: &[Row], i: usize, score: f32) -> Option<(Option<String>, u8
     let mut start = i;
     while start > 0
         && i - start < 3
-        && (starts_with_company_word(&rows[start]) || unbalanced_close(rows[start].text))
+        && (starts_with_company_word(&rows[start])
+            || unbalanced_close(rows[start].text)
+            || rows[start].text.starts_with('('))
         && merchant_candidate(&rows[start - 1])
         && rows[start - 1].digits == 0
         && rows[start - 1].flags & words::LEGAL == 0
     {
         start -= 1;
+    }
+    // "(TONYMOLY SHOP (95874))" on its own is a note under the name, not the name
+    if rows[start].text.starts_with('(') {
+        return None;
     }
     // ... or whose legal form wrapped onto the next row: "SUBANG HEALTHCARE SDN" / "BHD"
     let mut end = i;

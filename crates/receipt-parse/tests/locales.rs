@@ -262,3 +262,14 @@ fn a_rounded_total_misread_in_one_digit_is_repaired_from_the_total_above() {
         parse("SHOP\nTotal : 9.00\nRounding Adjustment 0.00\nRounded Total (RM): 9.60\nCash 40.00");
     assert_eq!(r.total, amt("9.00"));
 }
+
+#[test]
+fn merchant_keeps_an_unclosed_bracket_before_the_registration_number() {
+    let r = parse(
+        "| GARDENIA BAKERIES (KL } SDN BHD (139386 X)\nLOT 3, JALAN PELABUR 23/1\nTOTAL 12.00",
+    );
+    assert_eq!(
+        r.merchant.as_deref(),
+        Some("GARDENIA BAKERIES (KL } SDN BHD")
+    );
+}
