@@ -119,6 +119,20 @@ const MONTHS: &[(&str, u8)] = &[
     ("DICEMBRE", 12),
 ];
 
+/// The first three letters of every month name, for the quick test in `maybe_date`.
+static MONTH_PREFIXES: std::sync::LazyLock<Vec<[u8; 3]>> = std::sync::LazyLock::new(|| {
+    let mut v: Vec<[u8; 3]> = MONTHS
+        .iter()
+        .map(|(name, _)| {
+            let b = name.as_bytes();
+            [b[0], b[1], b[2]]
+        })
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+});
+
 fn month_named(word: &str) -> Option<u8> {
     if !(3..=10).contains(&word.len()) {
         return None;
@@ -296,7 +310,7 @@ fn maybe_date(line: &str) -> bool {
                     b[i + 1].to_ascii_uppercase(),
                     b[i + 2].to_ascii_uppercase(),
                 ];
-                if MONTHS.iter().any(|(name, _)| name.as_bytes()[..3] == p) {
+                if MONTH_PREFIXES.contains(&p) {
                     return true;
                 }
             }
