@@ -164,6 +164,24 @@ fn truth_date(text: &str, month_words: &Regex, numeric: &Regex, compact: &Regex)
     if let Some(c) = compact.captures(&up) {
         return iso(c[1].parse().ok()?, c[2].parse().ok()?, c[3].parse().ok()?);
     }
+    // "OCT 3, 2016"
+    let words: Vec<&str> = up
+        .split(|c: char| c == ' ' || c == ',' || c == '.')
+        .filter(|w| !w.is_empty())
+        .collect();
+    if let [m, d, y] = words.as_slice() {
+        if let Some(m) = MONTHS.iter().position(|name| m.starts_with(name)) {
+            return iso(year(y)?, m as u32 + 1, d.parse().ok()?);
+        }
+    }
+    // "25032018"
+    if up.len() == 8 && up.bytes().all(|b| b.is_ascii_digit()) {
+        return iso(
+            up[4..].parse().ok()?,
+            up[2..4].parse().ok()?,
+            up[..2].parse().ok()?,
+        );
+    }
     None
 }
 
@@ -504,6 +522,8 @@ mod tests {
         assert_eq!(d("12/28/2017").as_deref(), Some("2017-12-28"));
         assert_eq!(d("12 MAR 2018").as_deref(), Some("2018-03-12"));
         assert_eq!(d("20180304").as_deref(), Some("2018-03-04"));
+        assert_eq!(d("25032018").as_deref(), Some("2018-03-25"));
+        assert_eq!(d("OCT 3, 2016").as_deref(), Some("2016-10-03"));
     }
 
     #[test]

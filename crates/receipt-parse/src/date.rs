@@ -155,7 +155,9 @@ fn days_in(month: u8, year: u16) -> u8 {
 
 fn full_year(y: u32, digits: usize) -> Option<u16> {
     let y = match digits {
-        2 => 2000 + y,
+        // two digits: 00-49 are 2000s, 90-99 the 1990s; the rest is not a receipt year
+        2 if y < 50 => 2000 + y,
+        2 if y >= 90 => 1900 + y,
         4 => y,
         _ => return None,
     };
@@ -353,8 +355,18 @@ fn scan_plain(line: &str) -> Vec<FoundDate> {
         if let (Some(t1), Some(t2)) = (toks.get(i + 1), toks.get(i + 2)) {
             let s1 = sep_between(t0, t1);
             let s2 = sep_between(t1, t2);
-            let numeric_seps =
-                matches!((s1, s2), (Some(a), Some(b)) if a != b' ' && a != b',' && a == b);
+            // one separator, twice, no spaces ("25/12/2018"), not glued to a code before it
+            // ("HD03-04-06") nor continued after it (a phone number "05.22.95.66.66")
+            let tight = |a: &Tok, b: &Tok| b.start == a.end + 1;
+            let glued_before = i > 0 && toks[i - 1].end == t0.start && !toks[i - 1].digits;
+            let continued = toks
+                .get(i + 3)
+                .is_some_and(|t3| t3.digits && tight(t2, t3) && bytes.get(t2.end).copied() == s2);
+            let numeric_seps = matches!((s1, s2), (Some(a), Some(b)) if a != b' ' && a != b',' && a == b)
+                && tight(t0, t1)
+                && tight(t1, t2)
+                && !glued_before
+                && !continued;
             // dd/mm/yyyy, mm/dd/yyyy, yyyy-mm-dd
             if numeric_seps && t0.digits && t1.digits && t2.digits {
                 if let (Some(a), Some(b), Some(c)) = (num(t0), num(t1), num(t2)) {
@@ -441,11 +453,22 @@ fn scan_plain(line: &str) -> Vec<FoundDate> {
         if !matched && t0.digits && t0.len == 8 {
             let v: u32 = t0.text().parse().unwrap_or(0);
             let (y, m, d) = (v / 10000, (v / 100 % 100) as u8, (v % 100) as u8);
+            // or day first: 25032018
+            let (dd, mm, yy) = ((v / 1_000_000) as u8, (v / 10000 % 100) as u8, v % 10000);
             if (2000..=2099).contains(&y) && valid(y as u16, m, d) {
                 out.push(FoundDate {
                     year: y as u16,
                     month: m,
                     day: d,
+                    ambiguous: false,
+                    month_first: false,
+                });
+                matched = true;
+            } else if (2000..=2099).contains(&yy) && valid(yy as u16, mm, dd) {
+                out.push(FoundDate {
+                    year: yy as u16,
+                    month: mm,
+                    day: dd,
                     ambiguous: false,
                     month_first: false,
                 });
@@ -562,6 +585,10 @@ mod tests {
         assert!(isos("TOTAL 12.50").is_empty());
         assert!(isos("TEL 03-8051 9514").is_empty());
         assert!(isos("JALAN SS 22/19").is_empty());
+        assert!(isos("TEL. : 05.22.95.66.66").is_empty(), "a phone number");
+        assert!(isos("HD03-04-06 - 5/40/160").is_empty(), "a product code");
+        assert!(isos("MI11/3-21 - 12/480").is_empty());
+        assert_eq!(isos("25032018"), ["2018-03-25"]);
     }
 
     #[test]

@@ -34,11 +34,20 @@ fn truth_date(text: &str) -> Option<String> {
         }
     };
     let (y, m, d) = match parts.as_slice() {
-        [one] if one.len() == 8 => (
+        [one] if one.len() == 8 && one.starts_with("20") => (
             one[..4].parse().ok()?,
             one[4..6].parse().ok()?,
             one[6..].parse().ok()?,
         ),
+        [one] if one.len() == 8 => (
+            one[4..].parse().ok()?,
+            one[2..4].parse().ok()?,
+            one[..2].parse().ok()?,
+        ),
+        [m, d, y] if MONTHS.iter().any(|name| m.starts_with(name)) => {
+            let m = MONTHS.iter().position(|name| m.starts_with(name))? as u32 + 1;
+            (year(y)?, m, d.trim_end_matches(',').parse().ok()?)
+        }
         [a, b, c] => {
             if let Some(m) = MONTHS.iter().position(|m| b.starts_with(m)) {
                 (year(c)?, m as u32 + 1, a.parse().ok()?)
