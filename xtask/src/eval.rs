@@ -166,13 +166,13 @@ fn truth_date(text: &str, month_words: &Regex, numeric: &Regex, compact: &Regex)
     }
     // "OCT 3, 2016"
     let words: Vec<&str> = up
-        .split(|c: char| c == ' ' || c == ',' || c == '.')
+        .split([' ', ',', '.'])
         .filter(|w| !w.is_empty())
         .collect();
-    if let [m, d, y] = words.as_slice() {
-        if let Some(m) = MONTHS.iter().position(|name| m.starts_with(name)) {
-            return iso(year(y)?, m as u32 + 1, d.parse().ok()?);
-        }
+    if let [m, d, y] = words.as_slice()
+        && let Some(m) = MONTHS.iter().position(|name| m.starts_with(name))
+    {
+        return iso(year(y)?, m as u32 + 1, d.parse().ok()?);
     }
     // "25032018"
     if up.len() == 8 && up.bytes().all(|b| b.is_ascii_digit()) {
