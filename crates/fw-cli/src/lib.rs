@@ -101,6 +101,74 @@ fn bars_wanted(mode: ProgressMode, quiet: bool) -> bool {
     }
 }
 
+/// Where bars draw: the terminal, or — for `--progress always` with stderr redirected — plain
+/// stderr (indicatif hides bars on non-terminals by itself).
+fn draw_target(mode: ProgressMode) -> ProgressDrawTarget {
+    if mode == ProgressMode::Always && !std::io::stderr().is_terminal() {
+        ProgressDrawTarget::term_like_with_hz(Box::new(PlainStderr), 4)
+    } else {
+        ProgressDrawTarget::stderr()
+    }
+}
+
+/// stderr driven with plain ANSI sequences, whatever it is connected to.
+#[derive(Debug)]
+struct PlainStderr;
+
+impl PlainStderr {
+    fn put(&self, s: &str) -> std::io::Result<()> {
+        use std::io::Write;
+        std::io::stderr().lock().write_all(s.as_bytes())
+    }
+}
+
+impl indicatif::TermLike for PlainStderr {
+    fn width(&self) -> u16 {
+        100
+    }
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 {
+            Ok(())
+        } else {
+            self.put(&format!("\x1b[{n}A"))
+        }
+    }
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 {
+            Ok(())
+        } else {
+            self.put(&format!("\x1b[{n}B"))
+        }
+    }
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 {
+            Ok(())
+        } else {
+            self.put(&format!("\x1b[{n}C"))
+        }
+    }
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 {
+            Ok(())
+        } else {
+            self.put(&format!("\x1b[{n}D"))
+        }
+    }
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.put(&format!("{s}\n"))
+    }
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        self.put(s)
+    }
+    fn clear_line(&self) -> std::io::Result<()> {
+        self.put("\r\x1b[2K")
+    }
+    fn flush(&self) -> std::io::Result<()> {
+        use std::io::Write;
+        std::io::stderr().flush()
+    }
+}
+
 fn no_color() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
@@ -144,10 +212,7 @@ pub fn progress_bar(
     if !bars_wanted(mode, quiet) {
         return None;
     }
-    let bar = match total {
-        Some(t) => ProgressBar::with_draw_target(Some(t), ProgressDrawTarget::stderr()),
-        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
-    };
+    let bar = ProgressBar::with_draw_target(total, draw_target(mode));
     let template = if no_color() {
         "{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}"
     } else {
@@ -170,7 +235,7 @@ pub fn batch_bar(mode: ProgressMode, quiet: bool, items: u64) -> Option<Progress
     if !bars_wanted(mode, quiet) {
         return None;
     }
-    let bar = ProgressBar::with_draw_target(Some(items), ProgressDrawTarget::stderr());
+    let bar = ProgressBar::with_draw_target(Some(items), draw_target(mode));
     let template = if no_color() {
         "{msg} [{bar:30}] {pos}/{len} items {per_sec} eta {eta}"
     } else {
@@ -278,6 +343,16 @@ mod tests {
         assert!(progress_bar(ProgressMode::Never, false, None, "x").is_none());
         assert!(batch_bar(ProgressMode::Never, false, 3).is_none());
         assert!(progress_bar(ProgressMode::Always, false, Some(1), "x").is_some());
+    }
+
+    #[test]
+    fn always_draws_even_when_stderr_is_not_a_terminal() {
+        if std::io::stderr().is_terminal() {
+            return; // the terminal path is indicatif's own
+        }
+        assert!(ProgressDrawTarget::stderr().is_hidden());
+        assert!(!draw_target(ProgressMode::Always).is_hidden());
+        assert!(draw_target(ProgressMode::Auto).is_hidden());
     }
 
     #[test]
