@@ -7,16 +7,44 @@ use sha2::{Digest, Sha256};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use ureq::http::HeaderMap;
 
 use crate::READ_CHUNK;
 use crate::meta::header;
 use binary_io::SNIFF_LEN;
 
-/// Where the bytes go: an anonymous temp file in the destination folder, or the `.part` file.
-pub(crate) enum Sink {
+/// Bytes written between two background flushes.
+const FLUSH_EVERY: u64 = 32 << 20;
+
+/// The file being written: an anonymous temp file in the destination folder, or the `.part` file.
+pub(crate) enum Dest {
     Temp(tempfile::NamedTempFile),
     Part(File, PathBuf),
+}
+
+impl Dest {
+    fn file(&self) -> &File {
+        match self {
+            Dest::Temp(t) => t.as_file(),
+            Dest::Part(f, _) => f,
+        }
+    }
+
+    fn path(&self) -> &Path {
+        match self {
+            Dest::Temp(t) => t.path(),
+            Dest::Part(_, p) => p,
+        }
+    }
+}
+
+/// Where the bytes go, with writeback started in the background every [`FLUSH_EVERY`] bytes so
+/// that the final fsync finds little left: the disk works while the network delivers.
+pub(crate) struct Sink {
+    dest: Dest,
+    flusher: Option<Flusher>,
+    since_flush: u64,
 }
 
 impl Sink {
@@ -26,7 +54,7 @@ impl Sink {
         start: u64,
         dir: &Path,
     ) -> Result<Sink, DownloadError> {
-        match resume {
+        let dest = match resume {
             Resume::Fresh => {
                 let stem = final_path
                     .file_name()
@@ -41,7 +69,7 @@ impl Sink {
                     .suffix(".fw-tmp")
                     .tempfile_in(dir)
                     .map_err(|e| io_err(dir, e))?;
-                Ok(Sink::Temp(tmp))
+                Dest::Temp(tmp)
             }
             Resume::Continue => {
                 let part = part_path(final_path);
@@ -56,34 +84,97 @@ impl Sink {
                     file.seek(SeekFrom::Start(start))
                         .map_err(|e| io_err(&part, e))?;
                 }
-                Ok(Sink::Part(file, part))
+                Dest::Part(file, part)
             }
-        }
+        };
+        Ok(Sink {
+            dest,
+            flusher: None,
+            since_flush: 0,
+        })
     }
 
     pub(crate) fn write(&mut self, bytes: &[u8]) -> Result<(), DownloadError> {
-        match self {
-            Sink::Temp(t) => {
-                let result = t.as_file_mut().write_all(bytes);
-                result.map_err(|e| io_err(t.path(), e))
+        let result = match &mut self.dest {
+            Dest::Temp(t) => t.as_file_mut().write_all(bytes),
+            Dest::Part(f, _) => f.write_all(bytes),
+        };
+        result.map_err(|e| io_err(self.dest.path(), e))?;
+        self.since_flush += bytes.len() as u64;
+        if self.since_flush >= FLUSH_EVERY {
+            self.since_flush = 0;
+            if self.flusher.is_none() {
+                self.flusher = Flusher::start(self.dest.file());
             }
-            Sink::Part(f, p) => f.write_all(bytes).map_err(|e| io_err(p, e)),
+            if let Some(f) = &self.flusher {
+                f.kick();
+            }
         }
+        Ok(())
     }
 
-    pub(crate) fn sync(&self) -> Result<(), DownloadError> {
-        match self {
-            Sink::Temp(t) => sync(t.as_file(), t.path()),
-            Sink::Part(f, p) => sync(f, p),
+    /// Waits for background writeback, fsyncs, and hands the file over for the rename.
+    pub(crate) fn finish(mut self) -> Result<Dest, DownloadError> {
+        if let Some(f) = self.flusher.take() {
+            f.stop();
         }
+        sync(self.dest.file(), self.dest.path())?;
+        Ok(self.dest)
     }
 
     /// Makes partial data durable before reporting a failure that keeps it.
     pub(crate) fn keep_partial(&self) -> Result<(), DownloadError> {
-        match self {
-            Sink::Temp(_) => Ok(()),
-            Sink::Part(f, p) => sync(f, p),
+        match &self.dest {
+            Dest::Temp(_) => Ok(()),
+            Dest::Part(f, p) => sync(f, p),
         }
+    }
+}
+
+/// A thread that calls `fdatasync` when kicked (kicks that pile up while it works count once).
+struct Flusher {
+    kick: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Flusher {
+    fn start(file: &File) -> Option<Flusher> {
+        let file = file.try_clone().ok()?;
+        let (tx, rx) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("fw-flush".into())
+            .spawn(move || {
+                while rx.recv().is_ok() {
+                    while rx.try_recv().is_ok() {}
+                    // Best effort: the final fsync reports any error.
+                    let _ = file.sync_data();
+                }
+            })
+            .ok()?;
+        Some(Flusher {
+            kick: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    fn kick(&self) {
+        if let Some(tx) = &self.kick {
+            let _ = tx.send(());
+        }
+    }
+
+    fn stop(mut self) {
+        self.kick.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Flusher {
+    fn drop(&mut self) {
+        // On failure paths: the thread ends after its current flush, on its own.
+        self.kick.take();
     }
 }
 

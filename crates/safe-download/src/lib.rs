@@ -53,7 +53,7 @@ use batch_pool::{Decision, RetryPolicy};
 use binary_io::{Kind, SNIFF_LEN};
 use chunk_stream::{Progress, ProgressObserver, ProgressReader};
 use disk::{
-    Partial, Sink, discard, hash_file, hash_prefix, hex, io_err, keeps_partial, parent_dir,
+    Dest, Partial, Sink, discard, hash_file, hash_prefix, hex, io_err, keeps_partial, parent_dir,
     read_head, sync, sync_dir,
 };
 use meta::{
@@ -75,7 +75,7 @@ use wire::{WatchConnector, Wire};
 pub const DEFAULT_MAX_DECOMPRESSED: u64 = 256 << 20;
 
 /// Bytes read from the connection per call.
-const READ_CHUNK: usize = 64 * 1024;
+const READ_CHUNK: usize = 256 * 1024;
 
 /// Where the file goes.
 #[derive(Clone, Debug)]
@@ -654,11 +654,11 @@ impl Downloader {
             }
         }
         let sha = hasher.map(|h| hex(&h.finalize()));
-        sink.sync()?;
+        let dest = sink.finish()?;
         self.check_digest(url, sha.as_deref())?;
-        match sink {
-            Sink::Temp(tmp) => self.persist_temp(tmp, final_path)?,
-            Sink::Part(file, _) => {
+        match dest {
+            Dest::Temp(tmp) => self.persist_temp(tmp, final_path)?,
+            Dest::Part(file, _) => {
                 drop(file);
                 self.persist_part(final_path)?;
             }
