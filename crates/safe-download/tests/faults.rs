@@ -718,3 +718,21 @@ fn retries_ride_out_a_5xx_storm_but_not_a_lie() {
     assert!(matches!(err, DownloadError::TypeMismatch { .. }), "{err:?}");
     assert_eq!(tb.stats().requests - before, 1, "a lie is not retried");
 }
+
+#[test]
+fn a_body_past_the_background_flush_threshold_arrives_intact() {
+    let files = tempfile::tempdir().unwrap();
+    let data: Vec<u8> = (0..40_000_000u32).map(|i| (i ^ (i >> 9)) as u8).collect();
+    std::fs::write(files.path().join("large.bin"), &data).unwrap();
+    let tb = testbed(files.path());
+    for resume in [Resume::Fresh, Resume::Continue] {
+        let dest = tempfile::tempdir().unwrap();
+        let done = Downloader::new()
+            .resume(resume)
+            .fetch(&tb.url("/files/large.bin"), &out(dest.path()))
+            .unwrap();
+        assert_eq!(done.bytes, 40_000_000);
+        assert!(std::fs::read(dest.path().join("out.bin")).unwrap() == data);
+        assert_eq!(listing(dest.path()), ["out.bin"]);
+    }
+}
