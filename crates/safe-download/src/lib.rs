@@ -505,6 +505,13 @@ impl Downloader {
 
         // Everything already on disk (416 to our range): verify the part file and finish.
         let Some(response) = response else {
+            if let Some(limit) = self.max_size.filter(|&l| start > l) {
+                return Err(DownloadError::TooLarge {
+                    url: url.to_string(),
+                    limit,
+                    declared: start,
+                });
+            }
             let part = part_path(final_path);
             let head = read_head(&part)?;
             let kind = binary_io::sniff(&head);
