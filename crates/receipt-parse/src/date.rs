@@ -119,19 +119,35 @@ const MONTHS: &[(&str, u8)] = &[
     ("DICEMBRE", 12),
 ];
 
-/// The first three letters of every month name, for the quick test in `maybe_date`.
-static MONTH_PREFIXES: std::sync::LazyLock<Vec<[u8; 3]>> = std::sync::LazyLock::new(|| {
-    let mut v: Vec<[u8; 3]> = MONTHS
-        .iter()
-        .map(|(name, _)| {
-            let b = name.as_bytes();
-            [b[0], b[1], b[2]]
-        })
-        .collect();
-    v.sort_unstable();
-    v.dedup();
-    v
+/// The first three letters of every month name, for the quick test in `maybe_date`: a bit set
+/// indexed by the three upper-case letters.
+static MONTH_PREFIXES: std::sync::LazyLock<[u64; 275]> = std::sync::LazyLock::new(|| {
+    let mut set = [0u64; 275];
+    for (name, _) in MONTHS {
+        if let Some(i) = prefix_index(name.as_bytes()) {
+            set[i / 64] |= 1 << (i % 64);
+        }
+    }
+    set
 });
+
+/// The index of a word's first three letters (upper-cased) in [`MONTH_PREFIXES`].
+fn prefix_index(word: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    for &b in word.get(..3)? {
+        let b = b.to_ascii_uppercase();
+        if !b.is_ascii_uppercase() {
+            return None;
+        }
+        i = i * 26 + usize::from(b - b'A');
+    }
+    Some(i)
+}
+
+/// Whether a word starts like a month name.
+fn month_prefix(word: &[u8]) -> bool {
+    prefix_index(word).is_some_and(|i| MONTH_PREFIXES[i / 64] & (1 << (i % 64)) != 0)
+}
 
 fn month_named(word: &str) -> Option<u8> {
     if !(3..=10).contains(&word.len()) {
@@ -306,15 +322,8 @@ fn maybe_date(line: &str) -> bool {
                 .iter()
                 .take_while(|x| x.is_ascii_alphabetic())
                 .count();
-            if (3..=10).contains(&run) {
-                let p = [
-                    b[i].to_ascii_uppercase(),
-                    b[i + 1].to_ascii_uppercase(),
-                    b[i + 2].to_ascii_uppercase(),
-                ];
-                if MONTH_PREFIXES.contains(&p) {
-                    return true;
-                }
+            if (3..=10).contains(&run) && month_prefix(&b[i..]) {
+                return true;
             }
             i += run;
             continue;

@@ -42,9 +42,9 @@ enum Kind {
 #[derive(Debug)]
 struct Row<'a> {
     text: &'a str,
-    words: words::Folded,
+    words: words::Folded<'a>,
     flags: Flags,
-    amounts: Vec<Found>,
+    amounts: &'a [Found],
     letters: usize,
     digits: usize,
     /// Has "$" (not "S$").
@@ -120,7 +120,20 @@ fn classify(f: Flags) -> Kind {
     Kind::Other
 }
 
-fn row(text: &str) -> Row<'_> {
+/// What one pass over a row's text finds; its folded words and amounts go to shared buffers
+/// (one allocation per receipt rather than two per row).
+struct Scanned<'a> {
+    text: &'a str,
+    letters: usize,
+    digits: usize,
+    dollar: Option<bool>,
+    ascii: bool,
+    folded: std::ops::Range<usize>,
+    count: usize,
+    amounts: std::ops::Range<usize>,
+}
+
+fn scan_row<'a>(text: &'a str, folded: &mut String, amounts: &mut Vec<Found>) -> Scanned<'a> {
     let text = cut(text).trim();
     // one pass over the bytes: letters, digits, dollar signs, anything beyond ASCII
     let (mut letters, mut digits, mut dollar, mut ascii) = (0, 0, None, true);
@@ -139,17 +152,36 @@ fn row(text: &str) -> Row<'_> {
         letters = text.chars().filter(|c| c.is_alphabetic()).count();
     }
     // a row without letters has no keyword, one without digits no amount
-    let words = if letters > 0 {
-        words::fold(text)
+    let fold_start = folded.len();
+    let count = if letters > 0 {
+        words::fold_into(text, folded)
     } else {
-        words::Folded::default()
+        0
     };
-    let flags = if letters > 0 { words::flags(&words) } else { 0 };
-    let amounts = if digits > 0 {
-        amount::scan(text)
+    let amount_start = amounts.len();
+    if digits > 0 {
+        amount::scan_into(text, amounts);
+    }
+    Scanned {
+        text,
+        letters,
+        digits,
+        dollar,
+        ascii,
+        folded: fold_start..folded.len(),
+        count,
+        amounts: amount_start..amounts.len(),
+    }
+}
+
+fn row<'a>(s: Scanned<'a>, folded: &'a str, amounts: &'a [Found]) -> Row<'a> {
+    let words = words::Folded::new(&folded[s.folded], s.count);
+    let flags = if s.letters > 0 {
+        words::flags(words)
     } else {
-        Vec::new()
+        0
     };
+    let amounts = &amounts[s.amounts];
     let value = amounts
         .iter()
         .rev()
@@ -157,12 +189,12 @@ fn row(text: &str) -> Row<'_> {
         .or(amounts.last())
         .map(|f| f.amount);
     Row {
-        text,
-        letters,
-        digits,
-        singapore_dollar: dollar == Some(true),
-        dollar: dollar == Some(false),
-        ascii,
+        text: s.text,
+        letters: s.letters,
+        digits: s.digits,
+        singapore_dollar: s.dollar == Some(true),
+        dollar: s.dollar == Some(false),
+        ascii: s.ascii,
         words,
         flags,
         amounts,
@@ -646,7 +678,9 @@ fn clean_merchant(name: &str) -> String {
     // "DIMILIKI: BANH MI CAFE SDN BHD": the owner named after a colon
     if let Some((head, tail)) = joined.split_once(':') {
         let tail_words = words::fold(tail);
-        if head.split_whitespace().count() <= 2 && words::flags(&tail_words) & words::LEGAL != 0 {
+        if head.split_whitespace().count() <= 2
+            && words::flags(tail_words.get()) & words::LEGAL != 0
+        {
             joined = tail.trim().to_string();
         }
     }
@@ -808,14 +842,15 @@ fn pick_items(rows: &[Row], end: usize) -> Vec<Item> {
         if r.kind != Kind::Other || r.lent {
             continue;
         }
-        let decimals: Vec<&Found> = r.amounts.iter().filter(|f| f.decimal).collect();
-        let Some(last) = decimals.last() else {
+        let mut decimals = r.amounts.iter().filter(|f| f.decimal);
+        let Some(first) = decimals.next() else {
             continue;
         };
+        let last = decimals.next_back().unwrap_or(first);
         if last.amount.minor == 0 || r.flags & (words::DATE | words::ADDRESS | words::COUNT) != 0 {
             continue;
         }
-        let mut desc = description(r.text, decimals.first().map(|f| f.start));
+        let mut desc = description(r.text, Some(first.start));
         if desc.chars().filter(|c| c.is_alphabetic()).count() < 3 && i > 0 {
             let prev = &rows[i - 1];
             if prev.amounts.is_empty() && prev.flags & LABELS == 0 && prev.letters >= 3 {
@@ -825,7 +860,7 @@ fn pick_items(rows: &[Row], end: usize) -> Vec<Item> {
         if desc.chars().filter(|c| c.is_alphabetic()).count() < 2 {
             continue;
         }
-        let unit_price = (decimals.len() >= 2).then(|| decimals[0].amount);
+        let unit_price = (!std::ptr::eq(first, last)).then_some(first.amount);
         items.push(Item {
             description: desc,
             quantity: quantity(r.text),
@@ -836,11 +871,21 @@ fn pick_items(rows: &[Row], end: usize) -> Vec<Item> {
     items
 }
 
-pub(crate) fn receipt<'a>(texts: impl Iterator<Item = &'a str>) -> Receipt {
-    let mut rows: Vec<Row> = texts
-        .take(MAX_ROWS)
-        .map(row)
-        .filter(|r| !r.text.is_empty())
+/// Reads a receipt from its text rows; `size_hint` is about how many bytes they hold.
+pub(crate) fn receipt<'a>(texts: impl Iterator<Item = &'a str>, size_hint: usize) -> Receipt {
+    let mut folded = String::with_capacity(size_hint.min(MAX_ROWS * MAX_ROW_BYTES));
+    let mut amounts: Vec<Found> = Vec::with_capacity(64);
+    // receipt rows average a dozen bytes or so: room for most without growing
+    let mut scanned: Vec<Scanned> = Vec::with_capacity((size_hint / 8).clamp(16, MAX_ROWS));
+    scanned.extend(
+        texts
+            .take(MAX_ROWS)
+            .map(|t| scan_row(t, &mut folded, &mut amounts))
+            .filter(|s| !s.text.is_empty()),
+    );
+    let mut rows: Vec<Row> = scanned
+        .into_iter()
+        .map(|s| row(s, &folded, &amounts))
         .collect();
     pair_labels_with_values(&mut rows);
     infer_rounded_totals(&mut rows);

@@ -179,12 +179,13 @@ pub struct Receipt {
 
 /// Parses the plain text of a receipt (one OCR line per text line).
 pub fn parse(text: &str) -> Receipt {
-    extract::receipt(text.lines())
+    extract::receipt(text.lines(), text.len())
 }
 
 /// Parses OCR lines; where every line has a box, boxes on the same visual row are merged
 /// left to right first, so a label and its amount printed apart end up on one row.
 pub fn parse_lines(lines: &[Line]) -> Receipt {
     let rows = layout::rows(lines);
-    extract::receipt(rows.iter().map(String::as_str))
+    let size: usize = rows.iter().map(String::len).sum();
+    extract::receipt(rows.iter().map(String::as_str), size)
 }

@@ -458,139 +458,236 @@ fn fold_char(c: char) -> Option<&'static str> {
     })
 }
 
-/// The folded form of each ASCII byte: 0 for a word break.
-static ASCII_FOLD: LazyLock<[u8; 128]> = LazyLock::new(|| {
+/// The folded form of each ASCII byte (as [`fold_char`] gives it): 0 for a word break.
+const ASCII_FOLD: [u8; 128] = {
     let mut t = [0u8; 128];
-    for (b, slot) in t.iter_mut().enumerate() {
-        let c = char::from(b as u8);
-        if let Some(f) = fold_char(c) {
-            *slot = f.as_bytes()[0];
-        }
+    let mut b = 0u8;
+    while b < 128 {
+        t[b as usize] = match b {
+            b'l' | b'L' | b'1' | b'|' => b'L',
+            b'o' | b'O' | b'0' => b'O',
+            b's' | b'S' | b'5' => b'S',
+            b'b' | b'B' | b'8' => b'B',
+            b'a'..=b'z' => b - b'a' + b'A',
+            b'A'..=b'Z' | b'0'..=b'9' => b,
+            _ => 0,
+        };
+        b += 1;
     }
     t
-});
+};
 
-/// A line folded to upper-case ASCII words separated by single spaces (see the module doc).
-#[derive(Debug, Default)]
-pub(crate) struct Folded {
-    text: String,
+/// A line folded to upper-case ASCII words separated by single spaces (see the module doc),
+/// borrowed from a buffer that [`fold_into`] filled.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Folded<'a> {
+    text: &'a str,
     count: usize,
 }
 
-impl Folded {
+impl<'a> Folded<'a> {
+    /// The folded words `text` (as [`fold_into`] wrote them) with their number.
+    pub(crate) fn new(text: &'a str, count: usize) -> Folded<'a> {
+        Folded { text, count }
+    }
+
     /// The words, left to right.
-    pub(crate) fn words(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn words(self) -> impl Iterator<Item = &'a str> {
         // `fold` never leaves empty words; `take` keeps "" from yielding one
         self.text.split(' ').take(self.count)
     }
 
     /// The first word.
-    pub(crate) fn first(&self) -> Option<&str> {
-        self.words().next()
+    pub(crate) fn first(self) -> Option<&'a str> {
+        if self.count == 0 {
+            return None;
+        }
+        Some(self.text.split_once(' ').map_or(self.text, |(w, _)| w))
     }
 
     /// How many words.
-    pub(crate) fn count(&self) -> usize {
+    pub(crate) fn count(self) -> usize {
         self.count
     }
 
     /// Whether the words contain these words in a row ("SAIES TAX").
-    pub(crate) fn has(&self, words: &str) -> bool {
+    pub(crate) fn has(self, words: &str) -> bool {
         self.text.contains(words)
     }
 }
 
+/// A line folded into its own buffer.
+#[derive(Debug, Default)]
+pub(crate) struct FoldedBuf {
+    text: String,
+    count: usize,
+}
+
+impl FoldedBuf {
+    /// The folded words.
+    pub(crate) fn get(&self) -> Folded<'_> {
+        Folded::new(&self.text, self.count)
+    }
+}
+
 /// Splits a line into folded words (see the module doc).
-pub(crate) fn fold(line: &str) -> Folded {
-    let table = &*ASCII_FOLD;
+pub(crate) fn fold(line: &str) -> FoldedBuf {
     let mut text = String::with_capacity(line.len());
-    let mut gap = false;
-    let emit = |text: &mut String, gap: &mut bool, f: &str| {
-        if *gap && !text.is_empty() {
-            text.push(' ');
-        }
-        *gap = false;
-        text.push_str(f);
-    };
+    let count = fold_into(line, &mut text);
+    FoldedBuf { text, count }
+}
+
+/// Appends the folded words of a line to `out` (see the module doc); returns how many words.
+pub(crate) fn fold_into(line: &str, out: &mut String) -> usize {
+    let start = out.len();
+    let mut count = 0;
+    let mut gap = true;
     if line.is_ascii() {
         for &b in line.as_bytes() {
-            match table[usize::from(b)] {
+            match ASCII_FOLD[usize::from(b)] {
                 0 => gap = true,
                 f => {
-                    if gap && !text.is_empty() {
-                        text.push(' ');
+                    if gap {
+                        if out.len() > start {
+                            out.push(' ');
+                        }
+                        count += 1;
+                        gap = false;
                     }
-                    gap = false;
-                    text.push(char::from(f));
+                    out.push(char::from(f));
                 }
             }
         }
     } else {
         for c in line.chars() {
             match fold_char(c) {
-                Some(f) => emit(&mut text, &mut gap, f),
+                Some(f) => {
+                    if gap {
+                        if out.len() > start {
+                            out.push(' ');
+                        }
+                        count += 1;
+                        gap = false;
+                    }
+                    out.push_str(f);
+                }
                 None => gap = true,
             }
         }
     }
-    let count = if text.is_empty() {
-        0
-    } else {
-        text.bytes().filter(|&b| b == b' ').count() + 1
-    };
-    Folded { text, count }
+    count
 }
 
-/// Keyword phrases (folded words and flags) indexed by their first folded word.
-type Table = HashMap<String, Vec<(Vec<String>, Flags)>, BuildHasherDefault<Fnv>>;
+/// The code of a folded byte in a packed word key: A–Z 1–26, 0–9 27–36.
+fn code(b: u8) -> u128 {
+    match b {
+        b'A'..=b'Z' => u128::from(b - b'A' + 1),
+        b'0'..=b'9' => u128::from(b - b'0' + 27),
+        _ => 63,
+    }
+}
 
-/// FNV-1a: the keys are short words, where SipHash's setup dominates.
+/// The longest folded word a packed key holds (6 bits a letter); keywords are far shorter.
+const KEY_MAX: usize = 21;
+
+/// A folded word packed into an integer (one to one for words of up to [`KEY_MAX`] letters),
+/// optionally reading L as I.
+fn key(word: &[u8], l_as_i: bool) -> Option<u128> {
+    if word.len() > KEY_MAX {
+        return None;
+    }
+    let mut k: u128 = 0;
+    for &b in word {
+        let b = if l_as_i && b == b'L' { b'I' } else { b };
+        k = (k << 6) | code(b);
+    }
+    Some(k)
+}
+
+/// Hashes packed word keys with two multiplications (the keys are already dense).
 #[derive(Default)]
-pub(crate) struct Fnv(u64);
+pub(crate) struct KeyHasher(u64);
 
-impl Hasher for Fnv {
+impl Hasher for KeyHasher {
     fn finish(&self) -> u64 {
         self.0
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
+        // not used by `u128` keys; FNV-1a for completeness
+        let mut h = self.0 ^ 0xcbf2_9ce4_8422_2325;
         for &b in bytes {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
         self.0 = h;
     }
+
+    fn write_u128(&mut self, k: u128) {
+        let x = (k as u64) ^ ((k >> 64) as u64).wrapping_mul(0xff51_afd7_ed55_8ccd);
+        let h = x.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = h ^ (h >> 29);
+    }
 }
 
-/// The keyword table, built once.
-static TABLE: LazyLock<Table> = LazyLock::new(|| {
-    let mut table = Table::default();
-    for &(phrase, flags) in KEYWORDS {
-        let words: Vec<String> = fold(phrase).words().map(str::to_string).collect();
-        if let Some(first) = words.first() {
-            table.entry(first.clone()).or_default().push((words, flags));
-        }
-    }
-    table
-});
+type KeyMap<V> = HashMap<u128, V, BuildHasherDefault<KeyHasher>>;
 
-/// Which (length, first letter) pairs start a keyword: words that cannot be one skip the
-/// hash lookup (most words on a receipt are names, numbers and addresses).
-static FIRST_WORDS: LazyLock<[u32; 32]> = LazyLock::new(|| {
-    let mut mask = [0u32; 32];
-    for &(phrase, _) in KEYWORDS {
-        if let Some(w) = fold(phrase).first() {
-            if let Some(slot) = mask.get_mut(w.len()) {
-                *slot |= letter_bit(w.as_bytes()[0]);
+/// The keyword phrases that start with one folded word.
+#[derive(Default)]
+struct Entry {
+    /// The flags of the word as a phrase on its own.
+    single: Flags,
+    /// Longer phrases: the packed keys of the words after the first, and the flags.
+    phrases: Vec<(Vec<u128>, Flags)>,
+}
+
+/// The keyword tables, built once.
+struct Keywords {
+    /// Entries by the packed key of their first word.
+    first: KeyMap<Entry>,
+    /// Single keywords of six letters or more, keyed with I and L merged: in a long word the
+    /// confusion is safe to forgive ("INCLUSLVE"), in a short one it is not (JLN/JIN, SRL/SRI).
+    long: KeyMap<Flags>,
+    /// Which (length, first letter) pairs start a keyword: words that cannot be one skip the
+    /// lookup (most words on a receipt are names, numbers and addresses).
+    first_letters: [u32; 32],
+}
+
+static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
+    let mut t = Keywords {
+        first: KeyMap::default(),
+        long: KeyMap::default(),
+        first_letters: [0; 32],
+    };
+    for &(phrase, flags) in KEYWORDS {
+        let folded = fold(phrase);
+        let words: Vec<String> = folded.get().words().map(str::to_string).collect();
+        let Some(first) = words.first() else { continue };
+        let Some(k) = key(first.as_bytes(), false) else {
+            continue;
+        };
+        if let Some(slot) = t.first_letters.get_mut(first.len()) {
+            *slot |= letter_bit(first.as_bytes()[0]);
+        }
+        let entry = t.first.entry(k).or_default();
+        if words.len() == 1 {
+            entry.single |= flags;
+            if first.len() >= 6 {
+                if let Some(merged) = key(first.as_bytes(), true) {
+                    *t.long.entry(merged).or_default() |= flags;
+                }
+            }
+        } else {
+            let rest: Option<Vec<u128>> = words[1..]
+                .iter()
+                .map(|w| key(w.as_bytes(), false))
+                .collect();
+            if let Some(rest) = rest {
+                entry.phrases.push((rest, flags));
             }
         }
     }
-    mask
+    t
 });
 
 fn letter_bit(b: u8) -> u32 {
@@ -601,72 +698,81 @@ fn letter_bit(b: u8) -> u32 {
     }
 }
 
-fn may_start_keyword(w: &str) -> bool {
-    match (FIRST_WORDS.get(w.len()), w.as_bytes().first()) {
-        (Some(mask), Some(&b)) => mask & letter_bit(b) != 0,
-        _ => false,
-    }
-}
-
-/// Single keywords of six letters or more, keyed with I and L merged: in a long word the
-/// confusion is safe to forgive ("INCLUSLVE"), in a short one it is not (JLN/JIN, SRL/SRI).
-static LONG_WORDS: LazyLock<HashMap<String, Flags, BuildHasherDefault<Fnv>>> =
-    LazyLock::new(|| {
-        let mut table: HashMap<String, Flags, BuildHasherDefault<Fnv>> = HashMap::default();
-        for &(phrase, flags) in KEYWORDS {
-            let folded = fold(phrase);
-            if folded.count() == 1 && folded.text.len() >= 6 {
-                *table.entry(folded.text.replace('L', "I")).or_default() |= flags;
-            }
-        }
-        table
-    });
-
 /// The flags of every keyword phrase found in the folded words of a line.
-pub(crate) fn flags(folded: &Folded) -> Flags {
-    // most rows have a handful of words: keep them on the stack
-    let mut inline: [&str; 24] = [""; 24];
-    let heap: Vec<&str>;
-    let words: &[&str] = if folded.count() <= inline.len() {
-        for (slot, w) in inline.iter_mut().zip(folded.words()) {
-            *slot = w;
+pub(crate) fn flags(folded: Folded<'_>) -> Flags {
+    // word spans, found by one pass over the bytes; most rows have a handful of words: keep
+    // them on the stack
+    let text = folded.text;
+    let mut inline = [(0u32, 0u32); 32];
+    let mut heap: Vec<(u32, u32)> = Vec::new();
+    let mut n = 0;
+    let mut push = |span: (u32, u32)| {
+        if n < inline.len() {
+            inline[n] = span;
+        } else {
+            if heap.is_empty() {
+                heap.extend_from_slice(&inline);
+            }
+            heap.push(span);
         }
-        &inline[..folded.count()]
+        n += 1;
+    };
+    let mut start = 0;
+    for (i, &c) in text.as_bytes().iter().enumerate() {
+        if c == b' ' {
+            push((start as u32, i as u32));
+            start = i + 1;
+        }
+    }
+    if !text.is_empty() {
+        push((start as u32, text.len() as u32));
+    }
+    let spans: &[(u32, u32)] = if n <= inline.len() {
+        &inline[..n]
     } else {
-        heap = folded.words().collect();
         &heap
     };
+    let word = |k: usize| &text.as_bytes()[spans[k].0 as usize..spans[k].1 as usize];
+    let table = &*TABLE;
     let mut out = 0;
-    for (i, &w) in words.iter().enumerate() {
-        let entries = if may_start_keyword(w) {
-            TABLE.get(w)
+    for i in 0..spans.len() {
+        let w = word(i);
+        let len = w.len();
+        // which (length, first letter) pairs start a keyword: most words on a receipt are
+        // names, numbers and addresses and skip the lookup
+        let may_start = table
+            .first_letters
+            .get(len)
+            .is_some_and(|&mask| mask & letter_bit(w[0]) != 0);
+        let found = if may_start {
+            key(w, false).and_then(|k| table.first.get(&k))
         } else {
             None
         };
-        if let Some(entries) = entries {
-            for (phrase, f) in entries {
-                if words.len() - i >= phrase.len()
-                    && phrase.iter().zip(&words[i..]).all(|(a, b)| a == b)
+        if let Some(e) = found {
+            out |= e.single;
+            for (rest, f) in &e.phrases {
+                if spans.len() - i > rest.len()
+                    && rest
+                        .iter()
+                        .enumerate()
+                        .all(|(j, k)| key(word(i + 1 + j), false) == Some(*k))
                 {
                     out |= f;
                 }
             }
+            continue;
         }
-        if entries.is_none() && (6..=24).contains(&w.len()) && w.contains('L') {
-            let mut merged = [0u8; 24];
-            for (m, b) in merged.iter_mut().zip(w.bytes()) {
-                *m = if b == b'L' { b'I' } else { b };
-            }
-            let merged = std::str::from_utf8(&merged[..w.len()]).unwrap_or("");
-            if let Some(f) = LONG_WORDS.get(merged) {
+        if len >= 6 && w.contains(&b'L') {
+            if let Some(f) = key(w, true).and_then(|k| table.long.get(&k)) {
                 out |= f;
             }
         }
         // glued words that OCR or printers produce: "SUBTOTAL", "TOTALRM", "GRANDTOTAL"
-        if w.len() > 5 && entries.is_none() {
-            if w.starts_with("SUBTOTAL") {
+        if len > 5 {
+            if w.starts_with(b"SUBTOTAL") {
                 out |= SUB;
-            } else if w.starts_with("TOTAL") || w.ends_with("TOTAL") {
+            } else if w.starts_with(b"TOTAL") || w.ends_with(b"TOTAL") {
                 out |= TOTAL;
             }
         }
@@ -676,12 +782,9 @@ pub(crate) fn flags(folded: &Folded) -> Flags {
 
 /// The flags of one folded word on its own.
 pub(crate) fn word_flags(word: &str) -> Flags {
-    TABLE.get(word).map_or(0, |entries| {
-        entries
-            .iter()
-            .filter(|(phrase, _)| phrase.len() == 1)
-            .fold(0, |acc, (_, f)| acc | f)
-    })
+    key(word.as_bytes(), false)
+        .and_then(|k| TABLE.first.get(&k))
+        .map_or(0, |e| e.single)
 }
 
 #[cfg(test)]
@@ -689,7 +792,7 @@ mod tests {
     use super::*;
 
     fn of(line: &str) -> Flags {
-        flags(&fold(line))
+        flags(fold(line).get())
     }
 
     #[test]
@@ -711,6 +814,24 @@ mod tests {
         assert_eq!(of("TOTAL QTY: 3") & COUNT, COUNT);
         assert_eq!(of("Subtotal") & TOTAL, 0);
         assert_ne!(of("TOTAL (INCLUSLVE OF GST)") & INCL, 0);
+    }
+
+    #[test]
+    fn the_ascii_table_folds_like_fold_char() {
+        for b in 0u8..128 {
+            let expected = fold_char(char::from(b)).map_or(0, |f| f.as_bytes()[0]);
+            assert_eq!(ASCII_FOLD[usize::from(b)], expected, "byte {b}");
+        }
+    }
+
+    #[test]
+    fn packed_keys_tell_words_apart() {
+        assert_ne!(key(b"TOTAL", false), key(b"TOTALS", false));
+        assert_ne!(key(b"AB", false), key(b"B", false));
+        assert_eq!(key(b"INCLUSLVE", true), key(b"INCIUSIVE", true));
+        assert_eq!(key(&[b'A'; KEY_MAX + 1], false), None);
+        assert_eq!(word_flags("SDN") & LEGAL, LEGAL);
+        assert_eq!(word_flags("ZZZ"), 0);
     }
 
     #[test]
