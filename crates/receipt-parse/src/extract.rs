@@ -130,22 +130,77 @@ struct Scanned<'a> {
     ascii: bool,
     folded: std::ops::Range<usize>,
     count: usize,
+    flags: Flags,
     amounts: std::ops::Range<usize>,
 }
 
-fn scan_row<'a>(text: &'a str, folded: &mut String, amounts: &mut Vec<Found>) -> Scanned<'a> {
+/// The lines of a text as [`str::lines`] gives them ("\n" or "\r\n" ends a line, a final
+/// line ending is optional), found by a plain byte loop: receipt lines are too short for
+/// `memchr` to pay off.
+pub(crate) fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let b = rest.as_bytes();
+        let mut i = 0;
+        while i < b.len() && b[i] != b'\n' {
+            i += 1;
+        }
+        let line = &rest[..i];
+        if i < b.len() {
+            rest = &rest[i + 1..];
+            Some(line.strip_suffix('\r').unwrap_or(line))
+        } else {
+            rest = "";
+            Some(line)
+        }
+    })
+}
+
+/// Byte classes for the pass over a row: letter, digit, "$", beyond ASCII.
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_alphabetic() {
+            LETTER
+        } else if c.is_ascii_digit() {
+            DIGIT
+        } else if c == b'$' {
+            DOLLAR
+        } else if !c.is_ascii() {
+            WIDE
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
+const LETTER: u8 = 1;
+const DIGIT: u8 = 2;
+const DOLLAR: u8 = 4;
+const WIDE: u8 = 8;
+
+fn scan_row<'a>(text: &'a str, folded: &mut Vec<u8>, amounts: &mut Vec<Found>) -> Scanned<'a> {
     let text = cut(text).trim();
     // one pass over the bytes: letters, digits, dollar signs, anything beyond ASCII
     let (mut letters, mut digits, mut dollar, mut ascii) = (0, 0, None, true);
     for (i, &b) in text.as_bytes().iter().enumerate() {
-        if b.is_ascii_alphabetic() {
-            letters += 1;
-        } else if b.is_ascii_digit() {
-            digits += 1;
-        } else if b == b'$' && dollar.is_none() {
-            dollar = Some(i > 0 && text.as_bytes()[i - 1] == b'S');
-        } else if !b.is_ascii() {
-            ascii = false;
+        let class = CLASS[usize::from(b)];
+        letters += usize::from(class & LETTER);
+        digits += usize::from(class >> 1 & 1);
+        if class & (DOLLAR | WIDE) != 0 {
+            if class == DOLLAR {
+                if dollar.is_none() {
+                    dollar = Some(i > 0 && text.as_bytes()[i - 1] == b'S');
+                }
+            } else {
+                ascii = false;
+            }
         }
     }
     if !ascii {
@@ -153,10 +208,10 @@ fn scan_row<'a>(text: &'a str, folded: &mut String, amounts: &mut Vec<Found>) ->
     }
     // a row without letters has no keyword, one without digits no amount
     let fold_start = folded.len();
-    let count = if letters > 0 {
-        words::fold_into(text, folded)
+    let (count, flags) = if letters > 0 {
+        words::fold_flags(text, folded)
     } else {
-        0
+        (0, 0)
     };
     let amount_start = amounts.len();
     if digits > 0 {
@@ -170,17 +225,15 @@ fn scan_row<'a>(text: &'a str, folded: &mut String, amounts: &mut Vec<Found>) ->
         ascii,
         folded: fold_start..folded.len(),
         count,
+        flags,
         amounts: amount_start..amounts.len(),
     }
 }
 
 fn row<'a>(s: Scanned<'a>, folded: &'a str, amounts: &'a [Found]) -> Row<'a> {
-    let words = words::Folded::new(&folded[s.folded], s.count);
-    let flags = if s.letters > 0 {
-        words::flags(words)
-    } else {
-        0
-    };
+    // only ASCII was folded, so every range is a char boundary; `get` keeps that unchecked
+    let words = words::Folded::new(folded.get(s.folded).unwrap_or(""), s.count);
+    let flags = s.flags;
     let amounts = &amounts[s.amounts];
     let value = amounts
         .iter()
@@ -504,7 +557,16 @@ fn pick_currency(rows: &[Row]) -> (Option<Currency>, u8) {
         Currency::Chf,
         Currency::Sgd,
     ];
+    let any_code = words::CUR_EUR
+        | words::CUR_GBP
+        | words::CUR_USD
+        | words::CUR_MYR
+        | words::CUR_CHF
+        | words::CUR_SGD;
     for r in rows {
+        if r.flags & any_code == 0 && r.ascii && !r.dollar && !r.singapore_dollar {
+            continue;
+        }
         if r.singapore_dollar {
             counts[5] += 1;
         } else if r.dollar {
@@ -873,7 +935,7 @@ fn pick_items(rows: &[Row], end: usize) -> Vec<Item> {
 
 /// Reads a receipt from its text rows; `size_hint` is about how many bytes they hold.
 pub(crate) fn receipt<'a>(texts: impl Iterator<Item = &'a str>, size_hint: usize) -> Receipt {
-    let mut folded = String::with_capacity(size_hint.min(MAX_ROWS * MAX_ROW_BYTES));
+    let mut folded: Vec<u8> = Vec::with_capacity(size_hint.min(MAX_ROWS * MAX_ROW_BYTES));
     let mut amounts: Vec<Found> = Vec::with_capacity(64);
     // receipt rows average a dozen bytes or so: room for most without growing
     let mut scanned: Vec<Scanned> = Vec::with_capacity((size_hint / 8).clamp(16, MAX_ROWS));
@@ -883,6 +945,8 @@ pub(crate) fn receipt<'a>(texts: impl Iterator<Item = &'a str>, size_hint: usize
             .map(|t| scan_row(t, &mut folded, &mut amounts))
             .filter(|s| !s.text.is_empty()),
     );
+    // only ASCII is ever folded in
+    let folded = String::from_utf8(folded).unwrap_or_default();
     let mut rows: Vec<Row> = scanned
         .into_iter()
         .map(|s| row(s, &folded, &amounts))
@@ -996,5 +1060,49 @@ pub(crate) fn receipt<'a>(texts: impl Iterator<Item = &'a str>, size_hint: usize
             },
         },
         items,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_split_like_str_lines() {
+        for text in [
+            "",
+            "\n",
+            "\n\n",
+            "a",
+            "a\n",
+            "a\r\n",
+            "a\r",
+            "a\rb\r\nc",
+            "\r\n\r\n",
+            "TOTAL\n9.00\n\nCASH 10.00\r\n",
+            "é\nß\r\n€",
+        ] {
+            let ours: Vec<&str> = lines(text).collect();
+            let std: Vec<&str> = text.lines().collect();
+            assert_eq!(ours, std, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_row_pass_counts_letters_digits_and_dollars() {
+        let mut folded = Vec::new();
+        let mut amounts = Vec::new();
+        let s = scan_row("  S$ 12.50 and $3 ", &mut folded, &mut amounts);
+        assert_eq!(s.text, "S$ 12.50 and $3");
+        assert_eq!(
+            (s.letters, s.digits, s.dollar, s.ascii),
+            (4, 5, Some(true), true)
+        );
+        let s = scan_row("Total € 12,50", &mut folded, &mut amounts);
+        assert_eq!(
+            (s.letters, s.digits, s.dollar, s.ascii),
+            (5, 4, None, false)
+        );
+        assert_eq!(s.flags & words::TOTAL, words::TOTAL);
     }
 }

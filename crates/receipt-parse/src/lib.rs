@@ -179,7 +179,7 @@ pub struct Receipt {
 
 /// Parses the plain text of a receipt (one OCR line per text line).
 pub fn parse(text: &str) -> Receipt {
-    extract::receipt(text.lines(), text.len())
+    extract::receipt(extract::lines(text), text.len())
 }
 
 /// Parses OCR lines; where every line has a box, boxes on the same visual row are merged

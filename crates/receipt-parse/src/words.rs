@@ -532,60 +532,119 @@ impl FoldedBuf {
 
 /// Splits a line into folded words (see the module doc).
 pub(crate) fn fold(line: &str) -> FoldedBuf {
-    let mut text = String::with_capacity(line.len());
-    let count = fold_into(line, &mut text);
+    let mut bytes = Vec::with_capacity(line.len());
+    let count = fold_spans(line, &mut bytes, &mut Spans::default());
+    // only ASCII is ever written
+    let text = String::from_utf8(bytes).unwrap_or_default();
     FoldedBuf { text, count }
 }
 
-/// Appends the folded words of a line to `out` (see the module doc); returns how many words.
-pub(crate) fn fold_into(line: &str, out: &mut String) -> usize {
+/// Appends the folded words of a line to `out` (see the module doc; only ASCII is written)
+/// and returns how many words there are and the flags of the keywords among them.
+pub(crate) fn fold_flags(line: &str, out: &mut Vec<u8>) -> (usize, Flags) {
     let start = out.len();
+    let mut spans = Spans::default();
+    let count = fold_spans(line, out, &mut spans);
+    (count, flags_of(&out[start..], spans.as_slice()))
+}
+
+/// The word spans of a folded line (byte ranges in it): most rows have a handful of words,
+/// kept on the stack.
+#[derive(Default)]
+struct Spans {
+    inline: [(u32, u32); 32],
+    heap: Vec<(u32, u32)>,
+    n: usize,
+}
+
+impl Spans {
+    fn push(&mut self, span: (u32, u32)) {
+        if self.n < self.inline.len() {
+            self.inline[self.n] = span;
+        } else {
+            if self.heap.is_empty() {
+                self.heap.extend_from_slice(&self.inline);
+            }
+            self.heap.push(span);
+        }
+        self.n += 1;
+    }
+
+    fn as_slice(&self) -> &[(u32, u32)] {
+        if self.n <= self.inline.len() {
+            &self.inline[..self.n]
+        } else {
+            &self.heap
+        }
+    }
+}
+
+/// Appends the folded words of a line to `out`, records where each starts and ends (relative
+/// to where the line's words start in `out`) and returns how many words.
+fn fold_spans(line: &str, out: &mut Vec<u8>, spans: &mut Spans) -> usize {
+    let base = out.len();
     let mut count = 0;
     let mut gap = true;
+    let mut word_start = 0;
+    // ASCII folds byte for byte; elsewhere a character may fold to two ("ß")
     if line.is_ascii() {
+        out.reserve(2 * line.len());
         for &b in line.as_bytes() {
-            match ASCII_FOLD[usize::from(b)] {
-                0 => gap = true,
-                f => {
-                    if gap {
-                        if out.len() > start {
-                            out.push(' ');
-                        }
-                        count += 1;
-                        gap = false;
-                    }
-                    out.push(char::from(f));
-                }
+            let f = ASCII_FOLD[usize::from(b)];
+            if f == 0 {
+                gap = true;
+                continue;
             }
+            if gap {
+                if count > 0 {
+                    spans.push(((word_start - base) as u32, (out.len() - base) as u32));
+                    out.push(b' ');
+                }
+                word_start = out.len();
+                count += 1;
+                gap = false;
+            }
+            out.push(f);
         }
     } else {
         for c in line.chars() {
-            match fold_char(c) {
-                Some(f) => {
-                    if gap {
-                        if out.len() > start {
-                            out.push(' ');
-                        }
-                        count += 1;
-                        gap = false;
-                    }
-                    out.push_str(f);
+            let Some(f) = fold_char(c) else {
+                gap = true;
+                continue;
+            };
+            if gap {
+                if count > 0 {
+                    spans.push(((word_start - base) as u32, (out.len() - base) as u32));
+                    out.push(b' ');
                 }
-                None => gap = true,
+                word_start = out.len();
+                count += 1;
+                gap = false;
             }
+            out.extend_from_slice(f.as_bytes());
         }
+    }
+    if count > 0 {
+        spans.push(((word_start - base) as u32, (out.len() - base) as u32));
     }
     count
 }
 
-/// The code of a folded byte in a packed word key: A–Z 1–26, 0–9 27–36.
-fn code(b: u8) -> u128 {
-    match b {
-        b'A'..=b'Z' => u128::from(b - b'A' + 1),
-        b'0'..=b'9' => u128::from(b - b'0' + 27),
-        _ => 63,
+/// The code of each folded byte in a packed word key: A–Z 1–26, 0–9 27–36, 63 for others.
+const CODE: [u8; 256] = {
+    let mut t = [63u8; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_uppercase() {
+            t[b] = c - b'A' + 1;
+        } else if c.is_ascii_digit() {
+            t[b] = c - b'0' + 27;
+        }
+        b += 1;
     }
-}
+    t
+};
 
 /// The longest folded word a packed key holds (6 bits a letter); keywords are far shorter.
 const KEY_MAX: usize = 21;
@@ -599,7 +658,7 @@ fn key(word: &[u8], l_as_i: bool) -> Option<u128> {
     let mut k: u128 = 0;
     for &b in word {
         let b = if l_as_i && b == b'L' { b'I' } else { b };
-        k = (k << 6) | code(b);
+        k = (k << 6) | u128::from(CODE[usize::from(b)]);
     }
     Some(k)
 }
@@ -700,39 +759,24 @@ fn letter_bit(b: u8) -> u32 {
 
 /// The flags of every keyword phrase found in the folded words of a line.
 pub(crate) fn flags(folded: Folded<'_>) -> Flags {
-    // word spans, found by one pass over the bytes; most rows have a handful of words: keep
-    // them on the stack
-    let text = folded.text;
-    let mut inline = [(0u32, 0u32); 32];
-    let mut heap: Vec<(u32, u32)> = Vec::new();
-    let mut n = 0;
-    let mut push = |span: (u32, u32)| {
-        if n < inline.len() {
-            inline[n] = span;
-        } else {
-            if heap.is_empty() {
-                heap.extend_from_slice(&inline);
-            }
-            heap.push(span);
-        }
-        n += 1;
-    };
+    let text = folded.text.as_bytes();
+    let mut spans = Spans::default();
     let mut start = 0;
-    for (i, &c) in text.as_bytes().iter().enumerate() {
+    for (i, &c) in text.iter().enumerate() {
         if c == b' ' {
-            push((start as u32, i as u32));
+            spans.push((start as u32, i as u32));
             start = i + 1;
         }
     }
     if !text.is_empty() {
-        push((start as u32, text.len() as u32));
+        spans.push((start as u32, text.len() as u32));
     }
-    let spans: &[(u32, u32)] = if n <= inline.len() {
-        &inline[..n]
-    } else {
-        &heap
-    };
-    let word = |k: usize| &text.as_bytes()[spans[k].0 as usize..spans[k].1 as usize];
+    flags_of(text, spans.as_slice())
+}
+
+/// The flags of every keyword phrase found in folded words: `text` and its word spans.
+fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
+    let word = |k: usize| &text[spans[k].0 as usize..spans[k].1 as usize];
     let table = &*TABLE;
     let mut out = 0;
     for i in 0..spans.len() {
