@@ -10,7 +10,7 @@ use std::time::Duration;
 
 /// Runs the task: `cargo xtask bench scan [--runs N]` (best of N runs per worker count).
 pub fn run(mut args: pico_args::Arguments) -> Result<()> {
-    let runs: u32 = args.opt_value_from_str("--runs")?.unwrap_or(2);
+    let runs: u32 = args.opt_value_from_str("--runs")?.unwrap_or(3);
     util::reject_rest(args)?;
     if runs == 0 {
         bail!("--runs must be at least 1");
