@@ -339,6 +339,28 @@ fn part_headers(part: &Part) -> Vec<u8> {
     }
 }
 
+/// The page size the alignment of file reads is reckoned in.
+const PAGE: usize = 4096;
+
+/// How many of `want` bytes to read from file offset `offset` into a buffer at address `addr`,
+/// so that reads into the same buffer start at the same offset within a page as the file data.
+///
+/// A file read copies from the page cache (page-aligned) into the buffer. On AMD Zen CPUs the
+/// kernel's `rep movsb` copy runs about 4× slower when the destination lies 1 to ~32 bytes past
+/// the source modulo 4096 (measured here: 1 GiB in 0.73 s instead of 0.18 s), and malloc puts
+/// large buffers (≥ 128 KiB, mmapped) exactly 16 bytes into a page. ureq reads every body block
+/// into the start of the same output buffer, so one shortened read (a length congruent to the
+/// misalignment) makes all the following reads page-aligned relative to the file, whatever the
+/// buffer's address.
+fn aligned_read_len(addr: usize, offset: u64, want: usize) -> usize {
+    let skew = addr.wrapping_sub(offset as usize) % PAGE;
+    if skew == 0 || want < skew {
+        return want;
+    }
+    // The largest length ≤ want that is ≡ skew (mod PAGE).
+    skew + (want - skew) / PAGE * PAGE
+}
+
 #[derive(Debug)]
 enum Segment {
     Bytes(Vec<u8>),
@@ -475,7 +497,11 @@ impl MultipartReader {
             }
             return Ok(0);
         }
-        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let want = aligned_read_len(
+            buf.as_ptr() as usize,
+            self.offset,
+            buf.len().min(usize::try_from(left).unwrap_or(usize::MAX)),
+        );
         let n = loop {
             match file.read(&mut buf[..want]) {
                 Ok(n) => break n,
@@ -575,6 +601,30 @@ mod tests {
         let mut out = Vec::new();
         form.into_reader().read_to_end(&mut out).unwrap();
         out
+    }
+
+    #[test]
+    fn aligned_read_len_realigns_the_buffer_with_the_page_cache_in_one_read() {
+        // Already aligned (buffer and file offset share their offset within a page).
+        assert_eq!(aligned_read_len(0x10_0000, 0, 65536), 65536);
+        assert_eq!(aligned_read_len(0x10_0123, 0x123, 65536), 65536);
+        // malloc's mmapped buffers start 16 bytes into a page: read 16 + 15 pages, after which
+        // the next read into the same buffer is aligned.
+        let addr = 0x7f00_0000_0010;
+        let first = aligned_read_len(addr, 0, 65536);
+        assert_eq!(first, 16 + 15 * 4096);
+        assert_eq!(aligned_read_len(addr, first as u64, 65536), 65536);
+        // Too little wanted to realign: read it all.
+        assert_eq!(aligned_read_len(addr + 100, 0, 50), 50);
+        // Any skew: never zero, never more than wanted, and realigned afterwards.
+        for skew in 1..4096usize {
+            let n = aligned_read_len(0x20_0000 + skew, 8192, 10_000);
+            assert!(n > 0 && n <= 10_000);
+            assert_eq!(
+                aligned_read_len(0x20_0000 + skew, 8192 + n as u64, 10_000),
+                10_000
+            );
+        }
     }
 
     #[test]
