@@ -185,8 +185,28 @@ const DIGIT: u8 = 2;
 const DOLLAR: u8 = 4;
 const WIDE: u8 = 8;
 
+/// [`str::trim`], with a byte loop for the ASCII ends that receipt rows have.
+fn trim(text: &str) -> &str {
+    // the ASCII characters with Unicode's White_Space property
+    let space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let b = text.as_bytes();
+    let mut start = 0;
+    while start < b.len() && space(b[start]) {
+        start += 1;
+    }
+    let mut end = b.len();
+    while end > start && space(b[end - 1]) {
+        end -= 1;
+    }
+    if b.get(start).is_some_and(|x| !x.is_ascii()) || (end > start && !b[end - 1].is_ascii()) {
+        // a character beyond ASCII at either end may be a space too
+        return text[start..end].trim();
+    }
+    &text[start..end]
+}
+
 fn scan_row<'a>(text: &'a str, folded: &mut Vec<u8>, amounts: &mut Vec<Found>) -> Scanned<'a> {
-    let text = cut(text).trim();
+    let text = trim(cut(text));
     // one pass over the bytes: letters, digits, dollar signs, anything beyond ASCII
     let (mut letters, mut digits, mut dollar, mut ascii) = (0, 0, None, true);
     for (i, &b) in text.as_bytes().iter().enumerate() {
@@ -1086,6 +1106,17 @@ mod tests {
             let std: Vec<&str> = text.lines().collect();
             assert_eq!(ours, std, "{text:?}");
         }
+    }
+
+    #[test]
+    fn trim_trims_like_str_trim() {
+        for c in (0u32..0x3100).filter_map(char::from_u32) {
+            for text in [format!("{c}a{c}"), format!("{c}"), format!(" {c} x {c} ")] {
+                assert_eq!(trim(&text), text.trim(), "{:?}", c);
+            }
+        }
+        assert_eq!(trim(""), "");
+        assert_eq!(trim(" \u{a0}TOTAL 9.00\u{3000} \t"), "TOTAL 9.00");
     }
 
     #[test]

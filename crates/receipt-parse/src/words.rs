@@ -5,8 +5,6 @@
 //! keyword, so `T0TAL`, `Tota1` and `TOTAL` all read the same. Keywords are looked up by their
 //! first word in a table, so matching costs a few hash lookups per line.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::LazyLock;
 
 /// What a keyword says about its line (bit flags).
@@ -585,10 +583,13 @@ fn fold_spans(line: &str, out: &mut Vec<u8>, spans: &mut Spans) -> usize {
     let base = out.len();
     let mut count = 0;
     let mut gap = true;
-    let mut word_start = 0;
     // ASCII folds byte for byte; elsewhere a character may fold to two ("ß")
     if line.is_ascii() {
-        out.reserve(2 * line.len());
+        // a break byte or more becomes one space: the words never outgrow the line
+        out.resize(base + line.len(), 0);
+        let buf = &mut out[base..];
+        let mut w = 0;
+        let mut word_start = 0;
         for &b in line.as_bytes() {
             let f = ASCII_FOLD[usize::from(b)];
             if f == 0 {
@@ -597,32 +598,39 @@ fn fold_spans(line: &str, out: &mut Vec<u8>, spans: &mut Spans) -> usize {
             }
             if gap {
                 if count > 0 {
-                    spans.push(((word_start - base) as u32, (out.len() - base) as u32));
-                    out.push(b' ');
+                    spans.push((word_start as u32, w as u32));
+                    buf[w] = b' ';
+                    w += 1;
                 }
-                word_start = out.len();
+                word_start = w;
                 count += 1;
                 gap = false;
             }
-            out.push(f);
+            buf[w] = f;
+            w += 1;
         }
-    } else {
-        for c in line.chars() {
-            let Some(f) = fold_char(c) else {
-                gap = true;
-                continue;
-            };
-            if gap {
-                if count > 0 {
-                    spans.push(((word_start - base) as u32, (out.len() - base) as u32));
-                    out.push(b' ');
-                }
-                word_start = out.len();
-                count += 1;
-                gap = false;
+        if count > 0 {
+            spans.push((word_start as u32, w as u32));
+        }
+        out.truncate(base + w);
+        return count;
+    }
+    let mut word_start = base;
+    for c in line.chars() {
+        let Some(f) = fold_char(c) else {
+            gap = true;
+            continue;
+        };
+        if gap {
+            if count > 0 {
+                spans.push(((word_start - base) as u32, (out.len() - base) as u32));
+                out.push(b' ');
             }
-            out.extend_from_slice(f.as_bytes());
+            word_start = out.len();
+            count += 1;
+            gap = false;
         }
+        out.extend_from_slice(f.as_bytes());
     }
     if count > 0 {
         spans.push(((word_start - base) as u32, (out.len() - base) as u32));
@@ -663,33 +671,58 @@ fn key(word: &[u8], l_as_i: bool) -> Option<u128> {
     Some(k)
 }
 
-/// Hashes packed word keys with two multiplications (the keys are already dense).
-#[derive(Default)]
-pub(crate) struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // not used by `u128` keys; FNV-1a for completeness
-        let mut h = self.0 ^ 0xcbf2_9ce4_8422_2325;
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-
-    fn write_u128(&mut self, k: u128) {
-        let x = (k as u64) ^ ((k >> 64) as u64).wrapping_mul(0xff51_afd7_ed55_8ccd);
-        let h = x.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        self.0 = h ^ (h >> 29);
-    }
+/// A table from packed word keys to values, built once: open addressing with linear probing
+/// over a power-of-two array of keys at most a quarter full, so a lookup is a multiplication
+/// and a compare or two.
+struct KeyTable<V> {
+    /// Key 0 marks a free slot (no word packs to 0).
+    keys: Vec<u128>,
+    values: Vec<V>,
+    shift: u32,
 }
 
-type KeyMap<V> = HashMap<u128, V, BuildHasherDefault<KeyHasher>>;
+impl<V: Default> KeyTable<V> {
+    fn new(capacity: usize) -> KeyTable<V> {
+        let size = (capacity * 4).next_power_of_two().max(16);
+        KeyTable {
+            keys: vec![0; size],
+            values: (0..size).map(|_| V::default()).collect(),
+            shift: 64 - size.trailing_zeros(),
+        }
+    }
+
+    fn slot(&self, k: u128) -> usize {
+        let x = (k as u64) ^ ((k >> 64) as u64).wrapping_mul(0xff51_afd7_ed55_8ccd);
+        (x.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+    }
+
+    fn get(&self, k: u128) -> Option<&V> {
+        if k == 0 {
+            return None;
+        }
+        let mask = self.keys.len() - 1;
+        let mut i = self.slot(k);
+        loop {
+            match self.keys[i] {
+                key if key == k => return Some(&self.values[i]),
+                0 => return None,
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    /// The value of a key, inserted as the default when missing (the table never fills: it
+    /// is sized for every keyword up front).
+    fn entry(&mut self, k: u128) -> &mut V {
+        let mask = self.keys.len() - 1;
+        let mut i = self.slot(k);
+        while self.keys[i] != k && self.keys[i] != 0 {
+            i = (i + 1) & mask;
+        }
+        self.keys[i] = k;
+        &mut self.values[i]
+    }
+}
 
 /// The keyword phrases that start with one folded word.
 #[derive(Default)]
@@ -703,20 +736,23 @@ struct Entry {
 /// The keyword tables, built once.
 struct Keywords {
     /// Entries by the packed key of their first word.
-    first: KeyMap<Entry>,
+    first: KeyTable<Entry>,
     /// Single keywords of six letters or more, keyed with I and L merged: in a long word the
     /// confusion is safe to forgive ("INCLUSLVE"), in a short one it is not (JLN/JIN, SRL/SRI).
-    long: KeyMap<Flags>,
+    long: KeyTable<Flags>,
     /// Which (length, first letter) pairs start a keyword: words that cannot be one skip the
     /// lookup (most words on a receipt are names, numbers and addresses).
     first_letters: [u32; 32],
+    /// The same for (length, last letter).
+    last_letters: [u32; 32],
 }
 
 static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
     let mut t = Keywords {
-        first: KeyMap::default(),
-        long: KeyMap::default(),
+        first: KeyTable::new(KEYWORDS.len()),
+        long: KeyTable::new(KEYWORDS.len()),
         first_letters: [0; 32],
+        last_letters: [0; 32],
     };
     for &(phrase, flags) in KEYWORDS {
         let folded = fold(phrase);
@@ -725,15 +761,19 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
         let Some(k) = key(first.as_bytes(), false) else {
             continue;
         };
-        if let Some(slot) = t.first_letters.get_mut(first.len()) {
-            *slot |= letter_bit(first.as_bytes()[0]);
+        let b = first.as_bytes();
+        if let Some(slot) = t.first_letters.get_mut(b.len()) {
+            *slot |= letter_bit(b[0]);
         }
-        let entry = t.first.entry(k).or_default();
+        if let Some(slot) = t.last_letters.get_mut(b.len()) {
+            *slot |= letter_bit(b[b.len() - 1]);
+        }
+        let entry = t.first.entry(k);
         if words.len() == 1 {
             entry.single |= flags;
             if first.len() >= 6 {
                 if let Some(merged) = key(first.as_bytes(), true) {
-                    *t.long.entry(merged).or_default() |= flags;
+                    *t.long.entry(merged) |= flags;
                 }
             }
         } else {
@@ -784,12 +824,11 @@ fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
         let len = w.len();
         // which (length, first letter) pairs start a keyword: most words on a receipt are
         // names, numbers and addresses and skip the lookup
-        let may_start = table
-            .first_letters
-            .get(len)
-            .is_some_and(|&mask| mask & letter_bit(w[0]) != 0);
+        let may_start = len < table.first_letters.len()
+            && table.first_letters[len] & letter_bit(w[0]) != 0
+            && table.last_letters[len] & letter_bit(w[len - 1]) != 0;
         let found = if may_start {
-            key(w, false).and_then(|k| table.first.get(&k))
+            key(w, false).and_then(|k| table.first.get(k))
         } else {
             None
         };
@@ -808,7 +847,7 @@ fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
             continue;
         }
         if len >= 6 && w.contains(&b'L') {
-            if let Some(f) = key(w, true).and_then(|k| table.long.get(&k)) {
+            if let Some(f) = key(w, true).and_then(|k| table.long.get(k)) {
                 out |= f;
             }
         }
@@ -827,7 +866,7 @@ fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
 /// The flags of one folded word on its own.
 pub(crate) fn word_flags(word: &str) -> Flags {
     key(word.as_bytes(), false)
-        .and_then(|k| TABLE.first.get(&k))
+        .and_then(|k| TABLE.first.get(k))
         .map_or(0, |e| e.single)
 }
 
