@@ -348,11 +348,13 @@ fn scan_plain(line: &str) -> Vec<FoundDate> {
     // the separator between two tokens, if it is a single date separator (spaces around allowed)
     let sep_between = |a: &Tok, b: &Tok| -> Option<u8> {
         let gap = bytes.get(a.end..b.start)?;
-        let trimmed: Vec<u8> = gap.iter().copied().filter(|&x| x != b' ').collect();
-        match trimmed.as_slice() {
-            [s @ (b'/' | b'-' | b'.')] if gap.len() <= 3 => Some(*s),
-            [] if gap.len() <= 1 => Some(b' '),
-            [b','] | [b'.'] if gap.len() <= 2 => Some(b','),
+        // the one byte other than spaces in the gap, if there is just one
+        let mut others = gap.iter().copied().filter(|&x| x != b' ');
+        let (first, second) = (others.next(), others.next());
+        match (first, second) {
+            (Some(s @ (b'/' | b'-' | b'.')), None) if gap.len() <= 3 => Some(s),
+            (None, _) if gap.len() <= 1 => Some(b' '),
+            (Some(b',' | b'.'), None) if gap.len() <= 2 => Some(b','),
             _ => None,
         }
     };

@@ -290,7 +290,8 @@ fn is_value_only(r: &Row) -> bool {
 /// ("TOTAL:" then "9.00"; "CASH", "CHANGE" then "10.00", "1.00").
 fn pair_labels_with_values(rows: &mut [Row]) {
     // ":" and "RM" printed between a label and its amount are skipped over
-    let idx: Vec<usize> = (0..rows.len()).filter(|&k| !is_filler(&rows[k])).collect();
+    let mut idx: Vec<usize> = Vec::with_capacity(rows.len());
+    idx.extend((0..rows.len()).filter(|&k| !is_filler(&rows[k])));
     let mut i = 0;
     while i < idx.len() {
         if !is_label_only(&rows[idx[i]]) {
