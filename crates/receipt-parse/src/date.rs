@@ -150,7 +150,7 @@ fn month_prefix(word: &[u8]) -> bool {
 }
 
 fn month_named(word: &str) -> Option<u8> {
-    if !(3..=10).contains(&word.len()) {
+    if !(3..=10).contains(&word.len()) || !month_prefix(word.as_bytes()) {
         return None;
     }
     MONTHS

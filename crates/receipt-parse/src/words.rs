@@ -550,7 +550,7 @@ pub(crate) fn fold_flags(line: &str, out: &mut Vec<u8>) -> (usize, Flags) {
 /// kept on the stack.
 #[derive(Default)]
 struct Spans {
-    inline: [(u32, u32); 32],
+    inline: [(u32, u32); 16],
     heap: Vec<(u32, u32)>,
     n: usize,
 }
@@ -672,21 +672,24 @@ fn key(word: &[u8], l_as_i: bool) -> Option<u128> {
 }
 
 /// A table from packed word keys to values, built once: open addressing with linear probing
-/// over a power-of-two array of keys at most a quarter full, so a lookup is a multiplication
-/// and a compare or two.
+/// over a power-of-two array of keys at most half full, holding the index of each value in a
+/// dense vector, so a lookup is a multiplication and a compare or two in a few cache lines.
 struct KeyTable<V> {
     /// Key 0 marks a free slot (no word packs to 0).
     keys: Vec<u128>,
+    /// Where the value of the key in the same slot is.
+    at: Vec<u16>,
     values: Vec<V>,
     shift: u32,
 }
 
 impl<V: Default> KeyTable<V> {
     fn new(capacity: usize) -> KeyTable<V> {
-        let size = (capacity * 4).next_power_of_two().max(16);
+        let size = (capacity * 2).next_power_of_two().max(16);
         KeyTable {
             keys: vec![0; size],
-            values: (0..size).map(|_| V::default()).collect(),
+            at: vec![0; size],
+            values: Vec::new(),
             shift: 64 - size.trailing_zeros(),
         }
     }
@@ -704,23 +707,28 @@ impl<V: Default> KeyTable<V> {
         let mut i = self.slot(k);
         loop {
             match self.keys[i] {
-                key if key == k => return Some(&self.values[i]),
+                key if key == k => return self.values.get(usize::from(self.at[i])),
                 0 => return None,
                 _ => i = (i + 1) & mask,
             }
         }
     }
 
-    /// The value of a key, inserted as the default when missing (the table never fills: it
-    /// is sized for every keyword up front).
+    /// The value of a key, inserted as the default when missing (the table is sized for every
+    /// keyword up front, so it never fills).
     fn entry(&mut self, k: u128) -> &mut V {
         let mask = self.keys.len() - 1;
         let mut i = self.slot(k);
         while self.keys[i] != k && self.keys[i] != 0 {
             i = (i + 1) & mask;
         }
-        self.keys[i] = k;
-        &mut self.values[i]
+        if self.keys[i] == 0 {
+            self.keys[i] = k;
+            self.at[i] = u16::try_from(self.values.len()).unwrap_or(u16::MAX);
+            self.values.push(V::default());
+        }
+        let at = usize::from(self.at[i]).min(self.values.len() - 1);
+        &mut self.values[at]
     }
 }
 
