@@ -751,7 +751,8 @@ struct Keywords {
     /// Which (length, first letter) pairs start a keyword: words that cannot be one skip the
     /// lookup (most words on a receipt are names, numbers and addresses).
     first_letters: [u32; 32],
-    /// The same for (length, last letter).
+    /// The same for (length, second letter) and (length, last letter).
+    second_letters: [u32; 32],
     last_letters: [u32; 32],
 }
 
@@ -760,6 +761,7 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
         first: KeyTable::new(KEYWORDS.len()),
         long: KeyTable::new(KEYWORDS.len()),
         first_letters: [0; 32],
+        second_letters: [0; 32],
         last_letters: [0; 32],
     };
     for &(phrase, flags) in KEYWORDS {
@@ -775,6 +777,9 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
         }
         if let Some(slot) = t.last_letters.get_mut(b.len()) {
             *slot |= letter_bit(b[b.len() - 1]);
+        }
+        if let (Some(slot), Some(&second)) = (t.second_letters.get_mut(b.len()), b.get(1)) {
+            *slot |= letter_bit(second);
         }
         let entry = t.first.entry(k);
         if words.len() == 1 {
@@ -834,7 +839,8 @@ fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
         // names, numbers and addresses and skip the lookup
         let may_start = len < table.first_letters.len()
             && table.first_letters[len] & letter_bit(w[0]) != 0
-            && table.last_letters[len] & letter_bit(w[len - 1]) != 0;
+            && table.last_letters[len] & letter_bit(w[len - 1]) != 0
+            && (len < 2 || table.second_letters[len] & letter_bit(w[1]) != 0);
         let found = if may_start {
             key(w, false).and_then(|k| table.first.get(k))
         } else {
@@ -854,7 +860,7 @@ fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
             }
             continue;
         }
-        if len >= 6 && w.contains(&b'L') {
+        if len >= 6 && w.iter().any(|&c| c == b'L') {
             if let Some(f) = key(w, true).and_then(|k| table.long.get(k)) {
                 out |= f;
             }
