@@ -860,7 +860,7 @@ fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
             }
             continue;
         }
-        if len >= 6 && w.iter().any(|&c| c == b'L') {
+        if len >= 6 && w.contains(&b'L') {
             if let Some(f) = key(w, true).and_then(|k| table.long.get(k)) {
                 out |= f;
             }
