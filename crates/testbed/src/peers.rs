@@ -49,8 +49,38 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// A free TCP port on 127.0.0.1, for third-party servers that cannot report a port-0 bind.
+///
+/// The kernel may hand the same port to two binds in a row once the first is closed, so ports
+/// handed out by this process are remembered and never given twice (tests run in parallel).
 pub fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        if !given.contains(&port) {
+            given.push(port);
+            return Ok(port);
+        }
+    }
+}
+
+/// Waits for `child` to listen on `port`; false if it exited first or the time ran out.
+/// (A port taken by someone else between [`free_port`] and the bind makes the child exit, while
+/// a connect would still succeed — to the other listener.)
+fn wait_for_child_port(child: &mut Child, port: u16, timeout: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
+        }
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            // Give a failing bind a moment to show as an exit.
+            std::thread::sleep(Duration::from_millis(50));
+            return matches!(child.try_wait(), Ok(None));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
 }
 
 /// Waits until something accepts connections on 127.0.0.1:port.
@@ -96,34 +126,36 @@ impl Nginx {
         for sub in ["logs", "tmp"] {
             std::fs::create_dir_all(dir.join(sub)).expect("creating nginx folders");
         }
-        let port = free_port().expect("free port");
         let d = dir.display();
-        let conf = format!(
-            "daemon off;\nmaster_process off;\nworker_processes 1;\nerror_log {d}/logs/error.log warn;\npid {d}/nginx.pid;\n\
+        let conf_path = dir.join("nginx.conf");
+        for _attempt in 0..5 {
+            let port = free_port().expect("free port");
+            let conf = format!(
+                "daemon off;\nmaster_process off;\nworker_processes 1;\nerror_log {d}/logs/error.log warn;\npid {d}/nginx.pid;\n\
 events {{ worker_connections 1024; }}\n\
 http {{\n  access_log off;\n  client_body_temp_path {d}/tmp/body;\n  proxy_temp_path {d}/tmp/proxy;\n  fastcgi_temp_path {d}/tmp/fastcgi;\n  uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n  sendfile on;\n  {http_extra}\n  server {{\n    listen 127.0.0.1:{port};\n    {server_body}\n  }}\n}}\n"
-        );
-        let conf_path = dir.join("nginx.conf");
-        std::fs::write(&conf_path, conf).expect("writing nginx.conf");
-        let child = Command::new(nginx)
-            .arg("-p")
-            .arg(dir)
-            .arg("-c")
-            .arg(&conf_path)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("starting nginx");
-        let mut me = Nginx {
-            port,
-            dir: dir.to_path_buf(),
-            child,
-        };
-        if !wait_for_port(port, Duration::from_secs(10)) {
-            let _ = me.child.kill();
-            let log = std::fs::read_to_string(dir.join("logs/error.log")).unwrap_or_default();
-            panic!("nginx did not listen on 127.0.0.1:{port}: {log}");
+            );
+            std::fs::write(&conf_path, conf).expect("writing nginx.conf");
+            let mut child = Command::new(&nginx)
+                .arg("-p")
+                .arg(dir)
+                .arg("-c")
+                .arg(&conf_path)
+                .stdin(Stdio::null())
+                .spawn()
+                .expect("starting nginx");
+            if wait_for_child_port(&mut child, port, Duration::from_secs(10)) {
+                return Some(Nginx {
+                    port,
+                    dir: dir.to_path_buf(),
+                    child,
+                });
+            }
+            let _ = child.kill();
+            let _ = child.wait();
         }
-        Some(me)
+        let log = std::fs::read_to_string(dir.join("logs/error.log")).unwrap_or_default();
+        panic!("nginx did not start listening on 127.0.0.1 after 5 tries: {log}");
     }
 
     /// `http://127.0.0.1:PORT{path}`.
@@ -163,28 +195,30 @@ impl Httpbin {
                 "run `cargo xtask test` to make target/xtask/venv",
             );
         };
-        let port = free_port().expect("free port");
-        let child = Command::new(python)
-            .args([
-                "-m",
-                "gunicorn",
-                "--workers",
-                "2",
-                "--log-level",
-                "warning",
-                "-b",
-            ])
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("httpbin:app")
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("starting gunicorn");
-        let mut me = Httpbin { port, child };
-        if !wait_for_port(port, Duration::from_secs(30)) {
-            let _ = me.child.kill();
-            panic!("httpbin did not listen on 127.0.0.1:{port}");
+        for _attempt in 0..5 {
+            let port = free_port().expect("free port");
+            let mut child = Command::new(&python)
+                .args([
+                    "-m",
+                    "gunicorn",
+                    "--workers",
+                    "2",
+                    "--log-level",
+                    "warning",
+                    "-b",
+                ])
+                .arg(format!("127.0.0.1:{port}"))
+                .arg("httpbin:app")
+                .stdin(Stdio::null())
+                .spawn()
+                .expect("starting gunicorn");
+            if wait_for_child_port(&mut child, port, Duration::from_secs(30)) {
+                return Some(Httpbin { port, child });
+            }
+            let _ = child.kill();
+            let _ = child.wait();
         }
-        Some(me)
+        panic!("httpbin did not start listening on 127.0.0.1 after 5 tries");
     }
 
     /// `http://127.0.0.1:PORT{path}`.
