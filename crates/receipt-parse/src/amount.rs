@@ -174,6 +174,34 @@ fn confusable_digit(b: u8) -> Option<u8> {
     }
 }
 
+/// What a byte is to the number scanner: a digit, a separator, a letter OCR confuses with a
+/// digit, another letter, or anything else.
+const KIND: [u8; 256] = {
+    let mut t = [OTHER; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_digit() {
+            DIGIT
+        } else if c == b'.' || c == b',' {
+            SEP
+        } else if matches!(c, b'O' | b'o' | b'l' | b'I' | b'|' | b'S' | b'B') {
+            CONFUSABLE
+        } else if c.is_ascii_alphabetic() {
+            LETTER
+        } else {
+            OTHER
+        };
+        b += 1;
+    }
+    t
+};
+const OTHER: u8 = 0;
+const DIGIT: u8 = 1;
+const SEP: u8 = 2;
+const CONFUSABLE: u8 = 3;
+const LETTER: u8 = 4;
+
 fn is_sep(b: u8) -> bool {
     b == b'.' || b == b','
 }
@@ -249,27 +277,33 @@ pub(crate) fn scan_into(line: &str, out: &mut Vec<Found>) {
     let mut i = 0;
     while i < n {
         let start = i;
-        let digitlike = |x: u8| x.is_ascii_digit() || confusable_digit(x).is_some();
         if !b[i].is_ascii_digit() {
             i += 1;
             continue;
         }
         // extend left over confusables directly attached ("O.50" is rare; "S0.00" too): keep simple
         let mut end = i;
+        // how many digits and confusables the number holds
+        let (mut digits, mut confusions) = (0usize, 0usize);
         while end < n {
-            let x = b[end];
-            let next = b.get(end + 1).copied();
-            let keep = if x.is_ascii_digit() {
-                true
-            } else if is_sep(x) {
-                next.is_some_and(digitlike)
-            } else if confusable_digit(x).is_some() {
-                // a confusable belongs to the number unless a letter follows ("9.00SR")
-                !next.is_some_and(|y| y.is_ascii_alphabetic() && confusable_digit(y).is_none())
-            } else {
-                false
+            let next = b.get(end + 1).map_or(OTHER, |&y| KIND[usize::from(y)]);
+            let keep = match KIND[usize::from(b[end])] {
+                DIGIT => {
+                    digits += 1;
+                    true
+                }
+                SEP => next == DIGIT || next == CONFUSABLE,
+                CONFUSABLE => {
+                    // a confusable belongs to the number unless a letter follows ("9.00SR")
+                    confusions += 1;
+                    next != LETTER
+                }
+                _ => false,
             };
             if !keep {
+                if KIND[usize::from(b[end])] == CONFUSABLE {
+                    confusions -= 1;
+                }
                 break;
             }
             end += 1;
@@ -335,11 +369,6 @@ pub(crate) fn scan_into(line: &str, out: &mut Vec<Found>) {
         }
         // confusables must not dominate
         let token = &b[start..end];
-        let confusions = token
-            .iter()
-            .filter(|&&x| confusable_digit(x).is_some())
-            .count();
-        let digits = token.iter().filter(|x| x.is_ascii_digit()).count();
         if confusions > 1 || (confusions == 1 && digits < 2) {
             continue;
         }
