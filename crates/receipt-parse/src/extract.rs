@@ -144,10 +144,7 @@ pub(crate) fn lines(text: &str) -> impl Iterator<Item = &str> {
             return None;
         }
         let b = rest.as_bytes();
-        let mut i = 0;
-        while i < b.len() && b[i] != b'\n' {
-            i += 1;
-        }
+        let i = newline(b);
         let line = &rest[..i];
         if i < b.len() {
             rest = &rest[i + 1..];
@@ -157,6 +154,26 @@ pub(crate) fn lines(text: &str) -> impl Iterator<Item = &str> {
             Some(line)
         }
     })
+}
+
+/// Where the first "\n" is (or the length): eight bytes at a time, then byte by byte.
+fn newline(b: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let mut i = 0;
+    while i + 8 <= b.len() {
+        let word = <[u8; 8]>::try_from(&b[i..i + 8]).map_or(0, u64::from_le_bytes);
+        let x = word ^ (ONES * u64::from(b'\n'));
+        // the lowest byte of x that is zero sets the lowest flag exactly
+        let zero = x.wrapping_sub(ONES) & !x & (ONES << 7);
+        if zero != 0 {
+            return i + (zero.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && b[i] != b'\n' {
+        i += 1;
+    }
+    i
 }
 
 /// Byte classes for the pass over a row: letter, digit, "$", beyond ASCII.
@@ -1107,6 +1124,27 @@ mod tests {
             let std: Vec<&str> = text.lines().collect();
             assert_eq!(ours, std, "{text:?}");
         }
+    }
+
+    #[test]
+    fn newline_finds_the_first_line_feed() {
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut b = vec![b'a'; len];
+                b.iter_mut()
+                    .skip(at + 1)
+                    .step_by(3)
+                    .for_each(|x| *x = b'\n');
+                if at < len {
+                    b[at] = b'\n';
+                }
+                // bytes around the line feed's value must not be taken for it
+                b.iter_mut().take(at).for_each(|x| *x = 0x0b);
+                assert_eq!(newline(&b), at.min(len), "{b:?}");
+            }
+        }
+        assert_eq!(newline(b"\x8a\x0a"), 1);
+        assert_eq!(newline(b"\x09\x0b\x8a\x4a\x0a\x0a"), 4);
     }
 
     #[test]
