@@ -977,12 +977,12 @@ pub(crate) fn receipt<'a>(texts: impl Iterator<Item = &'a str>, size_hint: usize
     let mut amounts: Vec<Found> = Vec::with_capacity(64);
     // receipt rows average a dozen bytes or so: room for most without growing
     let mut scanned: Vec<Scanned> = Vec::with_capacity((size_hint / 8).clamp(16, MAX_ROWS));
-    scanned.extend(
-        texts
-            .take(MAX_ROWS)
-            .map(|t| scan_row(t, &mut folded, &mut amounts))
-            .filter(|s| !s.text.is_empty()),
-    );
+    for t in texts.take(MAX_ROWS) {
+        let s = scan_row(t, &mut folded, &mut amounts);
+        if !s.text.is_empty() {
+            scanned.push(s);
+        }
+    }
     // only ASCII is ever folded in
     let folded = String::from_utf8(folded).unwrap_or_default();
     let mut rows: Vec<Row> = scanned
