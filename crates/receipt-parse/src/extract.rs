@@ -645,6 +645,14 @@ fn pick_currency(rows: &[Row]) -> (Option<Currency>, u8) {
     (Some(all[best]), (50 + 50 * n / total.max(1)).min(100) as u8)
 }
 
+/// The time of day printed in a row; one with fewer than three digits has none ("8:05").
+fn time_of(r: &Row) -> Option<String> {
+    if r.digits < 3 {
+        return None;
+    }
+    date::scan_time(r.text)
+}
+
 fn pick_date(rows: &[Row], us_style: bool) -> (Option<String>, u8, Option<String>, u8) {
     let labelled = |i: usize| {
         rows[i].flags & words::DATE != 0
@@ -680,7 +688,7 @@ fn pick_date(rows: &[Row], us_style: bool) -> (Option<String>, u8, Option<String
         .map(|&(i, d)| (i, d, 90u8))
         .or_else(|| found.first().map(|&(i, d)| (i, d, 70u8)));
     let Some((row_i, d, mut conf)) = chosen else {
-        let time = rows.iter().find_map(|r| date::scan_time(r.text));
+        let time = rows.iter().find_map(time_of);
         let tc = if time.is_some() { 50 } else { 0 };
         return (None, 0, time, tc);
     };
@@ -693,9 +701,9 @@ fn pick_date(rows: &[Row], us_style: bool) -> (Option<String>, u8, Option<String
         conf -= 20;
     }
     // the time printed with the date, else the first time on the receipt
-    let time = date::scan_time(rows[row_i].text)
-        .or_else(|| rows.get(row_i + 1).and_then(|r| date::scan_time(r.text)))
-        .or_else(|| rows.iter().find_map(|r| date::scan_time(r.text)));
+    let time = time_of(&rows[row_i])
+        .or_else(|| rows.get(row_i + 1).and_then(time_of))
+        .or_else(|| rows.iter().find_map(time_of));
     let tc = if time.is_some() { 70 } else { 0 };
     (Some(d.iso()), conf, time, tc)
 }
