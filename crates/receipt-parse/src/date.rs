@@ -303,8 +303,21 @@ fn maybe_date(line: &str) -> bool {
             if digit_run == 8 && !b.get(i + 1).is_some_and(u8::is_ascii_digit) {
                 return true;
             }
-        } else {
-            digit_run = 0;
+            i += 1;
+            continue;
+        }
+        digit_run = 0;
+        if c.is_ascii_alphabetic() {
+            // the start of a run of letters (runs are stepped over whole)
+            let run = b[i..]
+                .iter()
+                .take_while(|x| x.is_ascii_alphabetic())
+                .count();
+            if (3..=10).contains(&run) && month_prefix(&b[i..]) {
+                return true;
+            }
+            i += run;
+            continue;
         }
         if matches!(c, b'/' | b'-' | b'.')
             && i > 0
@@ -316,17 +329,6 @@ fn maybe_date(line: &str) -> bool {
             if separated >= 2 {
                 return true;
             }
-        }
-        if c.is_ascii_alphabetic() && (i == 0 || !b[i - 1].is_ascii_alphabetic()) {
-            let run = b[i..]
-                .iter()
-                .take_while(|x| x.is_ascii_alphabetic())
-                .count();
-            if (3..=10).contains(&run) && month_prefix(&b[i..]) {
-                return true;
-            }
-            i += run;
-            continue;
         }
         i += 1;
     }
