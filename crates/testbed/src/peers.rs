@@ -64,18 +64,20 @@ pub fn free_port() -> std::io::Result<u16> {
     }
 }
 
-/// Waits for `child` to listen on `port`; false if it exited first or the time ran out.
-/// (A port taken by someone else between [`free_port`] and the bind makes the child exit, while
-/// a connect would still succeed — to the other listener.)
+/// Waits for `child` to answer HTTP on `port`; false if it exited first or the time ran out.
+///
+/// A bare connect is not proof: a port taken by someone else between [`free_port`] and the
+/// bind makes the child exit while a connect still succeeds, and a connect to a port nobody
+/// listens on yet can connect to itself (Linux picks the same port as the source, a TCP
+/// simultaneous open), which also blocks the child's bind. So the check is an HTTP answer from a
+/// connection whose two ends differ, while the child is still running.
 fn wait_for_child_port(child: &mut Child, port: u16, timeout: Duration) -> bool {
     let start = Instant::now();
     while start.elapsed() < timeout {
         if let Ok(Some(_)) = child.try_wait() {
             return false;
         }
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            // Give a failing bind a moment to show as an exit.
-            std::thread::sleep(Duration::from_millis(50));
+        if answers_http(port) {
             return matches!(child.try_wait(), Ok(None));
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -83,16 +85,23 @@ fn wait_for_child_port(child: &mut Child, port: u16, timeout: Duration) -> bool 
     false
 }
 
-/// Waits until something accepts connections on 127.0.0.1:port.
-pub fn wait_for_port(port: u16, timeout: Duration) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < timeout {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
+fn answers_http(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut conn) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    if conn.local_addr().map(|a| a.port()).ok() == Some(port) {
+        return false; // connected to itself: nothing listens yet
     }
-    false
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+    if conn
+        .write_all(b"HEAD / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0u8; 5];
+    conn.read_exact(&mut head).is_ok() && &head == b"HTTP/"
 }
 
 fn find_program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
