@@ -69,16 +69,7 @@ enum Workers {
     Auto,
 }
 
-fn parse_args() -> Result<Option<Args>, String> {
-    let mut p = pico_args::Arguments::from_env();
-    if p.contains(["-h", "--help"]) {
-        print!("{USAGE}");
-        return Ok(None);
-    }
-    if p.contains(["-V", "--version"]) {
-        println!("fw-batch {}", env!("CARGO_PKG_VERSION"));
-        return Ok(None);
-    }
+fn parse_args(mut p: pico_args::Arguments) -> Result<Args, String> {
     let e = |e: pico_args::Error| e.to_string();
     let workers = match p.opt_value_from_str::<_, String>("--workers").map_err(e)? {
         None => Workers::Auto,
@@ -136,7 +127,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         (Some(_), Some(_)) => return Err("give a DIR or --manifest FILE, not both".into()),
         (None, None) => return Err("missing DIR or --manifest FILE (see --help)".into()),
     };
-    Ok(Some(Args {
+    Ok(Args {
         url,
         source,
         workers,
@@ -150,7 +141,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         timeout,
         progress,
         quiet,
-    }))
+    })
 }
 
 /// An item's failure: the upload's own, or a local one (file, journal) that is never retried.
@@ -227,13 +218,10 @@ fn default_journal(args: &Args) -> PathBuf {
 }
 
 fn main() -> std::process::ExitCode {
-    let args = match parse_args() {
-        Ok(Some(a)) => a,
-        Ok(None) => return Exit::Ok.code(),
-        Err(msg) => {
-            fw_cli::error(&msg);
-            return Exit::Usage.code();
-        }
+    let args = match fw_cli::command_line("fw-batch", env!("CARGO_PKG_VERSION"), USAGE, parse_args)
+    {
+        Ok(args) => args,
+        Err(code) => return code,
     };
     match run(args) {
         Ok(exit) => exit.code(),

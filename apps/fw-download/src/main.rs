@@ -54,20 +54,7 @@ struct Args {
     quiet: bool,
 }
 
-enum Parsed {
-    Run(Box<Args>),
-    Help,
-    Version,
-}
-
-fn parse_args() -> Result<Parsed> {
-    let mut a = pico_args::Arguments::from_env();
-    if a.contains(["-h", "--help"]) {
-        return Ok(Parsed::Help);
-    }
-    if a.contains(["-V", "--version"]) {
-        return Ok(Parsed::Version);
-    }
+fn parse_args(mut a: pico_args::Arguments) -> Result<Args> {
     let output: Option<PathBuf> = a.opt_value_from_str(["-o", "--output"])?;
     let remote_name = a.contains(["-O", "--remote-name"]);
     let accept: Option<String> = a.opt_value_from_str("--accept")?;
@@ -149,14 +136,14 @@ fn parse_args() -> Result<Parsed> {
         Some(p) => p.parse().map_err(|e: String| anyhow!(e))?,
         None => ProgressMode::Auto,
     };
-    Ok(Parsed::Run(Box::new(Args {
+    Ok(Args {
         url,
         target,
         downloader: d,
         json,
         progress,
         quiet,
-    })))
+    })
 }
 
 fn duration(s: &str) -> Result<Duration> {
@@ -164,20 +151,11 @@ fn duration(s: &str) -> Result<Duration> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(Parsed::Run(a)) => a,
-        Ok(Parsed::Help) => {
-            print!("{USAGE}");
-            return Exit::Ok.code();
-        }
-        Ok(Parsed::Version) => {
-            println!("fw-download {}", env!("CARGO_PKG_VERSION"));
-            return Exit::Ok.code();
-        }
-        Err(e) => {
-            fw_cli::error(&format!("{e:#}\n\n{USAGE}"));
-            return Exit::Usage.code();
-        }
+    let args = match fw_cli::command_line("fw-download", env!("CARGO_PKG_VERSION"), USAGE, |a| {
+        parse_args(a).map_err(|e| format!("{e:#}"))
+    }) {
+        Ok(args) => args,
+        Err(code) => return code,
     };
     match run(&args) {
         Ok(()) => Exit::Ok.code(),

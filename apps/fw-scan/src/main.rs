@@ -76,20 +76,7 @@ struct Args {
     quiet: bool,
 }
 
-enum Parsed {
-    Run(Box<Args>),
-    Help,
-    Version,
-}
-
-fn parse_args() -> Result<Parsed, String> {
-    let mut a = pico_args::Arguments::from_env();
-    if a.contains(["-h", "--help"]) {
-        return Ok(Parsed::Help);
-    }
-    if a.contains(["-V", "--version"]) {
-        return Ok(Parsed::Version);
-    }
+fn parse_args(mut a: pico_args::Arguments) -> Result<Args, String> {
     let fail = |e: pico_args::Error| e.to_string();
     let engine = match a
         .opt_value_from_str::<_, String>("--engine")
@@ -144,7 +131,7 @@ fn parse_args() -> Result<Parsed, String> {
     if inputs.is_empty() {
         return Err("no IMAGE given".to_string());
     }
-    Ok(Parsed::Run(Box::new(Args {
+    Ok(Args {
         inputs,
         engine,
         workers,
@@ -160,7 +147,7 @@ fn parse_args() -> Result<Parsed, String> {
         timeout,
         progress,
         quiet,
-    })))
+    })
 }
 
 fn build_engine(args: &Args) -> Box<dyn OcrEngine> {
@@ -339,21 +326,9 @@ fn run(args: &Args) -> Exit {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(Parsed::Run(args)) => args,
-        Ok(Parsed::Help) => {
-            print!("{USAGE}");
-            return Exit::Ok.code();
-        }
-        Ok(Parsed::Version) => {
-            println!("fw-scan {}", env!("CARGO_PKG_VERSION"));
-            return Exit::Ok.code();
-        }
-        Err(msg) => {
-            fw_cli::error(&msg);
-            eprintln!("run `fw-scan --help` for usage");
-            return Exit::Usage.code();
-        }
+    let args = match fw_cli::command_line("fw-scan", env!("CARGO_PKG_VERSION"), USAGE, parse_args) {
+        Ok(args) => args,
+        Err(code) => return code,
     };
     run(&args).code()
 }

@@ -50,20 +50,7 @@ struct Args {
     quiet: bool,
 }
 
-enum Parsed {
-    Run(Box<Args>),
-    Help,
-    Version,
-}
-
-fn parse_args() -> Result<Parsed, String> {
-    let mut a = pico_args::Arguments::from_env();
-    if a.contains(["-h", "--help"]) {
-        return Ok(Parsed::Help);
-    }
-    if a.contains(["-V", "--version"]) {
-        return Ok(Parsed::Version);
-    }
+fn parse_args(mut a: pico_args::Arguments) -> Result<Args, String> {
     let fail = |e: pico_args::Error| e.to_string();
     let raw_fields: Vec<String> = a.values_from_str(["-F", "--field"]).map_err(fail)?;
     let fields = fw_cli::parse_fields(&raw_fields)?;
@@ -127,7 +114,7 @@ fn parse_args() -> Result<Parsed, String> {
         .map(|p| p.parse::<ProgressMode>())
         .transpose()?
         .unwrap_or_default();
-    Ok(Parsed::Run(Box::new(Args {
+    Ok(Args {
         url,
         files: free,
         fields,
@@ -138,7 +125,7 @@ fn parse_args() -> Result<Parsed, String> {
         json,
         progress,
         quiet,
-    })))
+    })
 }
 
 /// The error and its causes on one line: `a: b: c`.
@@ -205,21 +192,10 @@ fn upload(args: &Args) -> Result<(multipart_upload::Response, serde_json::Value)
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(Parsed::Run(args)) => args,
-        Ok(Parsed::Help) => {
-            print!("{USAGE}");
-            return Exit::Ok.code();
-        }
-        Ok(Parsed::Version) => {
-            println!("fw-upload {}", env!("CARGO_PKG_VERSION"));
-            return Exit::Ok.code();
-        }
-        Err(msg) => {
-            fw_cli::error(&msg);
-            eprintln!("run `fw-upload --help` for usage");
-            return Exit::Usage.code();
-        }
+    let args = match fw_cli::command_line("fw-upload", env!("CARGO_PKG_VERSION"), USAGE, parse_args)
+    {
+        Ok(args) => args,
+        Err(code) => return code,
     };
     let mut out = std::io::stdout().lock();
     match upload(&args) {

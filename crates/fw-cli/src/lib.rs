@@ -250,6 +250,47 @@ pub fn batch_bar(mode: ProgressMode, quiet: bool, items: u64) -> Option<Progress
     Some(bar)
 }
 
+/// The first step of every app: answers `-h/--help` (the usage on stdout) and `-V/--version`,
+/// hands the rest of the command line to `parse`, and reports a parse error on stderr with a
+/// pointer to `--help`. Returns the app's arguments, or the exit code to end with (0 after help
+/// or version, 2 after a usage error).
+pub fn command_line<T>(
+    name: &str,
+    version: &str,
+    usage: &str,
+    parse: impl FnOnce(pico_args::Arguments) -> Result<T, String>,
+) -> Result<T, std::process::ExitCode> {
+    command_line_from(
+        pico_args::Arguments::from_env(),
+        name,
+        version,
+        usage,
+        parse,
+    )
+}
+
+fn command_line_from<T>(
+    mut args: pico_args::Arguments,
+    name: &str,
+    version: &str,
+    usage: &str,
+    parse: impl FnOnce(pico_args::Arguments) -> Result<T, String>,
+) -> Result<T, std::process::ExitCode> {
+    if args.contains(["-h", "--help"]) {
+        print!("{usage}");
+        return Err(Exit::Ok.code());
+    }
+    if args.contains(["-V", "--version"]) {
+        println!("{name} {version}");
+        return Err(Exit::Ok.code());
+    }
+    parse(args).map_err(|msg| {
+        error(&msg);
+        eprintln!("run `{name} --help` for usage");
+        Exit::Usage.code()
+    })
+}
+
 /// Prints `warning: MSG` on stderr (yellow on a terminal unless `NO_COLOR` is set).
 pub fn warn(msg: &str) {
     if !no_color() && std::io::stderr().is_terminal() {
@@ -353,6 +394,24 @@ mod tests {
         assert!(ProgressDrawTarget::stderr().is_hidden());
         assert!(!draw_target(ProgressMode::Always).is_hidden());
         assert!(draw_target(ProgressMode::Auto).is_hidden());
+    }
+
+    #[test]
+    fn command_line_answers_help_and_version_and_reports_usage_errors() {
+        let args = |v: &[&str]| pico_args::Arguments::from_vec(v.iter().map(Into::into).collect());
+        let never = |_: pico_args::Arguments| -> Result<(), String> { panic!("not parsed") };
+        let help = command_line_from(args(&["--help"]), "fw-x", "1", "usage: fw-x\n", never);
+        assert_eq!(help.unwrap_err(), Exit::Ok.code());
+        let version = command_line_from(args(&["-V"]), "fw-x", "1", "", never);
+        assert_eq!(version.unwrap_err(), Exit::Ok.code());
+        let bad = command_line_from(args(&["--nope"]), "fw-x", "1", "", |_| {
+            Err::<(), _>("unknown flag --nope".to_string())
+        });
+        assert_eq!(bad.unwrap_err(), Exit::Usage.code());
+        let ok = command_line_from(args(&["a"]), "fw-x", "1", "", |mut a| {
+            a.free_from_str::<String>().map_err(|e| e.to_string())
+        });
+        assert_eq!(ok.unwrap(), "a");
     }
 
     #[test]
