@@ -1,9 +1,7 @@
 //! Small helpers the tasks share: paths, running commands, free ports, peak RSS, nginx.
 
-#![allow(dead_code)]
 
 use anyhow::{Context, Result, bail};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -63,24 +61,6 @@ pub fn have(program: &str) -> bool {
         .status()
         .map(|s| s.success())
         .unwrap_or(false)
-}
-
-/// A free TCP port on 127.0.0.1 (for third-party servers that cannot report a port-0 bind).
-pub fn free_port() -> Result<u16> {
-    let l = TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?.port())
-}
-
-/// Waits until something accepts connections on 127.0.0.1:port.
-pub fn wait_for_port(port: u16, timeout: Duration) -> Result<()> {
-    let start = Instant::now();
-    while start.elapsed() < timeout {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    bail!("nothing listened on 127.0.0.1:{port} within {timeout:?}")
 }
 
 /// The outcome of a measured child process.
