@@ -1,5 +1,4 @@
-//! Small helpers the tasks share: paths, running commands, free ports, peak RSS, nginx.
-
+//! Small helpers the tasks share: paths, running commands, measuring peak RSS.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
