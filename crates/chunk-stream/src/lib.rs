@@ -31,6 +31,7 @@
 //! app turns [`Progress`] into a progress bar), no threads.
 
 use std::io::{self, Read, Write};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The default chunk size: 8 KiB.
@@ -91,6 +92,32 @@ pub trait ProgressObserver: Send {
 impl<F: FnMut(&Progress) + Send> ProgressObserver for F {
     fn on_progress(&mut self, progress: &Progress) {
         self(progress)
+    }
+}
+
+/// One observer fed by several transfers in turn — e.g. the attempts of one upload or download
+/// that is retried: every clone forwards to the same observer, which therefore sees one
+/// continuous transfer.
+#[derive(Clone)]
+pub struct SharedObserver(Arc<Mutex<Box<dyn ProgressObserver>>>);
+
+impl SharedObserver {
+    /// Wraps `observer` so that clones can be handed to each attempt.
+    pub fn new(observer: impl ProgressObserver + 'static) -> Self {
+        SharedObserver(Arc::new(Mutex::new(Box::new(observer))))
+    }
+}
+
+impl ProgressObserver for SharedObserver {
+    fn on_progress(&mut self, p: &Progress) {
+        if let Ok(mut o) = self.0.lock() {
+            o.on_progress(p);
+        }
+    }
+    fn on_finish(&mut self, p: &Progress) {
+        if let Ok(mut o) = self.0.lock() {
+            o.on_finish(p);
+        }
     }
 }
 

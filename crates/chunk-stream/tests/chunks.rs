@@ -2,7 +2,7 @@
 
 use chunk_stream::{
     Chunks, DEFAULT_CHUNK_SIZE, Progress, ProgressObserver, ProgressReader, ProgressWriter,
-    copy_chunked,
+    SharedObserver, copy_chunked,
 };
 use std::io::{self, Read, Write};
 use std::sync::{Arc, Mutex};
@@ -188,4 +188,19 @@ fn progress_reader_passes_errors_through_without_counting() {
     assert_eq!(total, 100);
     assert_eq!(reader.progress().bytes, 100);
     assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+}
+
+#[test]
+fn clones_of_a_shared_observer_feed_one_observer_across_attempts() {
+    let seen: Arc<Mutex<Vec<u64>>> = Arc::default();
+    let log = seen.clone();
+    let shared = SharedObserver::new(move |p: &Progress| log.lock().unwrap().push(p.bytes));
+    // A first attempt cut after 3 bytes, then a resumed one from byte 3.
+    let mut first = ProgressReader::new(&b"abc"[..], Some(6)).observer(shared.clone());
+    io::copy(&mut first, &mut io::sink()).unwrap();
+    let mut second = ProgressReader::new(&b"def"[..], Some(6))
+        .starting_at(3)
+        .observer(shared.clone());
+    io::copy(&mut second, &mut io::sink()).unwrap();
+    assert_eq!(*seen.lock().unwrap(), [3, 6]);
 }

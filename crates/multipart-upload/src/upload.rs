@@ -1,9 +1,9 @@
 //! Sending a [`Form`] over ureq: policy first, then a streamed body with Content-Length.
 
 use crate::{Form, MultipartReader, UploadError};
-use chunk_stream::{Progress, ProgressObserver, ProgressReader};
+use chunk_stream::{ProgressObserver, ProgressReader, SharedObserver};
 use serde::de::DeserializeOwned;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// The most of a response body kept in [`Response::body`].
@@ -91,22 +91,6 @@ impl Response {
     }
 }
 
-/// Forwards progress to one observer across attempts (a boundary collision restarts the body).
-struct SharedObserver(Arc<Mutex<Box<dyn ProgressObserver>>>);
-
-impl ProgressObserver for SharedObserver {
-    fn on_progress(&mut self, p: &Progress) {
-        if let Ok(mut o) = self.0.lock() {
-            o.on_progress(p);
-        }
-    }
-    fn on_finish(&mut self, p: &Progress) {
-        if let Ok(mut o) = self.0.lock() {
-            o.on_finish(p);
-        }
-    }
-}
-
 impl Uploader {
     /// An uploader with a connect timeout of 10 s and an idle (per read or write) timeout of 30 s.
     pub fn new() -> Uploader {
@@ -148,8 +132,8 @@ impl Uploader {
         form: Form,
         observer: impl ProgressObserver + 'static,
     ) -> Result<Response, UploadError> {
-        let shared: Arc<Mutex<Box<dyn ProgressObserver>>> =
-            Arc::new(Mutex::new(Box::new(observer)));
+        // A boundary collision restarts the body: every attempt reports to the one observer.
+        let shared = SharedObserver::new(observer);
         self.send_inner(url, form, Some(shared))
     }
 
@@ -167,7 +151,7 @@ impl Uploader {
         &self,
         url: &str,
         form: Form,
-        observer: Option<Arc<Mutex<Box<dyn ProgressObserver>>>>,
+        observer: Option<SharedObserver>,
     ) -> Result<Response, UploadError> {
         self.check(&form)?;
         let mut body = form.into_reader();
@@ -187,7 +171,7 @@ impl Uploader {
         &self,
         url: &str,
         body: &mut MultipartReader,
-        observer: Option<Arc<Mutex<Box<dyn ProgressObserver>>>>,
+        observer: Option<SharedObserver>,
     ) -> Result<Response, UploadError> {
         let mut request = self
             .agent
@@ -200,8 +184,7 @@ impl Uploader {
         let total = body.content_length();
         let result = match observer {
             Some(shared) => {
-                let mut reader =
-                    ProgressReader::new(&mut *body, Some(total)).observer(SharedObserver(shared));
+                let mut reader = ProgressReader::new(&mut *body, Some(total)).observer(shared);
                 let result = request.send(ureq::SendBody::from_reader(&mut reader));
                 if result.is_ok() {
                     reader.finish();

@@ -51,7 +51,7 @@ pub use name::{disposition_filename, safe_filename, url_filename};
 
 use batch_pool::{Decision, RetryPolicy};
 use binary_io::{Kind, SNIFF_LEN};
-use chunk_stream::{Progress, ProgressObserver, ProgressReader};
+use chunk_stream::{ProgressObserver, ProgressReader, SharedObserver};
 use disk::{
     Dest, Partial, Sink, discard, hash_file, hash_prefix, hex, io_err, keeps_partial, parent_dir,
     read_head, sync, sync_dir,
@@ -65,7 +65,7 @@ use sha2::{Digest, Sha256};
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use ureq::http::{HeaderMap, Response};
 use wire::{WatchConnector, Wire};
@@ -266,7 +266,8 @@ impl Downloader {
         target: &Target,
         observer: impl ProgressObserver + 'static,
     ) -> Result<Downloaded, DownloadError> {
-        let shared: SharedObserver = Arc::new(Mutex::new(Box::new(observer)));
+        // Retries resume the same transfer: every attempt reports to the one observer.
+        let shared = SharedObserver::new(observer);
         self.with_retries(url, target, Some(&shared))
     }
 
@@ -623,7 +624,7 @@ impl Downloader {
 
         let mut reader = ProgressReader::new(body, expected).starting_at(received);
         if let Some(o) = observer {
-            reader = reader.observer(Forward(o.clone()));
+            reader = reader.observer(o.clone());
         }
         let mut buf = vec![0u8; READ_CHUNK];
         loop {
@@ -761,24 +762,5 @@ impl Downloader {
         }
         let _ = fs::remove_file(sidecar_path(final_path));
         Ok(())
-    }
-}
-
-/// The caller's observer, shared by every attempt of one fetch.
-type SharedObserver = Arc<Mutex<Box<dyn ProgressObserver>>>;
-
-/// Passes progress to the shared observer.
-struct Forward(SharedObserver);
-
-impl ProgressObserver for Forward {
-    fn on_progress(&mut self, p: &Progress) {
-        if let Ok(mut o) = self.0.lock() {
-            o.on_progress(p);
-        }
-    }
-    fn on_finish(&mut self, p: &Progress) {
-        if let Ok(mut o) = self.0.lock() {
-            o.on_finish(p);
-        }
     }
 }
