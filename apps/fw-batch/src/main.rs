@@ -169,7 +169,7 @@ impl Retryable for ItemError {
 impl ItemError {
     fn describe(&self) -> String {
         match self {
-            ItemError::Upload(e) => chain(e),
+            ItemError::Upload(e) => fw_cli::error_chain(e),
             ItemError::Local(e) => format!("{e:#}"),
         }
     }
@@ -179,17 +179,6 @@ impl ItemError {
             ItemError::Local(_) => None,
         }
     }
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 thread_local! {

@@ -7,7 +7,6 @@
 use binary_io::{FilePolicy, Kind};
 use fw_cli::{Exit, ProgressMode};
 use multipart_upload::{Form, UploadError, Uploader};
-use std::error::Error as _;
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -130,13 +129,7 @@ fn parse_args(mut a: pico_args::Arguments) -> Result<Args, String> {
 
 /// The error and its causes on one line: `a: b: c`.
 fn chain(e: &UploadError) -> String {
-    let mut msg = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
+    let mut msg = fw_cli::error_chain(e);
     if let UploadError::Status { body, .. } = e {
         // The server's explanation on one line, short: error pages can be whole HTML documents.
         let line: String = body.split_whitespace().collect::<Vec<_>>().join(" ");

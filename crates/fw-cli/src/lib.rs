@@ -291,6 +291,18 @@ fn command_line_from<T>(
     })
 }
 
+/// An error and its causes on one line, `a: b: c` (what `{:#}` gives an anyhow error).
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut msg = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
 /// Prints `warning: MSG` on stderr (yellow on a terminal unless `NO_COLOR` is set).
 pub fn warn(msg: &str) {
     if !no_color() && std::io::stderr().is_terminal() {
@@ -412,6 +424,24 @@ mod tests {
             a.free_from_str::<String>().map_err(|e| e.to_string())
         });
         assert_eq!(ok.unwrap(), "a");
+    }
+
+    #[test]
+    fn error_chain_joins_causes() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("upload failed")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let e = Outer(std::io::Error::other("connection reset"));
+        assert_eq!(error_chain(&e), "upload failed: connection reset");
     }
 
     #[test]
