@@ -13,6 +13,10 @@
 //! assert_eq!(binary_io::sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), Kind::Png);
 //! ```
 //!
+//! Only regular files are inputs: [`open_regular`] (under [`open`] and [`FilePolicy::check`])
+//! refuses a FIFO, a device or a socket before opening it, so `/dev/zero` or a named pipe given as
+//! an upload fails at once with [`Error::NotRegularFile`] instead of hanging or sending nothing.
+//!
 //! What it does not do: no networking (callers apply the same policy to a download's declared
 //! size and first bytes with [`FilePolicy::check_size`] and [`FilePolicy::check_kind`]), no
 //! decoding of images, and no trust in file names beyond the optional extension check.
@@ -23,7 +27,7 @@ mod policy;
 pub use kind::{Kind, SNIFF_LEN, sniff};
 pub use policy::{ExtensionRule, FilePolicy};
 
-use std::fs::File;
+use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
@@ -41,6 +45,15 @@ pub enum Error {
     IsDirectory {
         /// The path asked for.
         path: PathBuf,
+    },
+    /// The path is a FIFO, a device or a socket: reading it could block forever (a FIFO with no
+    /// writer) or never end (`/dev/zero`), and it has no size to announce.
+    #[error("{path}: not a regular file ({what})")]
+    NotRegularFile {
+        /// The path asked for.
+        path: PathBuf,
+        /// What it is instead: `a FIFO`, `a character device`, `a block device`, `a socket`.
+        what: &'static str,
     },
     /// The file exists but may not be read.
     #[error("{path}: permission denied")]
@@ -168,16 +181,11 @@ pub(crate) fn file_name(path: &Path) -> String {
 }
 
 /// Opens a regular file, records its size and sniffs its kind from the first [`SNIFF_LEN`] bytes,
-/// then rewinds. Directories, missing and unreadable files get their own errors; an empty file is
-/// opened (its kind is [`Kind::Unknown`]) and left to the policy to refuse.
+/// then rewinds. Directories, FIFOs, devices, missing and unreadable files get their own errors
+/// (see [`open_regular`]); an empty file is opened (its kind is [`Kind::Unknown`]) and left to the
+/// policy to refuse.
 pub fn open(path: &Path) -> Result<OpenedFile, Error> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::from_io(path, e))?;
-    if meta.is_dir() {
-        return Err(Error::IsDirectory {
-            path: path.to_path_buf(),
-        });
-    }
-    let mut file = File::open(path).map_err(|e| Error::from_io(path, e))?;
+    let (mut file, meta) = open_regular(path)?;
     let mut head = Vec::with_capacity(SNIFF_LEN.min(meta.len() as usize));
     (&mut file)
         .take(SNIFF_LEN as u64)
@@ -196,6 +204,65 @@ pub fn open(path: &Path) -> Result<OpenedFile, Error> {
         size: meta.len(),
         kind,
     })
+}
+
+/// Opens `path` for reading if it is a regular file (a symbolic link is followed), and returns
+/// it with its metadata. Everything a tool is given as an input file should come through here.
+///
+/// A FIFO, a device or a socket is refused with [`Error::NotRegularFile`] *before* it is opened:
+/// opening a FIFO waits for a writer, and `/dev/zero` would read as an endless (or, by its size,
+/// empty) file. The open itself is non-blocking and the opened file is checked again, so a path
+/// swapped for a FIFO between the check and the open is refused too, not waited on. (On a regular
+/// file the non-blocking flag changes nothing.)
+pub fn open_regular(path: &Path) -> Result<(File, Metadata), Error> {
+    let before = std::fs::metadata(path).map_err(|e| Error::from_io(path, e))?;
+    check_regular(path, &before)?;
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path).map_err(|e| Error::from_io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::from_io(path, e))?;
+    check_regular(path, &meta)?;
+    Ok((file, meta))
+}
+
+/// Refuses anything but a regular file, naming what it is.
+pub fn check_regular(path: &Path, meta: &Metadata) -> Result<(), Error> {
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return Ok(());
+    }
+    if kind.is_dir() {
+        return Err(Error::IsDirectory {
+            path: path.to_path_buf(),
+        });
+    }
+    Err(Error::NotRegularFile {
+        path: path.to_path_buf(),
+        what: special_kind(&kind),
+    })
+}
+
+#[cfg(unix)]
+fn special_kind(kind: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: &std::fs::FileType) -> &'static str {
+    "a special file"
 }
 
 /// Reads a whole file as bytes. Fails on directories, missing, unreadable and empty files.
