@@ -10,8 +10,10 @@
 //!   work meanwhile.
 //! - [`Concurrency::Adaptive`] runs an [`AdaptiveLimiter`] (AIMD with a remembered ceiling and a
 //!   latency signal) so a batch settles just under what the server allows without being told.
-//! - [`Journal`] (JSON Lines), [`walk_dir`]/[`read_manifest`], [`content_key`] and [`Shard`] are
-//!   the pieces a resumable, shardable batch needs.
+//! - [`Journal`] (JSON Lines, locked by one run at a time, kept in the user's state folder by
+//!   [`default_journal`]) knows each item by its [`Identity`]: destination, exact key and file
+//!   [`Version`]. With [`walk_dir`]/[`read_manifest`], [`content_key`] and [`Shard`] these are the
+//!   pieces a resumable, shardable batch needs.
 //!
 //! Why plain `std` threads and a mutex-guarded queue rather than rayon or crossbeam workers: the
 //! jobs block on the network, so each in-flight job needs its own thread (rayon's pool is sized
@@ -45,14 +47,16 @@
 mod error;
 mod journal;
 mod limiter;
+mod location;
 mod manifest;
 mod pool;
 mod retry;
 mod shard;
 
 pub use error::Error;
-pub use journal::{Entry, Event, Journal, JournalState};
+pub use journal::{Destination, Identity, Journal, JournalState, Recorded, Version};
 pub use limiter::{AdaptiveConfig, AdaptiveLimiter, Concurrency};
+pub use location::{check_journal_outside, default_journal};
 pub use manifest::{Item, JOURNAL_PREFIX, content_key, read_manifest, walk_dir};
 pub use pool::{Attempt, Outcome, Pool, Run, Summary};
 pub use retry::{Decision, GiveUpReason, RetryPolicy, Retryable, parse_retry_after};

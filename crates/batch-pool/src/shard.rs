@@ -6,7 +6,8 @@ use std::str::FromStr;
 
 /// Shard `index` of `count`: the items whose key hashes to `index` modulo `count`.
 ///
-/// The hash is 64-bit FNV-1a of the key's UTF-8 bytes: fixed by this crate, the same on every
+/// The hash is 64-bit FNV-1a of the key's bytes (UTF-8, or a file name's raw bytes when they are
+/// not UTF-8, see [`Item::key_bytes`](crate::Item::key_bytes)): fixed by this crate, the same on every
 /// platform and version, so a rerun of a shard (or another machine's shard) sees the same share.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Shard {
@@ -43,8 +44,8 @@ impl Shard {
         self.count == 1
     }
 
-    /// Whether the item with this key belongs to this shard.
-    pub fn contains(&self, key: &str) -> bool {
+    /// Whether the item with this key (text or raw bytes) belongs to this shard.
+    pub fn contains(&self, key: impl AsRef<[u8]>) -> bool {
         shard_of(key, self.count) == self.index
     }
 
@@ -55,8 +56,8 @@ impl Shard {
 }
 
 /// Which of `count` shards the key belongs to (`count` 0 is treated as 1).
-pub fn shard_of(key: &str, count: u32) -> u32 {
-    (fnv1a64(key.as_bytes()) % u64::from(count.max(1))) as u32
+pub fn shard_of(key: impl AsRef<[u8]>, count: u32) -> u32 {
+    (fnv1a64(key.as_ref()) % u64::from(count.max(1))) as u32
 }
 
 fn fnv1a64(bytes: &[u8]) -> u64 {
