@@ -36,7 +36,7 @@ fn main() {
         if *n == 13 {
             return Err(JobError::Corrupt);
         }
-        if n % 3 == 0 && attempt.try_number == 1 {
+        if n.is_multiple_of(3) && attempt.try_number == 1 {
             return Err(JobError::Overloaded(Duration::from_millis(20)));
         }
         Ok(n * n)
