@@ -1,6 +1,7 @@
 //! What every filewire app shares, so that they behave alike: the exit codes of DESIGN.md,
 //! `--progress auto|always|never` with indicatif bars only on a terminal, `-F name=value`
-//! fields, and warnings on stderr.
+//! fields, `-H 'Name: value'` headers (one rule: [`parse_headers`], [`parse_upload_headers`]),
+//! path arguments that need not be UTF-8 ([`path_arg`]), and warnings on stderr.
 //!
 //! ```
 //! use fw_cli::{Exit, ProgressMode, parse_fields};
@@ -332,6 +333,94 @@ pub fn parse_fields(values: &[String]) -> Result<Vec<(String, String)>, String> 
         .collect()
 }
 
+/// Headers that frame or route the request: the HTTP client sets them from the body it sends, and
+/// a second copy from `-H` would give the peer two framings (request smuggling's raw material).
+pub const FRAMING_HEADERS: &[&str] = &[
+    "Content-Length",
+    "Transfer-Encoding",
+    "Host",
+    "Connection",
+    "Keep-Alive",
+    "Proxy-Connection",
+    "Upgrade",
+    "TE",
+    "Trailer",
+    "Expect",
+];
+
+/// Parses `-H 'Name: value'` arguments for a request whose body (if any) the app frames itself.
+///
+/// The rule, the same in every app: the name must be an HTTP token, the value may not hold
+/// control characters (CR, LF and NUL included: no header injection), and the
+/// [`FRAMING_HEADERS`] are refused, since the client generates them. Spaces around the name and
+/// the value are trimmed; an empty value is allowed; a name may repeat.
+pub fn parse_headers(values: &[String]) -> Result<Vec<(String, String)>, String> {
+    values.iter().map(|v| parse_header(v)).collect()
+}
+
+/// As [`parse_headers`], for an upload of a generated `multipart/form-data` body: `Content-Type`
+/// is refused too, because it must carry the boundary the app generates (a replacement would
+/// make the body unreadable, a second copy would give the peer two types).
+pub fn parse_upload_headers(values: &[String]) -> Result<Vec<(String, String)>, String> {
+    let headers = parse_headers(values)?;
+    if let Some((name, _)) = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+    {
+        return Err(format!(
+            "header `{name}` cannot be given with -H: an upload's Content-Type is \
+             multipart/form-data with a generated boundary"
+        ));
+    }
+    Ok(headers)
+}
+
+fn parse_header(raw: &str) -> Result<(String, String), String> {
+    let Some((name, value)) = raw.split_once(':') else {
+        return Err(format!(
+            "invalid header `{}` (expected 'Name: value')",
+            raw.escape_debug()
+        ));
+    };
+    let name = name.trim_matches([' ', '\t']);
+    let value = value.trim_matches([' ', '\t']);
+    if name.is_empty() || !name.bytes().all(is_token_byte) {
+        return Err(format!(
+            "invalid header name `{}` (letters, digits and !#$%&'*+-.^_`|~ only)",
+            name.escape_debug()
+        ));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\t') {
+        return Err(format!(
+            "header `{name}`: the value holds a control character (CR, LF, NUL...): `{}`",
+            value.escape_debug()
+        ));
+    }
+    if let Some(framing) = FRAMING_HEADERS
+        .iter()
+        .find(|f| f.eq_ignore_ascii_case(name))
+    {
+        return Err(format!(
+            "header `{framing}` cannot be given with -H: the client sets it from the request it sends"
+        ));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+/// RFC 9110 `tchar`.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// A path argument as the OS gave it (for pico-args' `*_from_os_str`), so that file names that
+/// are not UTF-8 work; an empty one is refused.
+pub fn path_arg(s: &std::ffi::OsStr) -> Result<std::path::PathBuf, String> {
+    if s.is_empty() {
+        return Err("empty path".to_string());
+    }
+    Ok(std::path::PathBuf::from(s))
+}
+
 /// Parses `--timeout`: seconds (`30`, `2.5`) or with a unit (`500ms`, `30s`, `2m`).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let err = || format!("invalid duration `{s}` (expected e.g. 30, 2.5s, 500ms, 2m)");
@@ -442,6 +531,76 @@ mod tests {
         }
         let e = Outer(std::io::Error::other("connection reset"));
         assert_eq!(error_chain(&e), "upload failed: connection reset");
+    }
+
+    #[test]
+    fn headers_are_parsed_and_trimmed() {
+        let h = parse_headers(&[
+            "Authorization: Bearer abc".into(),
+            "X-Empty:".into(),
+            "  Accept :\ttext/plain ".into(),
+            "X-Colon: a:b".into(),
+        ])
+        .unwrap();
+        assert_eq!(h[0], ("Authorization".into(), "Bearer abc".into()));
+        assert_eq!(h[1], ("X-Empty".into(), String::new()));
+        assert_eq!(h[2], ("Accept".into(), "text/plain".into()));
+        assert_eq!(h[3], ("X-Colon".into(), "a:b".into()));
+    }
+
+    #[test]
+    fn framing_headers_are_refused_in_any_case() {
+        for name in FRAMING_HEADERS {
+            for spelled in [
+                name.to_string(),
+                name.to_ascii_lowercase(),
+                name.to_ascii_uppercase(),
+            ] {
+                let err = parse_headers(&[format!("{spelled}: x")]).unwrap_err();
+                assert!(err.contains("cannot be given with -H"), "{spelled}: {err}");
+            }
+        }
+        assert!(parse_headers(&["Content-Type: text/plain".into()]).is_ok());
+    }
+
+    #[test]
+    fn an_upload_refuses_content_type() {
+        for raw in [
+            "Content-Type: text/plain",
+            "content-type: multipart/form-data; boundary=x",
+        ] {
+            let err = parse_upload_headers(&[raw.into()]).unwrap_err();
+            assert!(err.contains("generated boundary"), "{err}");
+        }
+        assert!(parse_upload_headers(&["Transfer-Encoding: chunked".into()]).is_err());
+        assert!(parse_upload_headers(&["X-Ok: 1".into()]).is_ok());
+    }
+
+    #[test]
+    fn malformed_and_injected_headers_are_refused() {
+        for bad in [
+            "NoColon",
+            ": empty name",
+            "Bad Name: x",
+            "X(y): x",
+            "X-A: b\r\nX-Injected: c",
+            "X-A: b\nc",
+            "X-A: nul\0",
+            "X-\u{e9}: x",
+        ] {
+            assert!(parse_headers(&[bad.into()]).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn path_args_keep_bytes_that_are_not_utf8() {
+        assert!(path_arg(std::ffi::OsStr::new("")).is_err());
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let raw = std::ffi::OsStr::from_bytes(b"dir\xff/a");
+            assert_eq!(path_arg(raw).unwrap().as_os_str().as_bytes(), b"dir\xff/a");
+        }
     }
 
     #[test]
