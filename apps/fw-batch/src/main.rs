@@ -1,19 +1,20 @@
 //! Upload a folder or manifest with a bounded, rate-aware worker pool.
 //!
 //! Every file goes in its own multipart POST (the file part plus `-F` fields), with an
-//! `X-Idempotency-Key` that names the exact upload. A JSON Lines journal lets a killed run resume:
-//! finished items are skipped, items that were in flight are sent again with the same key
-//! (at-least-once delivery; a server that dedupes by the key stores each item once).
+//! `X-Idempotency-Key` that names the exact upload. A JSON Lines journal in the user's state
+//! folder, locked by one run at a time, lets a killed run resume: files already uploaded to this
+//! URL in their current version are skipped, files that were in flight are sent again with the
+//! same key (at-least-once delivery; a server that dedupes by the key stores each item once).
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use batch_pool::{
-    AdaptiveConfig, Concurrency, Item, Journal, Pool, RetryPolicy, Retryable, Shard, content_key,
-    read_manifest, walk_dir,
+    AdaptiveConfig, Concurrency, Destination, Identity, Item, Journal, JournalState, Pool,
+    Recorded, RetryPolicy, Retryable, Shard, Version, content_key, read_manifest, walk_dir,
 };
 use fw_cli::{Exit, ProgressMode};
 use multipart_upload::{Form, UploadError, Uploader};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -29,9 +30,14 @@ options:
   --retries N           retries per file after the first try (default 4)
   -F, --field NAME=VALUE  form field sent with every file (repeatable)
   --file-field NAME     name of the file part (default file)
+  -H, --header 'NAME: VALUE'  request header sent with every file (repeatable; not
+                        Content-Type, framing headers or X-Idempotency-Key)
   --manifest FILE       JSON Lines: {\"path\": \"...\", \"fields\": {...}} per line
-  --journal FILE        resume journal (default DIR/.fw-batch.journal[.shard-I-of-N].jsonl,
-                        or FILE.fw-batch.journal[...].jsonl beside a manifest)
+  --journal FILE        resume journal (default: one per source, URL and shard in
+                        $XDG_STATE_HOME/filewire/journals/, else ~/.local/state/...;
+                        never inside DIR); one run at a time may use it
+  --hash                also compare each file's SHA-256 with the journal before skipping it
+                        (reads every file; catches changes that keep size and mtime)
   --shard INDEX/COUNT   only this stable hash-based share of the batch
   --json                one JSON result per file on stdout (JSON Lines)
   --timeout DUR         idle timeout per request (default 30s)
@@ -50,8 +56,10 @@ struct Args {
     max_workers: usize,
     retries: u32,
     fields: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
     file_field: String,
     journal: Option<PathBuf>,
+    hash: bool,
     shard: Shard,
     json: bool,
     timeout: Option<Duration>,
@@ -93,12 +101,27 @@ fn parse_args(mut p: pico_args::Arguments) -> Result<Args, String> {
         .unwrap_or(4u32);
     let raw_fields: Vec<String> = p.values_from_str(["-F", "--field"]).map_err(e)?;
     let fields = fw_cli::parse_fields(&raw_fields)?;
+    let raw_headers: Vec<String> = p.values_from_str(["-H", "--header"]).map_err(e)?;
+    let headers = fw_cli::parse_upload_headers(&raw_headers)?;
+    if let Some((name, _)) = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(IDEMPOTENCY_HEADER))
+    {
+        return Err(format!(
+            "header `{name}` cannot be given with -H: fw-batch sends one per file"
+        ));
+    }
     let file_field = p
         .opt_value_from_str("--file-field")
         .map_err(e)?
         .unwrap_or_else(|| "file".to_string());
-    let manifest: Option<PathBuf> = p.opt_value_from_str("--manifest").map_err(e)?;
-    let journal = p.opt_value_from_str("--journal").map_err(e)?;
+    let manifest = p
+        .opt_value_from_os_str("--manifest", fw_cli::path_arg)
+        .map_err(e)?;
+    let journal = p
+        .opt_value_from_os_str("--journal", fw_cli::path_arg)
+        .map_err(e)?;
+    let hash = p.contains("--hash");
     let shard = match p.opt_value_from_str::<_, String>("--shard").map_err(e)? {
         Some(s) => s.parse::<Shard>().map_err(|e| e.to_string())?,
         None => Shard::WHOLE,
@@ -116,7 +139,7 @@ fn parse_args(mut p: pico_args::Arguments) -> Result<Args, String> {
         .opt_free_from_str()
         .map_err(e)?
         .ok_or("missing URL (see --help)")?;
-    let dir: Option<PathBuf> = p.opt_free_from_str().map_err(e)?;
+    let dir = p.opt_free_from_os_str(fw_cli::path_arg).map_err(e)?;
     let rest = p.finish();
     if !rest.is_empty() {
         return Err(format!("unexpected arguments: {rest:?}"));
@@ -134,8 +157,10 @@ fn parse_args(mut p: pico_args::Arguments) -> Result<Args, String> {
         max_workers: max_workers.max(1),
         retries,
         fields,
+        headers,
         file_field,
         journal,
+        hash,
         shard,
         json,
         timeout,
@@ -185,25 +210,14 @@ thread_local! {
     static UPLOADER: std::cell::RefCell<Option<Uploader>> = const { std::cell::RefCell::new(None) };
 }
 
+const IDEMPOTENCY_HEADER: &str = "X-Idempotency-Key";
+
 struct Work {
     item: Item,
+    id: Identity,
+    /// Why the file could not be read before the run (it fails without being sent).
+    unreadable: Option<String>,
     idempotency_key: OnceLock<String>,
-}
-
-fn default_journal(args: &Args) -> PathBuf {
-    let suffix = if args.shard.is_whole() {
-        "jsonl".to_string()
-    } else {
-        format!("{}.jsonl", args.shard.label())
-    };
-    match &args.source {
-        Source::Dir(d) => d.join(format!("{}.{suffix}", batch_pool::JOURNAL_PREFIX)),
-        Source::Manifest(m) => {
-            let mut s = m.as_os_str().to_os_string();
-            s.push(format!(".fw-batch.journal.{suffix}"));
-            PathBuf::from(s)
-        }
-    }
 }
 
 fn main() -> std::process::ExitCode {
@@ -221,71 +235,195 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn run(args: Args) -> Result<Exit> {
+impl Source {
+    fn path(&self) -> &Path {
+        match self {
+            Source::Dir(p) | Source::Manifest(p) => p,
+        }
+    }
+}
+
+/// The journal for this batch, opened and locked; `Ok(None)` after a usage error was reported.
+fn open_journal(args: &Args) -> Result<Option<(Journal, JournalState)>> {
+    let path = match (&args.journal, &args.source) {
+        (Some(j), Source::Dir(d)) => {
+            if let Err(e) = batch_pool::check_journal_outside(j, d) {
+                fw_cli::error(&format!(
+                    "{e} (a later run would upload it); give another --journal"
+                ));
+                return Ok(None);
+            }
+            j.clone()
+        }
+        (Some(j), Source::Manifest(_)) => j.clone(),
+        (None, source) => batch_pool::default_journal(source.path(), &args.url, args.shard)
+            .context("finding the journal's folder (--journal FILE puts it elsewhere)")?,
+    };
+    if !args.quiet {
+        eprintln!("fw-batch: journal {}", path.display());
+    }
+    match Journal::open(&path) {
+        Ok(opened) => Ok(Some(opened)),
+        Err(e @ batch_pool::Error::Locked { .. }) => Err(anyhow!(e).context(
+            "another fw-batch is running this batch; wait for it, or give this run another --journal",
+        )),
+        Err(e) => Err(anyhow!(e).context("opening the journal (--journal FILE puts it elsewhere)")),
+    }
+}
+
+/// The batch's items in this shard, without the journal itself.
+fn list_items(args: &Args, journal: &Journal) -> Result<Vec<Item>> {
     let all = match &args.source {
         Source::Dir(d) => {
-            if !d.is_dir() {
-                bail!("{} is not a folder", d.display());
-            }
+            warn_about_older_journals(d, args.quiet);
             walk_dir(d).with_context(|| format!("listing {}", d.display()))?
         }
         Source::Manifest(m) => {
             read_manifest(m).with_context(|| format!("reading manifest {}", m.display()))?
         }
     };
-    let in_shard: Vec<Item> = all
+    Ok(all
         .into_iter()
-        .filter(|i| args.shard.contains(&i.key))
-        .collect();
-    let journal_path = args
-        .journal
-        .clone()
-        .unwrap_or_else(|| default_journal(&args));
-    let (journal, state) = Journal::open(&journal_path).with_context(|| {
-        format!(
-            "opening journal {} (--journal FILE puts it elsewhere)",
-            journal_path.display()
-        )
-    })?;
-    let total = in_shard.len();
-    let keys: std::collections::HashSet<&str> = in_shard.iter().map(|i| i.key.as_str()).collect();
-    let in_doubt = state.in_doubt().filter(|(k, _)| keys.contains(k)).count();
-    drop(keys);
-    let todo: Vec<Work> = in_shard
-        .into_iter()
-        .filter(|i| !state.is_done(&i.key))
-        .map(|item| Work {
-            item,
-            idempotency_key: OnceLock::new(),
+        .filter(|i| args.shard.contains(i.key_bytes()))
+        .filter(|i| {
+            let is_journal = journal.is_same_file(&i.path);
+            if is_journal && !args.quiet {
+                fw_cli::warn(&format!("{}: is the journal; not uploaded", i.key));
+            }
+            !is_journal
         })
-        .collect();
-    let skipped = total - todo.len();
-    if !args.quiet {
-        if skipped > 0 {
-            eprintln!(
-                "fw-batch: {skipped} of {total} files already uploaded (journal {})",
-                journal_path.display()
-            );
-        }
-        if in_doubt > 0 {
-            eprintln!(
-                "fw-batch: {in_doubt} files were in flight when the last run stopped; \
-                 sending them again with the same idempotency key"
-            );
-        }
-        if state.unreadable_lines > 0 {
+        .collect())
+}
+
+/// fw-batch 0.1 kept its journal in DIR; such a file is skipped by the walk but no longer read.
+fn warn_about_older_journals(dir: &Path, quiet: bool) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if !quiet
+            && entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(batch_pool::JOURNAL_PREFIX)
+        {
             fw_cli::warn(&format!(
-                "{} unreadable journal lines ignored",
-                state.unreadable_lines
+                "{} is an older fw-batch's journal: it is not uploaded, and no longer read \
+                 (it does not say where or which version was sent), so its files are sent again",
+                entry.path().display()
             ));
         }
     }
+}
 
+/// What the run must send, and what the journal says of the rest.
+struct Plan {
+    todo: Vec<Work>,
+    skipped: usize,
+    changed: usize,
+    in_doubt: usize,
+}
+
+fn plan(items: Vec<Item>, state: &JournalState, dest: &Destination, hash: bool) -> Plan {
+    let mut plan = Plan {
+        todo: Vec::new(),
+        skipped: 0,
+        changed: 0,
+        in_doubt: 0,
+    };
+    for item in items {
+        let version = if hash {
+            Version::hashed(&item.path)
+        } else {
+            Version::of(&item.path)
+        };
+        let (version, unreadable) = match version {
+            Ok(v) => (Some(v), None),
+            Err(e) => (None, Some(fw_cli::error_chain(&e))),
+        };
+        let id = Identity::new(dest, &item, version);
+        match state.lookup(&id) {
+            Recorded::Done => {
+                plan.skipped += 1;
+                continue;
+            }
+            Recorded::Changed if unreadable.is_none() => plan.changed += 1,
+            Recorded::InDoubt { .. } => plan.in_doubt += 1,
+            _ => {}
+        }
+        plan.todo.push(Work {
+            item,
+            id,
+            unreadable,
+            idempotency_key: OnceLock::new(),
+        });
+    }
+    plan
+}
+
+fn report_plan(plan: &Plan, total: usize, state: &JournalState) {
+    if plan.skipped > 0 {
+        eprintln!(
+            "fw-batch: {} of {total} files already uploaded to this URL",
+            plan.skipped
+        );
+    }
+    if plan.changed > 0 {
+        eprintln!(
+            "fw-batch: {} files changed since their upload; sending them again",
+            plan.changed
+        );
+    }
+    if plan.in_doubt > 0 {
+        eprintln!(
+            "fw-batch: {} files were in flight when the last run stopped; \
+             sending them again with the same idempotency key",
+            plan.in_doubt
+        );
+    }
+    if state.unreadable_lines > 0 {
+        fw_cli::warn(&format!(
+            "{} unreadable journal lines ignored",
+            state.unreadable_lines
+        ));
+    }
+    if state.older_lines > 0 {
+        fw_cli::warn(&format!(
+            "{} journal lines of an older fw-batch ignored (they do not say where or which \
+             version was sent); those files are sent again",
+            state.older_lines
+        ));
+    }
+}
+
+fn run(args: Args) -> Result<Exit> {
+    match &args.source {
+        Source::Dir(d) if !d.is_dir() => bail!("{} is not a folder", d.display()),
+        _ => {}
+    }
+    let Some((journal, state)) = open_journal(&args)? else {
+        return Ok(Exit::Usage);
+    };
+    let items = list_items(&args, &journal)?;
+    let total = items.len();
+    let dest = Destination::of_url(&args.url);
+    let plan = plan(items, &state, &dest, args.hash);
+    if !args.quiet {
+        report_plan(&plan, total, &state);
+    }
+    let skipped = plan.skipped;
+    let todo = plan.todo;
     // One uploader (one connection pool) per worker thread: a shared pool keeps only a few idle
     // connections per host, so most workers would reconnect for every file.
-    let new_uploader = || match args.timeout {
-        Some(t) => Uploader::new().timeout(t),
-        None => Uploader::new(),
+    let new_uploader = || {
+        let mut uploader = match args.timeout {
+            Some(t) => Uploader::new().timeout(t),
+            None => Uploader::new(),
+        };
+        for (name, value) in &args.headers {
+            uploader = uploader.header(name, value);
+        }
+        uploader
     };
     let concurrency = match args.workers {
         Workers::Fixed(n) => Concurrency::Fixed(n),
@@ -306,11 +444,14 @@ fn run(args: Args) -> Result<Exit> {
     let mut journal_error: Option<anyhow::Error> = None;
 
     let job = |w: &Work, attempt: batch_pool::Attempt| -> Result<u16, ItemError> {
+        if let Some(why) = &w.unreadable {
+            return Err(ItemError::Local(anyhow!("{why}")));
+        }
         let key = match w.idempotency_key.get() {
             Some(k) => k.clone(),
             None => {
-                let k = content_key(&w.item.key, &w.item.path)
-                    .map_err(|e| ItemError::Local(anyhow::Error::new(e)))?;
+                let k =
+                    content_key(&w.item).map_err(|e| ItemError::Local(anyhow::Error::new(e)))?;
                 w.idempotency_key.get_or_init(|| k).clone()
             }
         };
@@ -326,11 +467,11 @@ fn run(args: Args) -> Result<Exit> {
             .map_err(ItemError::Upload)?;
         // Written before the first byte leaves: a kill from here on leaves the item "in doubt".
         journal
-            .started(&w.item.key, Some(&key), attempt.try_number)
+            .started(&w.id, Some(&key), attempt.try_number)
             .map_err(|e| ItemError::Local(anyhow::Error::new(e).context("writing the journal")))?;
         let uploader = UPLOADER.with(|u| u.borrow_mut().get_or_insert_with(new_uploader).clone());
         let response = uploader
-            .header("X-Idempotency-Key", &key)
+            .header(IDEMPOTENCY_HEADER, &key)
             .send(&args.url, form)
             .map_err(ItemError::Upload)?;
         Ok(response.status)
@@ -340,8 +481,8 @@ fn run(args: Args) -> Result<Exit> {
         let key = &o.item.item.key;
         let idem = o.item.idempotency_key.get().cloned();
         let record = match &o.result {
-            Ok(status) => journal.done(key, o.tries, &status.to_string()),
-            Err(e) => journal.failed(key, o.tries, &e.describe()),
+            Ok(status) => journal.done(&o.item.id, o.tries, &status.to_string()),
+            Err(e) => journal.failed(&o.item.id, o.tries, &e.describe()),
         };
         if let Err(e) = record
             && journal_error.is_none()
@@ -358,9 +499,9 @@ fn run(args: Args) -> Result<Exit> {
             }
         }
         if args.json {
-            let line = serde_json::json!({
+            let mut line = serde_json::json!({
                 "key": key,
-                "path": o.item.item.path,
+                "path": o.item.item.path.to_string_lossy(),
                 "ok": o.result.is_ok(),
                 "status": match &o.result { Ok(s) => Some(*s), Err(e) => e.status() },
                 "tries": o.tries,
@@ -369,6 +510,13 @@ fn run(args: Args) -> Result<Exit> {
                 "idempotency_key": idem,
                 "error": o.result.as_ref().err().map(ItemError::describe),
             });
+            if let Some(raw) = &o.item.item.raw_key {
+                line["key_hex"] = raw
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+                    .into();
+            }
             let mut out = stdout.lock();
             // A closed stdout (e.g. `| head`) must not stop the batch; the journal is the record.
             let _ = writeln!(out, "{line}").and_then(|_| out.flush());

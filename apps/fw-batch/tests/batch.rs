@@ -51,12 +51,29 @@ fn testbed(k: usize, service_ms: u64) -> Testbed {
         .expect("testbed starts")
 }
 
+/// The state folder every run here keeps its journals in (each batch has its own journal there,
+/// named from its folder, URL and shard, so tests do not meet).
+fn state_home() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("fw-batch-state")
+}
+
 fn fw_batch(args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
         .arg("--progress=never")
+        .env("XDG_STATE_HOME", state_home())
         .output()
         .expect("fw-batch runs")
+}
+
+/// The journal a run reported on stderr (`fw-batch: journal PATH`).
+fn journal_of(out: &Output) -> PathBuf {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("fw-batch: journal "))
+        .unwrap_or_else(|| panic!("no journal line in {stderr}"));
+    PathBuf::from(line)
 }
 
 fn json_lines(out: &[u8]) -> Vec<Value> {
@@ -190,7 +207,9 @@ fn a_rerun_skips_what_finished() {
     let url = tb.url("/ratelimit/upload");
     let first = fw_batch(&[&url, dir_str(tmp.path()), "--workers", "3"]);
     assert_eq!(first.status.code(), Some(0));
-    assert!(tmp.path().join(".fw-batch.journal.jsonl").is_file());
+    let journal = journal_of(&first);
+    assert!(journal.starts_with(state_home().join("filewire/journals")));
+    assert!(journal.is_file());
     let second = fw_batch(&[&url, dir_str(tmp.path()), "--workers", "3", "--json"]);
     assert_eq!(second.status.code(), Some(0));
     assert!(second.stdout.is_empty(), "the rerun sent files again");
@@ -204,7 +223,9 @@ fn killed_mid_run_and_rerun_every_file_arrives_once_per_idempotency_key() {
     let files = make_files(tmp.path(), 300, 4000);
     let tb = testbed(4, 10);
     let url = tb.url("/ratelimit/upload");
-    let journal = tmp.path().join(".fw-batch.journal.jsonl");
+    let state = tempfile::tempdir().unwrap();
+    let journal = state.path().join("j.jsonl");
+    let journal_arg = journal.to_str().unwrap();
 
     let mut child = Command::new(BIN)
         .args([
@@ -214,6 +235,8 @@ fn killed_mid_run_and_rerun_every_file_arrives_once_per_idempotency_key() {
             "4",
             "--json",
             "--progress=never",
+            "--journal",
+            journal_arg,
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -241,7 +264,15 @@ fn killed_mid_run_and_rerun_every_file_arrives_once_per_idempotency_key() {
     let received_before = tb.stats().uploads.len();
     assert!(received_before >= done_before.len());
 
-    let rerun = fw_batch(&[&url, dir_str(tmp.path()), "--workers", "4", "--json"]);
+    let rerun = fw_batch(&[
+        &url,
+        dir_str(tmp.path()),
+        "--workers",
+        "4",
+        "--json",
+        "--journal",
+        journal_arg,
+    ]);
     assert_eq!(
         rerun.status.code(),
         Some(0),
@@ -297,7 +328,9 @@ fn journal_view(path: &Path) -> (BTreeSet<String>, BTreeMap<String, String>) {
     let mut last: BTreeMap<String, Value> = BTreeMap::new();
     for l in text.lines().filter(|l| !l.trim().is_empty()) {
         let v: Value = serde_json::from_str(l).unwrap();
-        last.insert(v["key"].as_str().unwrap().to_string(), v);
+        if v["event"] != "run" {
+            last.insert(v["key"].as_str().unwrap().to_string(), v);
+        }
     }
     let done = last
         .iter()
@@ -348,9 +381,14 @@ fn shards_are_disjoint_and_together_cover_the_batch() {
         for k in keys {
             assert!(seen.insert(k.clone()), "{k} is in two shards");
         }
-        let journal = tmp
-            .path()
-            .join(format!(".fw-batch.journal.shard-{i}-of-3.jsonl"));
+        let journal = journal_of(&out);
+        assert!(
+            journal
+                .to_string_lossy()
+                .ends_with(&format!(".shard-{i}-of-3.jsonl")),
+            "{}",
+            journal.display()
+        );
         assert!(journal.is_file(), "no journal {}", journal.display());
     }
     assert_eq!(seen.len(), 90);
@@ -377,11 +415,8 @@ fn a_manifest_names_files_and_their_fields() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_each_received_once(&tb, &files);
-    assert!(
-        tmp.path()
-            .join("batch.jsonl.fw-batch.journal.jsonl")
-            .is_file()
-    );
+    let journal = journal_of(&out);
+    assert!(journal.starts_with(state_home()) && journal.is_file());
 }
 
 #[test]
