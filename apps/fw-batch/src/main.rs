@@ -259,11 +259,14 @@ fn open_journal(args: &Args) -> Result<Option<(Journal, JournalState)>> {
         (None, source) => batch_pool::default_journal(source.path(), &args.url, args.shard)
             .context("finding the journal's folder (--journal FILE puts it elsewhere)")?,
     };
-    if !args.quiet {
-        eprintln!("fw-batch: journal {}", path.display());
-    }
     match Journal::open(&path) {
-        Ok(opened) => Ok(Some(opened)),
+        Ok(opened) => {
+            // After the lock is taken: a script may wait for this line to know the run owns it.
+            if !args.quiet {
+                eprintln!("fw-batch: journal {}", path.display());
+            }
+            Ok(Some(opened))
+        }
         Err(e @ batch_pool::Error::Locked { .. }) => Err(anyhow!(e).context(
             "another fw-batch is running this batch; wait for it, or give this run another --journal",
         )),
