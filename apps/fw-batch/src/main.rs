@@ -249,7 +249,7 @@ fn open_journal(args: &Args) -> Result<Option<(Journal, JournalState)>> {
         (Some(j), Source::Dir(d)) => {
             if let Err(e) = batch_pool::check_journal_outside(j, d) {
                 fw_cli::error(&format!(
-                    "{e} (a later run would upload it); give another --journal"
+                    "{e}: a later run would upload it; give a --journal outside it"
                 ));
                 return Ok(None);
             }
@@ -274,8 +274,8 @@ fn open_journal(args: &Args) -> Result<Option<(Journal, JournalState)>> {
     }
 }
 
-/// The batch's items in this shard, without the journal itself.
-fn list_items(args: &Args, journal: &Journal) -> Result<Vec<Item>> {
+/// The batch's items in this shard.
+fn list_items(args: &Args) -> Result<Vec<Item>> {
     let all = match &args.source {
         Source::Dir(d) => {
             warn_about_older_journals(d, args.quiet);
@@ -288,14 +288,22 @@ fn list_items(args: &Args, journal: &Journal) -> Result<Vec<Item>> {
     Ok(all
         .into_iter()
         .filter(|i| args.shard.contains(i.key_bytes()))
+        .collect())
+}
+
+/// The items without the journal itself (a state folder inside the source, a manifest naming
+/// the journal): it is never uploaded.
+fn without_journal(items: Vec<Item>, journal: &Journal, quiet: bool) -> Vec<Item> {
+    items
+        .into_iter()
         .filter(|i| {
             let is_journal = journal.is_same_file(&i.path);
-            if is_journal && !args.quiet {
+            if is_journal && !quiet {
                 fw_cli::warn(&format!("{}: is the journal; not uploaded", i.key));
             }
             !is_journal
         })
-        .collect())
+        .collect()
 }
 
 /// fw-batch 0.1 kept its journal in DIR; such a file is skipped by the walk but no longer read.
@@ -404,10 +412,12 @@ fn run(args: Args) -> Result<Exit> {
         Source::Dir(d) if !d.is_dir() => bail!("{} is not a folder", d.display()),
         _ => {}
     }
+    // Listed first, so that a source that cannot be read leaves no journal behind.
+    let listed = list_items(&args)?;
     let Some((journal, state)) = open_journal(&args)? else {
         return Ok(Exit::Usage);
     };
-    let items = list_items(&args, &journal)?;
+    let items = without_journal(listed, &journal, args.quiet);
     let total = items.len();
     let dest = Destination::of_url(&args.url);
     let plan = plan(items, &state, &dest, args.hash);

@@ -192,6 +192,12 @@ fn a_second_run_of_a_batch_is_refused_while_the_first_holds_the_journal() {
         }
     };
     assert!(journal.starts_with(batch.state.path().join("filewire/journals")));
+    // And its upload reaches the server, where it is held.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while tb.stats().requests == 0 {
+        assert!(std::time::Instant::now() < deadline, "the first run sent nothing");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 
     // (Were it not refused, it would wait on the server too: its timeout makes that a failure.)
     let second = batch.command(&url, &["--timeout", "60"]).output().unwrap();
