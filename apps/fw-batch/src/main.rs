@@ -245,18 +245,17 @@ impl Source {
 
 /// The journal for this batch, opened and locked; `Ok(None)` after a usage error was reported.
 fn open_journal(args: &Args) -> Result<Option<(Journal, JournalState)>> {
-    let path = match (&args.journal, &args.source) {
-        (Some(j), Source::Dir(d)) => {
-            if let Err(e) = batch_pool::check_journal_outside(j, d) {
+    let path = match &args.journal {
+        Some(j) => {
+            if let Err(e) = batch_pool::check_journal_outside(j, args.source.path()) {
                 fw_cli::error(&format!(
-                    "{e}: a later run would upload it; give a --journal outside it"
+                    "{e}: the batch would read it as data; give a --journal outside it"
                 ));
                 return Ok(None);
             }
             j.clone()
         }
-        (Some(j), Source::Manifest(_)) => j.clone(),
-        (None, source) => batch_pool::default_journal(source.path(), &args.url, args.shard)
+        None => batch_pool::default_journal(args.source.path(), &args.url, args.shard)
             .context("finding the journal's folder (--journal FILE puts it elsewhere)")?,
     };
     match Journal::open(&path) {

@@ -195,7 +195,10 @@ fn a_second_run_of_a_batch_is_refused_while_the_first_holds_the_journal() {
     // And its upload reaches the server, where it is held.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while tb.stats().requests == 0 {
-        assert!(std::time::Instant::now() < deadline, "the first run sent nothing");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first run sent nothing"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 
@@ -331,4 +334,28 @@ fn an_older_journal_in_the_folder_is_neither_read_nor_uploaded() {
         stderr(&out)
     );
     assert_eq!(times(&tb, b"file a"), 2);
+}
+
+#[test]
+fn the_manifest_cannot_be_its_own_journal() {
+    let batch = Batch::new();
+    batch.write("a.txt", b"file a");
+    let manifest = batch.src.join("m.jsonl");
+    let text = "{\"path\": \"a.txt\"}\n";
+    std::fs::write(&manifest, text).unwrap();
+    let tb = Testbed::start().unwrap();
+    let m = manifest.to_str().unwrap();
+    let out = Command::new(BIN)
+        .args([&tb.url("/upload"), "--manifest", m, "--journal", m])
+        .env("XDG_STATE_HOME", batch.state.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is the batch's manifest"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&manifest).unwrap(), text);
+    assert_eq!(tb.stats().requests, 0);
 }

@@ -49,6 +49,12 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// The journal would be the manifest itself, and its lines would be appended to it.
+    #[error("journal {journal} is the batch's manifest")]
+    JournalIsManifest {
+        /// The journal.
+        journal: PathBuf,
+    },
     /// A shard was not `INDEX/COUNT` with `INDEX < COUNT`.
     #[error("invalid shard {input:?}: expected INDEX/COUNT with 0 <= INDEX < COUNT")]
     InvalidShard {

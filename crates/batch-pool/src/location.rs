@@ -19,17 +19,24 @@ pub fn default_journal(source: &Path, url: &str, shard: Shard) -> Result<PathBuf
     Ok(dir.join(journal_name(&canonical, url, shard)))
 }
 
-/// Refuses a journal inside `folder` (the folder a batch walks): a later run would upload it.
-/// A journal whose folder does not exist yet is let through (opening it will fail).
-pub fn check_journal_outside(journal: &Path, folder: &Path) -> Result<(), Error> {
-    let folder = std::fs::canonicalize(folder).map_err(|e| Error::io(folder, e))?;
+/// Refuses a journal that a batch would read as data: one inside `source` when it is the folder
+/// being walked (a later run would upload it), or `source` itself when it is a manifest (the
+/// journal's lines would be appended to it). A journal whose folder does not exist yet is let
+/// through (opening it will fail).
+pub fn check_journal_outside(journal: &Path, source: &Path) -> Result<(), Error> {
+    let canonical = std::fs::canonicalize(source).map_err(|e| Error::io(source, e))?;
     let Some(resolved) = resolve(journal) else {
         return Ok(());
     };
-    if resolved.starts_with(&folder) {
+    if canonical.is_dir() && resolved.starts_with(&canonical) {
         return Err(Error::JournalInSource {
             journal: journal.to_path_buf(),
-            source_dir: folder,
+            source_dir: canonical,
+        });
+    }
+    if resolved == canonical {
+        return Err(Error::JournalIsManifest {
+            journal: journal.to_path_buf(),
         });
     }
     Ok(())
@@ -160,5 +167,12 @@ mod tests {
         }
         check_journal_outside(&dir.path().join("j.jsonl"), &src).unwrap();
         check_journal_outside(&dir.path().join("src2.jsonl"), &src).unwrap();
+        let manifest = dir.path().join("m.jsonl");
+        std::fs::write(&manifest, "").unwrap();
+        assert!(matches!(
+            check_journal_outside(&src.join("../m.jsonl"), &manifest),
+            Err(Error::JournalIsManifest { .. })
+        ));
+        check_journal_outside(&dir.path().join("j.jsonl"), &manifest).unwrap();
     }
 }
