@@ -46,7 +46,8 @@ options:
   -h, --help            this help
   -V, --version         the version
 
-exit codes: 0 all uploaded, 1 other failure, 2 usage, 7 some files failed
+exit codes: 0 all uploaded, 1 other failure (e.g. the journal is in use by another run),
+            2 usage, 7 some files failed
 ";
 
 struct Args {
