@@ -275,6 +275,12 @@ impl JournalState {
 
 /// An append-only JSON Lines journal, locked for one run; safe to share between threads.
 ///
+/// Each line is one JSON object: `{"event":"run","pid":..}` when a run takes the journal, then
+/// `started`, `done` or `failed` lines carrying the item's [`Identity`] (`dest`, `key`, `key_hex`
+/// for a key that is not UTF-8, `size`, `mtime_ns`, `sha256` when hashed) and `tries`,
+/// `idempotency_key` or `detail`. Lines of the first format (no `dest`) are counted in
+/// [`JournalState::older_lines`] and ignored.
+///
 /// Each event is one `write` of one whole line to a file opened for appending, so a process
 /// killed at any moment (even SIGKILL) leaves every earlier line intact. That survives the
 /// process, not the machine: call [`Journal::durable`] to also `fsync` each line.
