@@ -244,9 +244,9 @@ impl Source {
     }
 }
 
-/// The journal for this batch, opened and locked; `Ok(None)` after a usage error was reported.
-fn open_journal(args: &Args) -> Result<Option<(Journal, JournalState)>> {
-    let path = match &args.journal {
+/// Where this batch's journal is; `Ok(None)` after a usage error was reported.
+fn journal_path(args: &Args) -> Result<Option<PathBuf>> {
+    Ok(Some(match &args.journal {
         Some(j) => {
             if let Err(e) = batch_pool::check_journal_outside(j, args.source.path()) {
                 fw_cli::error(&format!(
@@ -258,14 +258,18 @@ fn open_journal(args: &Args) -> Result<Option<(Journal, JournalState)>> {
         }
         None => batch_pool::default_journal(args.source.path(), &args.url, args.shard)
             .context("finding the journal's folder (--journal FILE puts it elsewhere)")?,
-    };
-    match Journal::open(&path) {
+    }))
+}
+
+/// The journal, opened and locked.
+fn open_journal(path: &Path, quiet: bool) -> Result<(Journal, JournalState)> {
+    match Journal::open(path) {
         Ok(opened) => {
             // After the lock is taken: a script may wait for this line to know the run owns it.
-            if !args.quiet {
+            if !quiet {
                 eprintln!("fw-batch: journal {}", path.display());
             }
-            Ok(Some(opened))
+            Ok(opened)
         }
         Err(e @ batch_pool::Error::Locked { .. }) => Err(anyhow!(e).context(
             "another fw-batch is running this batch; wait for it, or give this run another --journal",
@@ -412,11 +416,12 @@ fn run(args: Args) -> Result<Exit> {
         Source::Dir(d) if !d.is_dir() => bail!("{} is not a folder", d.display()),
         _ => {}
     }
-    // Listed first, so that a source that cannot be read leaves no journal behind.
-    let listed = list_items(&args)?;
-    let Some((journal, state)) = open_journal(&args)? else {
+    let Some(journal_path) = journal_path(&args)? else {
         return Ok(Exit::Usage);
     };
+    // Listed before the journal is opened, so that a source that cannot be read leaves none.
+    let listed = list_items(&args)?;
+    let (journal, state) = open_journal(&journal_path, args.quiet)?;
     let items = without_journal(listed, &journal, args.quiet);
     let total = items.len();
     let dest = Destination::of_url(&args.url);
