@@ -1,4 +1,4 @@
-//! What every filewire app shares, so that they behave alike: the exit codes of DESIGN.md,
+//! What every filewire app shares, so that they behave alike: the exit codes of the README,
 //! `--progress auto|always|never` with indicatif bars only on a terminal, `-F name=value`
 //! fields, and warnings on stderr.
 //!
@@ -21,7 +21,7 @@ use std::io::IsTerminal;
 use std::str::FromStr;
 use std::time::Duration;
 
-/// Exit codes, the same in every app (README and DESIGN.md).
+/// Exit codes, the same in every app (README, Exit codes; ARCHITECTURE.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Exit {

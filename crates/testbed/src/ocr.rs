@@ -1,7 +1,7 @@
 //! `POST /parse/image`: answers shaped like OCR.space's, chosen by a `scenario` parameter.
 //!
 //! The envelopes in `ocrspace/` are vendored from the team's shared data; their provenance is
-//! in `ocrspace/README.md` (from shared/data/ocrspace/SOURCES.md): 01 is a real captured
+//! in `ocrspace/README.md`: 01 is a real captured
 //! success, 02 the official documentation sample, 03 a real error envelope, 04 a reconstructed
 //! timeout envelope with the real message, 05 the real throttle text, 06 a made-up body of the
 //! observed invalid-key shape.
