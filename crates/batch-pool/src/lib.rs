@@ -47,7 +47,6 @@ mod journal;
 mod limiter;
 mod manifest;
 mod pool;
-mod retry;
 mod shard;
 
 pub use error::Error;
@@ -55,5 +54,7 @@ pub use journal::{Entry, Event, Journal, JournalState};
 pub use limiter::{AdaptiveConfig, AdaptiveLimiter, Concurrency};
 pub use manifest::{Item, JOURNAL_PREFIX, content_key, read_manifest, walk_dir};
 pub use pool::{Attempt, Outcome, Pool, Run, Summary};
+// The retry vocabulary lives in the `retry` crate, shared with the transfer crates; it is
+// re-exported so a batch needs one import.
 pub use retry::{Decision, GiveUpReason, RetryPolicy, Retryable, parse_retry_after};
 pub use shard::{Shard, shard_of};

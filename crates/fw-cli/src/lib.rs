@@ -49,6 +49,20 @@ impl Exit {
         std::process::ExitCode::from(self as u8)
     }
 
+    /// The exit for a kind of failure: the one place where a library's classification becomes
+    /// a process exit code.
+    pub fn from_kind(kind: retry::FailureKind) -> Exit {
+        use retry::FailureKind;
+        match kind {
+            FailureKind::Refused => Exit::Refused,
+            FailureKind::Invalid => Exit::Usage,
+            FailureKind::Rejected => Exit::ServerSaidNo,
+            FailureKind::Network => Exit::Network,
+            FailureKind::Integrity => Exit::Integrity,
+            FailureKind::Other => Exit::Failure,
+        }
+    }
+
     /// The exit for a numeric code (unknown codes are [`Exit::Failure`]).
     pub fn from_code(code: u8) -> Exit {
         match code {
@@ -355,6 +369,21 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_failure_kind_has_its_exit_code() {
+        use retry::FailureKind;
+        for (kind, code) in [
+            (FailureKind::Refused, 3),
+            (FailureKind::Invalid, 2),
+            (FailureKind::Rejected, 4),
+            (FailureKind::Network, 5),
+            (FailureKind::Integrity, 6),
+            (FailureKind::Other, 1),
+        ] {
+            assert_eq!(Exit::from_kind(kind) as u8, code, "{kind}");
+        }
+    }
 
     #[test]
     fn exit_codes_match_the_design() {
