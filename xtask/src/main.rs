@@ -10,6 +10,7 @@ mod demo;
 mod deps;
 mod eval;
 mod test;
+mod tidy;
 mod util;
 
 use anyhow::{Result, bail};
