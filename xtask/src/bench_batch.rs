@@ -1,7 +1,7 @@
 //! `cargo xtask bench batch`: 2000 × 16 KiB files to a server that serves 8 at once (429 +
 //! Retry-After past that) with 10 ms service time; wall time as a ratio to the ideal
 //! 2000 × 10 ms / 8 = 2.5 s with `--workers 8` and `--workers auto`, and the share of tries
-//! answered 429. Budget (DESIGN.md): ≤ 1.15× with 8 workers; ≤ 1.5× and ≤ 5 % 429 with auto.
+//! answered 429. Budget (ARCHITECTURE.md, Budgets): ≤ 1.15× with 8 workers; ≤ 1.5× and ≤ 5 % 429 with auto.
 
 use crate::util;
 use anyhow::{Context, Result, bail};

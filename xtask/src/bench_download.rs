@@ -1,6 +1,6 @@
 //! `cargo xtask bench download [--size BYTES] [--rounds N]`: 1 GiB from a local nginx to disk
 //! with the release fw-download, `curl -s -o` and `wget -q -O`, measured in the same run (wall
-//! time and peak RSS via wait4), reported as ratios against curl. Budget (DESIGN.md): wall ≤ 1.0×
+//! time and peak RSS via wait4), reported as ratios against curl. Budget (ARCHITECTURE.md, Budgets): wall ≤ 1.0×
 //! curl, peak RSS ≤ 16 MiB, and the peak for 1 GiB within 2 MiB of the peak for 10 MiB.
 
 use crate::util::{Measured, have, measure, mib, root, scratch, step};

@@ -1,7 +1,7 @@
 //! `cargo xtask bench upload`: fw-upload against `curl -F`, a 10 MiB and a 1 GiB file posted as
 //! multipart to a local nginx that reads and discards the body, in the same run.
 //!
-//! Budgets (DESIGN.md): wall ≤ 1.0× curl; peak RSS ≤ 16 MiB; the 1 GiB run's peak RSS within
+//! Budgets (ARCHITECTURE.md): wall ≤ 1.0× curl; peak RSS ≤ 16 MiB; the 1 GiB run's peak RSS within
 //! 2 MiB of the 10 MiB run's.
 
 use crate::util::{self, Measured};

@@ -188,8 +188,8 @@ pub fn run(mut args: pico_args::Arguments) -> Result<()> {
     )?;
     demo.step(
         "The same through an OCR.space-shaped API",
-        "Here the test server plays OCR.space and answers with a recorded real response. With no \
-         OCRSPACE_API_KEY set the client falls back to the public demo key and warns that it is \
+        "Here the test server plays OCR.space and answers with the recorded response for this very \
+         image (fixtures/ocrspace/), so the receipt comes back parsed. With no OCRSPACE_API_KEY set the client falls back to the public demo key and warns that it is \
          throttled; a key is never printed.",
         Command::new(bin.join("fw-scan"))
             .arg(fixtures.join("images/receipt.png"))
@@ -278,6 +278,8 @@ impl Testbed {
                 "--retry-after",
                 "1",
             ])
+            .arg("--ocr-recordings")
+            .arg(root().join("fixtures").join("ocrspace"))
             .stdout(Stdio::piped())
             .spawn()
             .context("starting fw-testbed")?;

@@ -10,6 +10,7 @@ mod demo;
 mod deps;
 mod eval;
 mod test;
+mod tidy;
 mod util;
 
 use anyhow::{Result, bail};
@@ -21,7 +22,7 @@ tasks:
   test                      fmt check, clippy -D warnings, doc, all tests (installs what tests need)
   demo                      walk through every app against the loopback testbed
   bench [upload|download|batch|scan|parse|chunk|all]
-                            budgets from DESIGN.md, as ratios against peers measured in the same run
+                            budgets of ARCHITECTURE.md, as ratios against peers measured in the same run
   eval [--data FILE.jsonl]  receipt-parse accuracy on a receipt set (default ../shared/data/sroie/dev.jsonl)
 ";
 

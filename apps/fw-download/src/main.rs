@@ -1,7 +1,7 @@
 //! Download a file safely: checked, streamed, resumable, atomically renamed.
 //!
 //! A thin binary: parses flags, configures a [`safe_download::Downloader`], prints the result on
-//! stdout (text or `--json`) and exits with the codes of DESIGN.md.
+//! stdout (text or `--json`) and exits with the README's exit codes.
 
 use anyhow::{Context, Result, anyhow};
 use fw_cli::{Exit, ProgressMode};

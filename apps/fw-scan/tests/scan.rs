@@ -247,7 +247,7 @@ fn cents(s: &str) -> Option<i64> {
 }
 
 /// End to end on the 8 real SROIE scans: tesseract (2 workers) then receipt-parse, totals
-/// compared as numbers with the dataset's truth. DESIGN.md asks for at least 90 %, which on 8
+/// compared as numbers with the dataset's truth. ARCHITECTURE.md (Accuracy targets) asks for at least 90 %, which on 8
 /// images means all 8; that is also what was measured when this test was written (psm 4).
 #[test]
 fn real_receipt_scans_end_to_end_with_two_workers() {
@@ -297,6 +297,6 @@ fn real_receipt_scans_end_to_end_with_two_workers() {
     eprintln!("end to end totals: {right}/8");
     assert!(
         right * 100 >= 90 * 8,
-        "only {right}/8 totals right end to end (DESIGN.md: at least 90 %)"
+        "only {right}/8 totals right end to end (ARCHITECTURE.md: at least 90 %)"
     );
 }

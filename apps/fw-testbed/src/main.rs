@@ -20,6 +20,8 @@ OPTIONS:
     --rate-limit K    requests /ratelimit/upload serves at once (default 8; 0: all get 429)
     --service-ms MS   time each /ratelimit/upload request takes (default 10)
     --retry-after S   Retry-After seconds on 429 answers (default 1)
+    --ocr-recordings DIR
+                      recorded OCR.space answers, HEX.json for an image of SHA-256 HEX
     -h, --help        print this help
     -V, --version     print the version
 
@@ -33,6 +35,7 @@ struct Args {
     rate_limit: usize,
     service_ms: u64,
     retry_after_s: u64,
+    ocr_recordings: Option<std::path::PathBuf>,
 }
 
 /// The parsed command line, `None` when --help or --version was answered.
@@ -62,6 +65,7 @@ fn parse_args() -> Result<Option<Args>, String> {
             .opt_value_from_str("--retry-after")
             .map_err(e)?
             .unwrap_or(1),
+        ocr_recordings: p.opt_value_from_str("--ocr-recordings").map_err(e)?,
     };
     let rest = p.finish();
     if !rest.is_empty() {
@@ -80,6 +84,12 @@ fn run(args: Args) -> anyhow::Result<()> {
             bail!("--files {} is not a folder", dir.display());
         }
         builder = builder.files_dir(dir);
+    }
+    if let Some(dir) = &args.ocr_recordings {
+        if !dir.is_dir() {
+            bail!("--ocr-recordings {} is not a folder", dir.display());
+        }
+        builder = builder.ocr_recordings(dir);
     }
     let server = builder
         .start()

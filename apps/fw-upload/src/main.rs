@@ -2,7 +2,7 @@
 //!
 //! A thin binary: parses flags, builds a [`multipart_upload::Form`] and a
 //! [`binary_io::FilePolicy`], sends with [`multipart_upload::Uploader`], prints the server's
-//! answer on stdout and exits with the codes of DESIGN.md.
+//! answer on stdout and exits with the README's exit codes.
 
 use binary_io::{FilePolicy, Kind};
 use fw_cli::{Exit, ProgressMode};

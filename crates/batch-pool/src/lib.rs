@@ -50,7 +50,6 @@ mod limiter;
 mod location;
 mod manifest;
 mod pool;
-mod retry;
 mod shard;
 
 pub use error::Error;
@@ -59,5 +58,7 @@ pub use limiter::{AdaptiveConfig, AdaptiveLimiter, Concurrency};
 pub use location::{check_journal_outside, default_journal};
 pub use manifest::{Item, JOURNAL_PREFIX, content_key, read_manifest, walk_dir};
 pub use pool::{Attempt, Outcome, Pool, Run, Summary};
+// The retry vocabulary lives in the `retry` crate, shared with the transfer crates; it is
+// re-exported so a batch needs one import.
 pub use retry::{Decision, GiveUpReason, RetryPolicy, Retryable, parse_retry_after};
 pub use shard::{Shard, shard_of};

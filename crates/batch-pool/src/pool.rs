@@ -1,7 +1,7 @@
 //! The bounded pool: runs a job over every item, with retries and a concurrency limit.
 
 use crate::limiter::{AdaptiveLimiter, Concurrency};
-use crate::retry::{Decision, RetryPolicy, Retryable};
+use retry::{Decision, RetryPolicy, Retryable};
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
 use std::sync::mpsc;

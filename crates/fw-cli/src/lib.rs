@@ -1,4 +1,4 @@
-//! What every filewire app shares, so that they behave alike: the exit codes of DESIGN.md,
+//! What every filewire app shares, so that they behave alike: the exit codes of the README,
 //! `--progress auto|always|never` with indicatif bars only on a terminal, `-F name=value`
 //! fields, `-H 'Name: value'` headers (one rule: [`parse_headers`], [`parse_upload_headers`]),
 //! path arguments that need not be UTF-8 ([`path_arg`]), and warnings on stderr.
@@ -22,7 +22,7 @@ use std::io::IsTerminal;
 use std::str::FromStr;
 use std::time::Duration;
 
-/// Exit codes, the same in every app (README and DESIGN.md).
+/// Exit codes, the same in every app (README, Exit codes; ARCHITECTURE.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Exit {
@@ -48,6 +48,20 @@ impl Exit {
     /// As a process exit code.
     pub fn code(self) -> std::process::ExitCode {
         std::process::ExitCode::from(self as u8)
+    }
+
+    /// The exit for a kind of failure: the one place where a library's classification becomes
+    /// a process exit code.
+    pub fn from_kind(kind: retry::FailureKind) -> Exit {
+        use retry::FailureKind;
+        match kind {
+            FailureKind::Refused => Exit::Refused,
+            FailureKind::Invalid => Exit::Usage,
+            FailureKind::Rejected => Exit::ServerSaidNo,
+            FailureKind::Network => Exit::Network,
+            FailureKind::Integrity => Exit::Integrity,
+            FailureKind::Other => Exit::Failure,
+        }
     }
 
     /// The exit for a numeric code (unknown codes are [`Exit::Failure`]).
@@ -444,6 +458,21 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_failure_kind_has_its_exit_code() {
+        use retry::FailureKind;
+        for (kind, code) in [
+            (FailureKind::Refused, 3),
+            (FailureKind::Invalid, 2),
+            (FailureKind::Rejected, 4),
+            (FailureKind::Network, 5),
+            (FailureKind::Integrity, 6),
+            (FailureKind::Other, 1),
+        ] {
+            assert_eq!(Exit::from_kind(kind) as u8, code, "{kind}");
+        }
+    }
 
     #[test]
     fn exit_codes_match_the_design() {

@@ -81,7 +81,7 @@ pub enum UploadError {
 }
 
 impl UploadError {
-    /// The process exit code for this error (DESIGN.md): 3 refused before sending (policy, or a
+    /// The process exit code for this error (README, Exit codes): 3 refused before sending (policy, or a
     /// file that cannot be opened), 4 the server said
     /// no, 5 network or timeout, 6 integrity (a file changed underway, an unreadable answer),
     /// 2 a malformed URL or header, 1 anything else.

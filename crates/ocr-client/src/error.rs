@@ -178,7 +178,7 @@ pub enum OcrError {
 }
 
 impl OcrError {
-    /// The app exit code for this error, per DESIGN.md: 3 refused before sending, 4 the server
+    /// The app exit code for this error, per the README's exit-code table: 3 refused before sending, 4 the server
     /// said no, 5 network or timeout, 1 anything else.
     pub fn exit_code(&self) -> u8 {
         match self {

@@ -1,4 +1,4 @@
-//! The one error type of this crate, with an exit code per DESIGN.md.
+//! The one error type of this crate, with an exit code per the README's exit-code table.
 
 use binary_io::Kind;
 use std::io;
@@ -178,7 +178,7 @@ pub enum DownloadError {
 }
 
 impl DownloadError {
-    /// The process exit code for this error (DESIGN.md): 2 usage, 3 refused by policy,
+    /// The process exit code for this error (README, Exit codes): 2 usage, 3 refused by policy,
     /// 4 server said no, 5 network or timeout, 6 integrity, 1 anything else.
     pub fn exit_code(&self) -> u8 {
         use DownloadError::*;

@@ -1,4 +1,4 @@
-//! Every fault of DESIGN.md against the loopback testbed: the specific error, its exit code, and
+//! Every fault of ARCHITECTURE.md (Faults the tests drive) against the loopback testbed: the specific error, its exit code, and
 //! the destination folder afterwards (nothing under the final name, no stray temporary files).
 
 use safe_download::{DownloadError, Downloader, Overwrite, Resume, Target};

@@ -118,6 +118,7 @@ pub struct TestbedBuilder {
     ocr_window: Duration,
     max_connections: usize,
     port: u16,
+    ocr_recordings: Option<PathBuf>,
 }
 
 impl Default for TestbedBuilder {
@@ -131,6 +132,7 @@ impl Default for TestbedBuilder {
             ocr_window: Duration::from_secs(600),
             max_connections: 256,
             port: 0,
+            ocr_recordings: None,
         }
     }
 }
@@ -161,6 +163,15 @@ impl TestbedBuilder {
     pub fn ocr_throttle(mut self, max_requests: u32, window: Duration) -> Self {
         self.ocr_max_requests = max_requests;
         self.ocr_window = window;
+        self
+    }
+
+    /// A folder of recorded OCR.space answers: when an image sent to `/parse/image` (scenario
+    /// `success`, the default) has the SHA-256 `HEX`, the answer is the file `HEX.json` from this
+    /// folder, so a client sees the text of the receipt it actually sent. Images without a
+    /// recording get the vendored success envelope.
+    pub fn ocr_recordings(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.ocr_recordings = Some(dir.into());
         self
     }
 

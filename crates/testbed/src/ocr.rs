@@ -1,7 +1,7 @@
 //! `POST /parse/image`: answers shaped like OCR.space's, chosen by a `scenario` parameter.
 //!
 //! The envelopes in `ocrspace/` are vendored from the team's shared data; their provenance is
-//! in `ocrspace/README.md` (from shared/data/ocrspace/SOURCES.md): 01 is a real captured
+//! in `ocrspace/README.md`: 01 is a real captured
 //! success, 02 the official documentation sample, 03 a real error envelope, 04 a reconstructed
 //! timeout envelope with the real message, 05 the real throttle text, 06 a made-up body of the
 //! observed invalid-key shape.
@@ -137,7 +137,10 @@ pub(crate) fn parse_image(shared: &Shared, req: &Request, body: &mut BodyReader<
         );
     }
     match scenario.as_str() {
-        "success" => envelope(200, SUCCESS),
+        "success" => match recorded_answer(shared, &file.sha256) {
+            Some(body) => Response::new(200, JSON, body),
+            None => envelope(200, SUCCESS),
+        },
         "partial" => envelope(200, PARTIAL),
         "error" => envelope(200, ERROR_PARAMETER),
         "timeout" => envelope(200, TIMEOUT),
@@ -149,6 +152,16 @@ pub(crate) fn parse_image(shared: &Shared, req: &Request, body: &mut BodyReader<
         }
         other => Response::error(400, format!("unknown scenario {other:?}")),
     }
+}
+
+/// The recorded answer for an image with this SHA-256, if the testbed was given a folder of
+/// recordings holding `SHA256.json`.
+fn recorded_answer(shared: &Shared, sha256: &str) -> Option<String> {
+    let dir = shared.config.ocr_recordings.as_ref()?;
+    if sha256.is_empty() || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    std::fs::read_to_string(dir.join(format!("{sha256}.json"))).ok()
 }
 
 #[cfg(test)]

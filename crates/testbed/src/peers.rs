@@ -3,6 +3,9 @@
 //!
 //! Tests call these and, when a peer is missing, skip with a message on stderr — unless
 //! `FILEWIRE_REQUIRE_PEERS=1` (set by `cargo xtask test`), where a missing peer is a failure.
+//! The development data (`../shared/data`) is different: `cargo xtask test` cannot install it, so
+//! tests that need it skip on a user's clone and fail only under `CI=true` or
+//! `FILEWIRE_REQUIRE_DATA=1` (see [`shared_data`]).
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -24,18 +27,57 @@ pub fn missing<T>(what: &str, how_to_get_it: &str) -> Option<T> {
     None
 }
 
+/// Whether missing development data must fail the test instead of skipping it: under `CI=true`
+/// (CI sets it) or `FILEWIRE_REQUIRE_DATA=1`, so CI can never pass by skipping.
+pub fn data_required() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+        || std::env::var("FILEWIRE_REQUIRE_DATA").is_ok_and(|v| v == "1")
+}
+
 /// `../shared/data` (or `FILEWIRE_SHARED_DATA`), if present.
+///
+/// The development data lives beside the project root on the project's own machines only; a
+/// user's clone has none. When it is missing the calling test skips: it says so on stderr and,
+/// when `FILEWIRE_SKIP_LOG` names a file (as `cargo xtask test` does), appends a line there so the
+/// run can end by listing what it skipped. Under [`data_required`] a missing folder panics instead.
 pub fn shared_data() -> Option<PathBuf> {
     let dir = std::env::var_os("FILEWIRE_SHARED_DATA")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("..").join("shared").join("data"));
     if dir.is_dir() {
-        Some(dir)
-    } else {
-        missing(
-            "the shared development data",
-            "expected ../shared/data beside the project root",
-        )
+        return Some(dir);
+    }
+    let why = format!(
+        "the development data ../shared/data is missing (looked for {})",
+        dir.display()
+    );
+    if data_required() {
+        panic!("{why}, and CI=true or FILEWIRE_REQUIRE_DATA=1 requires it");
+    }
+    skip(&why);
+    None
+}
+
+/// Records that the current test skips, and why: a line on stderr and, when `FILEWIRE_SKIP_LOG`
+/// names a file, a line `TEST\tWHY` appended to it.
+pub fn skip(why: &str) {
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    eprintln!("skipping {test}: {why}");
+    if let Some(log) = std::env::var_os("FILEWIRE_SKIP_LOG") {
+        use std::io::Write;
+        let line = format!("{test}\t{why}\n");
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .and_then(|mut f| f.write_all(line.as_bytes()));
+        if let Err(e) = appended {
+            eprintln!(
+                "could not note the skip in {}: {e}",
+                Path::new(&log).display()
+            );
+        }
     }
 }
 

@@ -29,6 +29,7 @@ pub(crate) struct Config {
     pub ocr_max_requests: u32,
     pub ocr_window: Duration,
     pub max_connections: usize,
+    pub ocr_recordings: Option<PathBuf>,
 }
 
 /// The state of one `/flaky/<name>` resource.
@@ -72,6 +73,7 @@ impl Shared {
                 ocr_max_requests: b.ocr_max_requests,
                 ocr_window: b.ocr_window,
                 max_connections: b.max_connections,
+                ocr_recordings: b.ocr_recordings,
             },
             stats: Mutex::new(Stats::default()),
             in_flight: AtomicUsize::new(0),

@@ -1,43 +1,9 @@
-//! What to retry, and when: the [`Retryable`] trait, `Retry-After` parsing and [`RetryPolicy`].
+//! [`RetryPolicy`]: when to try a failed attempt again (caps on tries and total time, backoff
+//! with full jitter, the server's `Retry-After` honoured and capped).
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-/// What the pool needs to know about a failed attempt to decide whether to try again.
-///
-/// The HTTP crates implement it on their error types (e.g. 429/503 with `Retry-After`, other 5xx
-/// and network errors are retryable; 4xx and local file problems are not).
-pub trait Retryable {
-    /// Whether the failure is worth another try.
-    fn is_retryable(&self) -> bool;
-
-    /// The wait the server asked for (`Retry-After`), if any.
-    fn retry_after(&self) -> Option<Duration> {
-        None
-    }
-
-    /// Whether the failure says the server is overloaded (429/503): the adaptive limiter backs off.
-    fn is_overload(&self) -> bool {
-        false
-    }
-}
-
-/// Parses a `Retry-After` header value: delta-seconds (`"120"`) or an HTTP-date
-/// (`"Wed, 21 Oct 2015 07:28:00 GMT"`), relative to `now`.
-///
-/// A date in the past gives `Duration::ZERO`; anything else unparseable gives `None`.
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if value.is_empty() {
-        return None;
-    }
-    if value.bytes().all(|b| b.is_ascii_digit()) {
-        // Absurdly long digit runs saturate rather than fail: the server asked for "a long time".
-        let secs = value.parse::<u64>().unwrap_or(u64::MAX);
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
+use crate::Retryable;
 
 /// When to try a failed item again: a cap on tries and on total time, exponential backoff with
 /// full jitter, and the server's `Retry-After` honoured.
@@ -183,38 +149,6 @@ mod tests {
         }
         fn retry_after(&self) -> Option<Duration> {
             self.after
-        }
-    }
-
-    #[test]
-    fn retry_after_reads_delta_seconds() {
-        let now = SystemTime::now();
-        assert_eq!(
-            parse_retry_after("120", now),
-            Some(Duration::from_secs(120))
-        );
-        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
-    }
-
-    #[test]
-    fn retry_after_reads_http_date_relative_to_now() {
-        let now = httpdate::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT").unwrap();
-        let got = parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now);
-        assert_eq!(got, Some(Duration::from_secs(30)));
-    }
-
-    #[test]
-    fn retry_after_in_the_past_means_now() {
-        let now = httpdate::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT").unwrap();
-        let got = parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now);
-        assert_eq!(got, Some(Duration::ZERO));
-    }
-
-    #[test]
-    fn retry_after_rejects_garbage_and_negative_and_fractions() {
-        let now = SystemTime::now();
-        for bad in ["", "soon", "-5", "1.5", "12 s"] {
-            assert_eq!(parse_retry_after(bad, now), None, "{bad:?}");
         }
     }
 
