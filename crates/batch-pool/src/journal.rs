@@ -384,6 +384,14 @@ impl Journal {
         }
     }
 
+    /// Takes out of `items` those that are this journal's file (a state folder inside the
+    /// walked folder, a manifest naming the journal), so that it is never uploaded; returns them.
+    pub fn take_self(&self, items: &mut Vec<Item>) -> Vec<Item> {
+        items
+            .extract_if(.., |i| self.is_same_file(&i.path))
+            .collect()
+    }
+
     /// Records that a try of `id` is about to be sent with this idempotency key.
     pub fn started(
         &self,

@@ -49,6 +49,7 @@ mod journal;
 mod limiter;
 mod location;
 mod manifest;
+mod plan;
 mod pool;
 mod shard;
 
@@ -56,7 +57,8 @@ pub use error::Error;
 pub use journal::{Destination, Identity, Journal, JournalState, Recorded, Version};
 pub use limiter::{AdaptiveConfig, AdaptiveLimiter, Concurrency};
 pub use location::{check_journal_outside, default_journal};
-pub use manifest::{Item, JOURNAL_PREFIX, content_key, read_manifest, walk_dir};
+pub use manifest::{Item, JOURNAL_PREFIX, content_key, older_journals, read_manifest, walk_dir};
+pub use plan::{Plan, Planned};
 pub use pool::{Attempt, Outcome, Pool, Run, Summary};
 // The retry vocabulary lives in the `retry` crate, shared with the transfer crates; it is
 // re-exported so a batch needs one import.

@@ -71,6 +71,21 @@ pub fn walk_dir(dir: &Path) -> Result<Vec<Item>, Error> {
     Ok(items)
 }
 
+/// The journals fw-batch 0.1 left directly in `dir` (named [`JOURNAL_PREFIX`]...): a walk skips
+/// them, and their lines, which do not say where or which version was sent, are not read.
+pub fn older_journals(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(JOURNAL_PREFIX))
+        .map(|e| e.path())
+        .collect();
+    found.sort();
+    found
+}
+
 /// The key of a relative path: its components joined with `/`, and the exact bytes when they
 /// are not UTF-8.
 fn key_of(rel: &Path) -> (String, Option<Vec<u8>>) {

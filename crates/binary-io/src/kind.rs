@@ -165,12 +165,12 @@ pub fn sniff(head: &[u8]) -> Kind {
     if head.is_empty() {
         return Kind::Unknown;
     }
-    if let Some(t) = infer::get(head) {
-        if let Some(kind) = Kind::from_mime(t.mime_type()) {
-            if kind != Kind::Text && kind != Kind::Unknown {
-                return kind;
-            }
-        }
+    if let Some(t) = infer::get(head)
+        && let Some(kind) = Kind::from_mime(t.mime_type())
+        && kind != Kind::Text
+        && kind != Kind::Unknown
+    {
+        return kind;
     }
     if head.starts_with(b"\x7fELF") {
         return Kind::Elf;

@@ -107,14 +107,14 @@ impl FilePolicy {
 
     /// Checks a size (a file's, or a download's declared or received length) against the bounds.
     pub fn check_size(&self, name: &str, size: u64) -> Result<(), Error> {
-        if let Some(max) = self.max {
-            if size > max {
-                return Err(Error::TooLarge {
-                    name: name.to_string(),
-                    max,
-                    actual: size,
-                });
-            }
+        if let Some(max) = self.max
+            && size > max
+        {
+            return Err(Error::TooLarge {
+                name: name.to_string(),
+                max,
+                actual: size,
+            });
         }
         if size < self.min {
             return Err(Error::TooSmall {

@@ -202,10 +202,10 @@ impl BarObserver {
 
 impl ProgressObserver for BarObserver {
     fn on_progress(&mut self, p: &Progress) {
-        if let Some(total) = p.total {
-            if self.bar.length() != Some(total) {
-                self.bar.set_length(total);
-            }
+        if let Some(total) = p.total
+            && self.bar.length() != Some(total)
+        {
+            self.bar.set_length(total);
         }
         self.bar.set_position(p.bytes);
     }
