@@ -24,8 +24,8 @@ options:
   --journal FILE        resume journal (default: one per source, URL and shard in
                         $XDG_STATE_HOME/filewire/journals/, else ~/.local/state/...;
                         never inside DIR); one run at a time may use it
-  --hash                also compare each file's SHA-256 with the journal before skipping it
-                        (reads every file; catches changes that keep size and mtime)
+  --hash                know files by size and SHA-256 instead of size and times (reads
+                        every file first; a copy with new times is not sent again)
   --shard INDEX/COUNT   only this stable hash-based share of the batch
   --json                one JSON result per file on stdout (JSON Lines)
   --timeout DUR         idle timeout per request (default 30s)

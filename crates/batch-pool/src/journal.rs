@@ -2,8 +2,7 @@
 //! run can resume, keyed by destination and file version, and locked so one run uses it at a time.
 //!
 //! An item is known by its [`Identity`]: the destination (a hash of the URL), the item's exact key
-//! bytes, and the [`Version`] of the file that was sent (size and modification time, optionally a
-//! SHA-256 of the content). A file uploaded to one URL is new to another; a file changed since its
+//! bytes, and the [`Version`] of the file that was sent (size and times, or size and SHA-256). A file uploaded to one URL is new to another; a file changed since its
 //! upload is [`Recorded::Changed`] and is sent again.
 //!
 //! Lines (format 2; lines of the first format, which had no destination or version, are counted
@@ -11,8 +10,8 @@
 //!
 //! ```text
 //! {"event":"run","pid":4242,"unix_ms":...}
-//! {"event":"started","dest":"9f0c...","key":"a.jpg","size":1234,"mtime_ns":...,"idempotency_key":"...","tries":1,"unix_ms":...}
-//! {"event":"done","dest":"9f0c...","key":"a.jpg","size":1234,"mtime_ns":...,"tries":1,"detail":"200","unix_ms":...}
+//! {"event":"started","dest":"9f0c...","key":"a.jpg","size":1234,"mtime_ns":...,"ctime_ns":...,"idempotency_key":"...","tries":1,"unix_ms":...}
+//! {"event":"done","dest":"9f0c...","key":"a.jpg","size":1234,"mtime_ns":...,"ctime_ns":...,"tries":1,"detail":"200","unix_ms":...}
 //! ```
 //!
 //! `key_hex` is added when the key is not UTF-8 (then `key` is a lossy rendering), `sha256` when
@@ -47,19 +46,28 @@ impl Destination {
 }
 
 /// Which version of a file was sent.
+///
+/// Without a hash, a file is the same version while its size, modification time and status
+/// change time (`ctime`, Unix) are the same: a write changes both times, and `ctime` cannot be
+/// set back (`touch -d` or `cp -p` can set `mtime` back, not `ctime`), so any change of content
+/// is seen; a `chmod` is seen too, and only costs a resend. With a hash ([`Version::hashed`]), the
+/// same version is the same size and SHA-256, whatever the times say: a folder copied or
+/// restored elsewhere with new times is not sent again, and a change is seen on any file system.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Version {
     /// Size in bytes.
     pub size: u64,
     /// Modification time, nanoseconds since the Unix epoch (negative before it).
     pub mtime_ns: i64,
+    /// Status change time, nanoseconds since the Unix epoch (`None` where there is none).
+    pub ctime_ns: Option<i64>,
     /// SHA-256 of the content (lower-case hex), when the batch hashes files.
     pub sha256: Option<String>,
 }
 
 impl Version {
-    /// The size and modification time of the regular file at `path` (a symbolic link is
-    /// followed; FIFOs and devices are refused).
+    /// The size and times of the regular file at `path` (a symbolic link is followed; FIFOs and
+    /// devices are refused).
     pub fn of(path: &Path) -> Result<Version, Error> {
         let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
         binary_io::check_regular(path, &meta)?;
@@ -71,16 +79,24 @@ impl Version {
             Ok(after) => i64::try_from(after.as_nanos()).unwrap_or(i64::MAX),
             Err(before) => -i64::try_from(before.duration().as_nanos()).unwrap_or(i64::MAX),
         };
+        #[cfg(unix)]
+        let ctime_ns = {
+            use std::os::unix::fs::MetadataExt;
+            Some(meta.ctime().saturating_mul(1_000_000_000) + meta.ctime_nsec())
+        };
+        #[cfg(not(unix))]
+        let ctime_ns = None;
         Ok(Version {
             size: meta.len(),
             mtime_ns,
+            ctime_ns,
             sha256: None,
         })
     }
 
-    /// As [`Version::of`], plus the SHA-256 of the content (reads the whole file). A journal
-    /// entry then counts as the same version only if it has the same hash, which catches a change
-    /// that kept the size and the modification time.
+    /// As [`Version::of`], plus the SHA-256 of the content (reads the whole file): the journal
+    /// then compares size and content, not times, and an entry without a hash is not taken as
+    /// proof.
     pub fn hashed(path: &Path) -> Result<Version, Error> {
         let mut version = Version::of(path)?;
         let mut h = Sha256::new();
@@ -90,9 +106,13 @@ impl Version {
     }
 
     fn is_recorded_in(&self, line: &Line) -> bool {
-        line.size == Some(self.size)
-            && line.mtime_ns == Some(self.mtime_ns)
-            && (self.sha256.is_none() || line.sha256 == self.sha256)
+        if line.size != Some(self.size) {
+            return false;
+        }
+        match &self.sha256 {
+            Some(hash) => line.sha256.as_ref() == Some(hash),
+            None => line.mtime_ns == Some(self.mtime_ns) && line.ctime_ns == self.ctime_ns,
+        }
     }
 }
 
@@ -133,6 +153,7 @@ impl Identity {
             key_hex: self.raw_key.as_deref().map(hex),
             size: version.map(|v| v.size),
             mtime_ns: version.map(|v| v.mtime_ns),
+            ctime_ns: version.and_then(|v| v.ctime_ns),
             sha256: version.and_then(|v| v.sha256.clone()),
             ..Line::new(event)
         }
@@ -188,6 +209,8 @@ struct Line {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     mtime_ns: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    ctime_ns: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     idempotency_key: Option<String>,
@@ -209,6 +232,7 @@ impl Line {
             key_hex: None,
             size: None,
             mtime_ns: None,
+            ctime_ns: None,
             sha256: None,
             idempotency_key: None,
             tries: None,
@@ -277,7 +301,7 @@ impl JournalState {
 ///
 /// Each line is one JSON object: `{"event":"run","pid":..}` when a run takes the journal, then
 /// `started`, `done` or `failed` lines carrying the item's [`Identity`] (`dest`, `key`, `key_hex`
-/// for a key that is not UTF-8, `size`, `mtime_ns`, `sha256` when hashed) and `tries`,
+/// for a key that is not UTF-8, `size`, `mtime_ns`, `ctime_ns`, `sha256` when hashed) and `tries`,
 /// `idempotency_key` or `detail`. Lines of the first format (no `dest`) are counted in
 /// [`JournalState::older_lines`] and ignored.
 ///
@@ -498,6 +522,7 @@ mod tests {
         let version = Version {
             size,
             mtime_ns: 1_700_000_000_000_000_000,
+            ctime_ns: Some(1_700_000_000_000_000_000),
             sha256: None,
         };
         Identity::new(&Destination::of_url(dest), &item(key), Some(version))
@@ -543,6 +568,9 @@ mod tests {
         let mut later = id("http://one/", "a", 10);
         later.version.as_mut().unwrap().mtime_ns += 1;
         assert_eq!(state.lookup(&later), Recorded::Changed);
+        let mut touched = id("http://one/", "a", 10);
+        touched.version.as_mut().unwrap().ctime_ns = Some(1);
+        assert_eq!(state.lookup(&touched), Recorded::Changed);
         // A run that hashes needs a recorded hash that matches.
         let mut hashed = id("http://one/", "a", 10);
         hashed.version.as_mut().unwrap().sha256 = Some("00".into());
@@ -551,6 +579,36 @@ mod tests {
         let mut unread = id("http://one/", "a", 10);
         unread.version = None;
         assert_eq!(state.lookup(&unread), Recorded::Changed);
+    }
+
+    #[test]
+    fn with_a_hash_the_content_decides_not_the_times() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j.jsonl");
+        let hashed = |hash: &str, mtime_ns: i64| {
+            let mut id = id("u", "a", 10);
+            let v = id.version.as_mut().unwrap();
+            v.sha256 = Some(hash.to_string());
+            v.mtime_ns = mtime_ns;
+            v.ctime_ns = Some(mtime_ns);
+            id
+        };
+        {
+            let (j, _) = Journal::open(&p).unwrap();
+            j.done(&hashed("ab", 1), 1, "200").unwrap();
+        }
+        let (_, state) = Journal::open(&p).unwrap();
+        assert_eq!(state.lookup(&hashed("ab", 1)), Recorded::Done);
+        assert_eq!(
+            state.lookup(&hashed("ab", 99)),
+            Recorded::Done,
+            "copied: new times"
+        );
+        assert_eq!(
+            state.lookup(&hashed("cd", 1)),
+            Recorded::Changed,
+            "same times"
+        );
     }
 
     #[test]
@@ -645,22 +703,6 @@ mod tests {
         let (_, state) = Journal::open(&p).unwrap();
         assert_eq!(state.done_count(), 2);
         assert_eq!(state.unreadable_lines, 1);
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn a_fifo_is_refused_as_a_journal() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("j.jsonl");
-        let made = std::process::Command::new("mkfifo")
-            .arg(&p)
-            .status()
-            .unwrap();
-        assert!(made.success());
-        match Journal::open(&p) {
-            Err(Error::File(binary_io::Error::NotRegularFile { .. })) => {}
-            other => panic!("expected NotRegularFile, got {other:?}"),
-        }
     }
 
     #[test]

@@ -239,22 +239,6 @@ mod tests {
         }
     }
 
-    #[cfg(unix)]
-    #[test]
-    fn a_fifo_as_manifest_is_refused_not_waited_on() {
-        let dir = tempfile::tempdir().unwrap();
-        let m = dir.path().join("m.jsonl");
-        let made = std::process::Command::new("mkfifo")
-            .arg(&m)
-            .status()
-            .unwrap();
-        assert!(made.success());
-        match read_manifest(&m) {
-            Err(Error::File(binary_io::Error::NotRegularFile { .. })) => {}
-            other => panic!("expected NotRegularFile, got {other:?}"),
-        }
-    }
-
     #[test]
     fn manifest_resolves_relative_paths_and_reads_fields() {
         let dir = tempfile::tempdir().unwrap();
