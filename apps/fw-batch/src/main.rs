@@ -133,11 +133,9 @@ fn list_items(args: &Args) -> Result<Vec<Item>> {
                     ));
                 }
             }
-            walk_dir(d).with_context(|| format!("listing {}", d.display()))?
+            walk_dir(d).context("listing the folder")?
         }
-        Source::Manifest(m) => {
-            read_manifest(m).with_context(|| format!("reading manifest {}", m.display()))?
-        }
+        Source::Manifest(m) => read_manifest(m).context("reading the manifest")?,
     };
     Ok(all
         .into_iter()
@@ -150,11 +148,12 @@ fn run(args: Args) -> Result<Exit> {
         Source::Dir(d) if !d.is_dir() => bail!("{} is not a folder", d.display()),
         _ => {}
     }
+    // Listed before the journal is found and opened: a source that cannot be read is reported
+    // as such, and leaves no journal behind.
+    let listed = list_items(&args)?;
     let Some(journal_path) = journal_path(&args)? else {
         return Ok(Exit::Usage);
     };
-    // Listed before the journal is opened, so that a source that cannot be read leaves none.
-    let listed = list_items(&args)?;
     let (journal, state) = open_journal(&journal_path, args.quiet)?;
     let mut items = listed;
     for own in journal.take_self(&mut items) {
