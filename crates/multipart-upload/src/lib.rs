@@ -31,10 +31,16 @@
 
 mod error;
 mod form;
+mod put;
+mod tus;
+mod tus_state;
 mod upload;
 
 pub use error::UploadError;
 pub use form::{FilePart, Form, MultipartReader, escape_quoted};
+pub use put::FileBody;
+pub use tus::{DEFAULT_TUS_CHUNK_SIZE, Resume, TUS_VERSION, Tus, TusOutcome};
+pub use tus_state::default_state_dir;
 pub use upload::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT, MAX_RESPONSE_BYTES, Response, Uploader,
 };
