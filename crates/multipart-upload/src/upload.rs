@@ -21,10 +21,12 @@ pub(crate) const SEND_BUFFER_BYTES: usize = 64 * 1024;
 /// The most of an error response's body kept in [`UploadError::Status`].
 const ERROR_BODY_BYTES: usize = 4096;
 
-/// Uploads forms. Cheap to clone; clones share one connection pool.
+/// Uploads forms ([`Uploader::send`]) and raw file bodies ([`Uploader::put`]); [`crate::Tus`]
+/// sends through one too. Cheap to clone; clones share one connection pool.
 ///
-/// There is deliberately no way to send anything but a [`Form`]: a request cannot mix a JSON
-/// body with files. Send JSON as a text field (or as a file part with type `application/json`).
+/// There is deliberately no way to send anything but a [`Form`] or a [`crate::FileBody`]: a
+/// request cannot mix a JSON body with files. Send JSON as a text field (or as a file part with
+/// type `application/json`).
 #[derive(Clone)]
 pub struct Uploader {
     agent: ureq::Agent,
