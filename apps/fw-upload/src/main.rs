@@ -320,6 +320,11 @@ fn upload_tus(args: &Args, chunk_size: u64, resume: Resume) -> Result<Done, Uplo
     uploader.check_body(&body)?;
     let sent = describe(&body);
     let total = body.size();
+    if multipart_upload::default_state_dir().is_none() && !args.quiet {
+        fw_cli::warn(
+            "neither XDG_STATE_HOME nor HOME is set: this upload cannot be resumed by a later run",
+        );
+    }
     let tus = Tus::new(uploader).chunk_size(chunk_size).resume(resume);
     let done = match fw_cli::progress_bar(args.progress, args.quiet, Some(total), &args.files[0]) {
         Some(bar) => tus.upload_with_progress(&args.url, body, bar)?,
