@@ -133,3 +133,32 @@ fn a_server_refusal_is_a_status_error() {
     );
     assert_eq!(err.exit_code(), 4);
 }
+
+#[test]
+fn progress_reaches_the_files_size_and_finishes_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(nginx) = Nginx::start_webdav(&dir.path().join("nginx")) else {
+        return;
+    };
+    let path = dir.path().join("a.bin");
+    write_noise(&path, 1024 * 1024 + 3);
+    struct Seen(std::sync::Arc<std::sync::Mutex<(u64, u32)>>);
+    impl chunk_stream::ProgressObserver for Seen {
+        fn on_progress(&mut self, p: &chunk_stream::Progress) {
+            assert_eq!(p.total, Some(1024 * 1024 + 3));
+            self.0.lock().unwrap().0 = p.bytes;
+        }
+        fn on_finish(&mut self, _: &chunk_stream::Progress) {
+            self.0.lock().unwrap().1 += 1;
+        }
+    }
+    let seen = std::sync::Arc::new(std::sync::Mutex::new((0, 0)));
+    Uploader::new()
+        .put_with_progress(
+            &nginx.url("/dav/a.bin"),
+            FileBody::open(&path).unwrap(),
+            Seen(seen.clone()),
+        )
+        .unwrap();
+    assert_eq!(*seen.lock().unwrap(), (1024 * 1024 + 3, 1));
+}
