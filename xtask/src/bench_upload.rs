@@ -338,7 +338,7 @@ fn summarize(runs: &[Run]) -> Summary {
 }
 
 /// Where cargo puts build output: `CARGO_TARGET_DIR`, else `<root>/target`.
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| util::root().join("target"))
@@ -347,7 +347,7 @@ fn target_dir() -> PathBuf {
 /// Makes `path` hold `size` pseudo-random bytes unless it already has that size. Random content
 /// (not zeros, not sparse) so both tools read real pages and fw-upload's boundary scan does
 /// real work.
-fn ensure_file(path: &Path, size: u64) -> Result<PathBuf> {
+pub(crate) fn ensure_file(path: &Path, size: u64) -> Result<PathBuf> {
     if std::fs::metadata(path).is_ok_and(|m| m.len() == size) {
         return Ok(path.to_path_buf());
     }
@@ -378,7 +378,7 @@ fn ensure_file(path: &Path, size: u64) -> Result<PathBuf> {
 }
 
 /// Reads the file once so that neither tool pays for the first read from disk.
-fn warm_page_cache(path: &Path) -> Result<()> {
+pub(crate) fn warm_page_cache(path: &Path) -> Result<()> {
     let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut buf = vec![0u8; MIB as usize];
     while f.read(&mut buf)? > 0 {}

@@ -114,3 +114,43 @@ pub fn python_venv() -> Result<PathBuf> {
     std::fs::write(&marker, "httpbin gunicorn\n")?;
     Ok(python)
 }
+
+/// The official tus server, `@tus/server` with `@tus/file-store` (pinned; both need Node ≥
+/// 20.19), installed with npm into target/xtask/npm. Returns its node_modules folder, which
+/// testbed's `TusServer` peer reads from `FILEWIRE_TUS_MODULES`.
+pub fn tus_server() -> Result<PathBuf> {
+    const PACKAGES: [&str; 2] = ["@tus/server@2.4.5", "@tus/file-store@2.1.1"];
+    let prefix = scratch("npm")?;
+    let modules = prefix.join("node_modules");
+    let marker = prefix.join(format!(
+        ".filewire-ready-{}",
+        PACKAGES.join("+").replace('/', "_")
+    ));
+    if marker.exists() {
+        return Ok(modules);
+    }
+    apt("node", "nodejs")?;
+    apt("npm", "npm")?;
+    let version = Command::new("node").arg("--version").output()?;
+    let version = String::from_utf8_lossy(&version.stdout).trim().to_string();
+    let numbers: Vec<u32> = version
+        .trim_start_matches('v')
+        .split('.')
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    if numbers.as_slice() < [20, 19].as_slice() {
+        bail!("@tus/server needs Node 20.19 or later, found {version}; install a newer nodejs");
+    }
+    run(Command::new("npm")
+        .args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            "--prefix",
+        ])
+        .arg(&prefix)
+        .args(PACKAGES))?;
+    std::fs::write(&marker, PACKAGES.join("\n"))?;
+    Ok(modules)
+}

@@ -4,6 +4,7 @@
 
 mod bench_batch;
 mod bench_download;
+mod bench_put;
 mod bench_scan;
 mod bench_upload;
 mod demo;
@@ -21,7 +22,7 @@ cargo xtask <task>
 tasks:
   test                      fmt check, clippy -D warnings, doc, all tests (installs what tests need)
   demo                      walk through every app against the loopback testbed
-  bench [upload|download|batch|scan|parse|chunk|all]
+  bench [upload|put|download|batch|scan|parse|chunk|all]
                             budgets of ARCHITECTURE.md, as ratios against peers measured in the same run
   eval [--data FILE.jsonl]  receipt-parse accuracy on a receipt set (default ../shared/data/sroie/dev.jsonl)
 ";
@@ -51,6 +52,7 @@ fn bench(mut args: pico_args::Arguments) -> Result<()> {
     let which: Option<String> = args.opt_free_from_str()?;
     match which.as_deref().unwrap_or("all") {
         "upload" => bench_upload::run(args),
+        "put" => bench_put::run(args),
         "download" => bench_download::run(args),
         "batch" => bench_batch::run(args),
         "scan" => bench_scan::run(args),
@@ -58,6 +60,7 @@ fn bench(mut args: pico_args::Arguments) -> Result<()> {
         "chunk" => bench_chunk(),
         "all" => {
             bench_upload::run(pico_args::Arguments::from_vec(vec![]))?;
+            bench_put::run(pico_args::Arguments::from_vec(vec![]))?;
             bench_download::run(pico_args::Arguments::from_vec(vec![]))?;
             bench_batch::run(pico_args::Arguments::from_vec(vec![]))?;
             eval::bench(pico_args::Arguments::from_vec(vec![]))?;

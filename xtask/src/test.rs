@@ -30,11 +30,14 @@ pub fn run_all(skip_lints: bool) -> Result<()> {
         )?;
     }
 
-    step("installing what the tests need (tesseract, nginx, curl, Python httpbin in a venv)");
+    step(
+        "installing what the tests need (tesseract, nginx, curl, Python httpbin in a venv, @tus/server)",
+    );
     deps::tesseract()?;
     let nginx = deps::nginx()?;
     deps::curl_and_wget()?;
     let python = deps::python_venv()?;
+    let tus_modules = deps::tus_server()?;
 
     if !skip_lints {
         step("lints (cargo clippy -D warnings)");
@@ -66,6 +69,7 @@ pub fn run_all(skip_lints: bool) -> Result<()> {
         .env("FILEWIRE_REQUIRE_PEERS", "1")
         .env("FILEWIRE_PYTHON", &python)
         .env("FILEWIRE_NGINX", &nginx)
+        .env("FILEWIRE_TUS_MODULES", &tus_modules)
         .env("FILEWIRE_SKIP_LOG", &skip_log)
         .env("PROPTEST_CASES", "2000");
     if data_present {

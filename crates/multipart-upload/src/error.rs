@@ -70,6 +70,33 @@ pub enum UploadError {
         /// What is wrong with the request.
         reason: String,
     },
+    /// The file is larger than the tus server's `Tus-Max-Size`; nothing was sent.
+    #[error("{path} is {size} bytes, more than the server accepts ({max} bytes, its Tus-Max-Size)")]
+    TooLargeForServer {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+        /// The server's `Tus-Max-Size`.
+        max: u64,
+    },
+    /// The server does not speak the protocol version this client does (tus 412).
+    #[error("{url} cannot take this upload: {reason}")]
+    Unsupported {
+        /// The URL that answered.
+        url: String,
+        /// What it said.
+        reason: String,
+    },
+    /// Remembering or forgetting a resumable upload in the state folder failed.
+    #[error("cannot update the upload state in {path}")]
+    State {
+        /// The state file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The server's answer could not be read or understood.
     #[error("invalid response from {url}: {reason}")]
     InvalidResponse {
@@ -81,24 +108,27 @@ pub enum UploadError {
 }
 
 impl UploadError {
-    /// The process exit code for this error (README, Exit codes): 3 refused before sending (policy, or a
-    /// file that cannot be opened), 4 the server said
+    /// The process exit code for this error (README, Exit codes): 3 refused before sending (policy, a
+    /// file that cannot be opened, a file over the server's `Tus-Max-Size`), 4 the server said
     /// no, 5 network or timeout, 6 integrity (a file changed underway, an unreadable answer),
-    /// 2 a malformed URL or header, 1 anything else.
+    /// 2 a malformed URL or header, 1 anything else (a state folder that cannot be written).
     pub fn exit_code(&self) -> u8 {
         match self {
-            UploadError::Refused(_) => 3,
-            UploadError::Status { .. } => 4,
+            UploadError::Refused(_) | UploadError::TooLargeForServer { .. } => 3,
+            UploadError::Status { .. } | UploadError::Unsupported { .. } => 4,
             UploadError::Network { .. } | UploadError::Timeout { .. } => 5,
             UploadError::FileChanged { .. } | UploadError::InvalidResponse { .. } => 6,
             UploadError::InvalidRequest { .. } => 2,
-            UploadError::Io { .. } | UploadError::BoundaryCollision { .. } => 1,
+            UploadError::Io { .. }
+            | UploadError::BoundaryCollision { .. }
+            | UploadError::State { .. } => 1,
         }
     }
 
-    /// Whether this is a policy refusal (nothing was sent).
+    /// Whether this is a refusal before sending: the policy's, or the server's `Tus-Max-Size`.
     pub fn is_refusal(&self) -> bool {
         matches!(self, UploadError::Refused(e) if e.is_refusal())
+            || matches!(self, UploadError::TooLargeForServer { .. })
     }
 
     /// The HTTP status, for [`UploadError::Status`].

@@ -352,7 +352,7 @@ const PAGE: usize = 4096;
 /// into the start of the same output buffer, so one shortened read (a length congruent to the
 /// misalignment) makes all the following reads page-aligned relative to the file, whatever the
 /// buffer's address.
-fn aligned_read_len(addr: usize, offset: u64, want: usize) -> usize {
+pub(crate) fn aligned_read_len(addr: usize, offset: u64, want: usize) -> usize {
     let skew = addr.wrapping_sub(offset as usize) % PAGE;
     if skew == 0 || want < skew {
         return want;

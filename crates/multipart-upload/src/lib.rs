@@ -1,4 +1,5 @@
-//! Streaming multipart/form-data bodies with an exact Content-Length, and uploads over ureq.
+//! Streaming multipart/form-data bodies with an exact Content-Length, raw-body PUTs and resumable
+//! tus 1.0 uploads, over ureq.
 //!
 //! A [`Form`] holds text fields and file parts (field name, filename, content type sniffed from
 //! the bytes by binary-io unless given). Its body is a [`MultipartReader`] (`impl Read`) whose
@@ -24,17 +25,42 @@
 //! // Sending it: `Uploader::new().send("http://127.0.0.1:8080/upload", form)?`
 //! ```
 //!
-//! What it does not do: send JSON bodies (the only body an [`Uploader`] sends is a [`Form`], so
-//! a request cannot mix JSON with files), follow redirects (a streamed body cannot be replayed),
-//! retry (batch-pool does that, through [`batch_pool::Retryable`] on [`UploadError`]), or use
-//! chunked transfer encoding.
+//! Two uploads are not forms. [`Uploader::put`] sends a [`FileBody`] (one file, sniffed, checked
+//! against the same policy) as the raw body of a PUT, as presigned object-store URLs and WebDAV
+//! take it. [`Tus`] uploads a [`FileBody`] to a tus 1.0 endpoint (core protocol and creation
+//! extension) in chunked PATCHes, each retried under a [`batch_pool::RetryPolicy`], and remembers
+//! the upload URL per (endpoint, file) in [`default_state_dir`], so a later process resumes from
+//! the server's offset after a crash.
+//!
+//! ```no_run
+//! use multipart_upload::{FileBody, Tus, Uploader};
+//!
+//! let uploader = Uploader::new().header("x-amz-acl", "private");
+//! uploader.put("https://bucket.example.com/a.jpg?X-Amz-Signature=...", FileBody::open("a.jpg")?)?;
+//! let done = Tus::new(uploader).upload("https://tus.example.com/files/", FileBody::open("b.mp4")?)?;
+//! println!("stored at {}", done.upload_url);
+//! # Ok::<(), multipart_upload::UploadError>(())
+//! ```
+//!
+//! What it does not do: send JSON bodies (an [`Uploader`] sends a [`Form`] or a [`FileBody`], so
+//! a request cannot mix JSON with files), sign URLs (a presigned URL is given), follow redirects
+//! (a streamed body cannot be replayed), retry a form or a PUT (batch-pool does that, through
+//! [`batch_pool::Retryable`] on [`UploadError`]; tus chunks are retried here, since resuming is
+//! the protocol's point), use chunked transfer encoding, or speak tus extensions beyond creation
+//! (no checksums, concatenation or deferred lengths).
 
 mod error;
 mod form;
+mod put;
+mod tus;
+mod tus_state;
 mod upload;
 
 pub use error::UploadError;
 pub use form::{FilePart, Form, MultipartReader, escape_quoted};
+pub use put::FileBody;
+pub use tus::{DEFAULT_TUS_CHUNK_SIZE, Resume, TUS_VERSION, Tus, TusOutcome};
+pub use tus_state::default_state_dir;
 pub use upload::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT, MAX_RESPONSE_BYTES, Response, Uploader,
 };

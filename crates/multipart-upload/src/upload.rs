@@ -17,14 +17,16 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// their size but their address (malloc maps them 16 bytes into a page, the slow case of the
 /// kernel's copy on AMD Zen), which the reader now corrects for any buffer (see form.rs). With
 /// that, 64 KiB to 256 KiB measured alike on loopback; 64 KiB keeps the buffer in L1/L2.
-const SEND_BUFFER_BYTES: usize = 64 * 1024;
+pub(crate) const SEND_BUFFER_BYTES: usize = 64 * 1024;
 /// The most of an error response's body kept in [`UploadError::Status`].
 const ERROR_BODY_BYTES: usize = 4096;
 
-/// Uploads forms. Cheap to clone; clones share one connection pool.
+/// Uploads forms ([`Uploader::send`]) and raw file bodies ([`Uploader::put`]); [`crate::Tus`]
+/// sends through one too. Cheap to clone; clones share one connection pool.
 ///
-/// There is deliberately no way to send anything but a [`Form`]: a request cannot mix a JSON
-/// body with files. Send JSON as a text field (or as a file part with type `application/json`).
+/// There is deliberately no way to send anything but a [`Form`] or a [`crate::FileBody`]: a
+/// request cannot mix a JSON body with files. Send JSON as a text field (or as a file part with
+/// type `application/json`).
 #[derive(Clone)]
 pub struct Uploader {
     agent: ureq::Agent,
@@ -173,14 +175,13 @@ impl Uploader {
         body: &mut MultipartReader,
         observer: Option<SharedObserver>,
     ) -> Result<Response, UploadError> {
-        let mut request = self
+        let request = self
             .agent
             .post(url)
             .header("Content-Type", body.content_type())
             .header("Content-Length", body.content_length().to_string());
-        for (name, value) in &self.headers {
-            request = request.header(name.as_str(), value.as_str());
-        }
+        // The body's own type and length win over headers of the same name.
+        let request = self.request(request, &["content-type", "content-length"]);
         let total = body.content_length();
         let result = match observer {
             Some(shared) => {
@@ -193,50 +194,93 @@ impl Uploader {
             }
             None => request.send(ureq::SendBody::from_reader(body)),
         };
-        let mut response = result.map_err(|e| map_error(url, e))?;
-        let status = response.status().as_u16();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let content_type = header("content-type");
-        let retry_after = header("retry-after")
-            .and_then(|v| batch_pool::parse_retry_after(&v, SystemTime::now()));
-        let bytes = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_RESPONSE_BYTES)
-            .read_to_vec()
-            .map_err(|e| match e {
-                ureq::Error::BodyExceedsLimit(_) => UploadError::InvalidResponse {
-                    url: url.to_string(),
-                    reason: format!("answer is larger than {MAX_RESPONSE_BYTES} bytes"),
-                },
-                e => map_error(url, e),
-            })?;
-        if !(200..300).contains(&status) {
-            let end = bytes.len().min(ERROR_BODY_BYTES);
-            return Err(UploadError::Status {
-                url: url.to_string(),
-                status,
-                body: String::from_utf8_lossy(&bytes[..end]).into_owned(),
-                retry_after,
-            });
+        let (response, _headers) = answer(url, result)?;
+        Ok(response)
+    }
+
+    /// The request builder for `method` with the uploader's headers, minus any whose name is in
+    /// `replaced` (set by the caller instead).
+    pub(crate) fn request<B>(
+        &self,
+        mut request: ureq::RequestBuilder<B>,
+        replaced: &[&str],
+    ) -> ureq::RequestBuilder<B> {
+        for (name, value) in &self.headers {
+            if !replaced.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+                request = request.header(name.as_str(), value.as_str());
+            }
         }
-        Ok(Response {
+        request
+    }
+
+    /// Whether a header named `name` was set with [`Uploader::header`].
+    pub(crate) fn has_header(&self, name: &str) -> bool {
+        self.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+
+    pub(crate) fn agent(&self) -> &ureq::Agent {
+        &self.agent
+    }
+
+    pub(crate) fn file_policy(&self) -> Option<&binary_io::FilePolicy> {
+        self.policy.as_deref()
+    }
+}
+
+/// Reads the answer to a request: the body (at most [`MAX_RESPONSE_BYTES`]) and headers; a
+/// status outside 2xx is an [`UploadError::Status`].
+pub(crate) fn answer(
+    url: &str,
+    result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> Result<(Response, ureq::http::HeaderMap), UploadError> {
+    let mut response = result.map_err(|e| map_error(url, e))?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let content_type = header("content-type");
+    let retry_after =
+        header("retry-after").and_then(|v| batch_pool::parse_retry_after(&v, SystemTime::now()));
+    let bytes = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_RESPONSE_BYTES)
+        .read_to_vec()
+        .map_err(|e| match e {
+            ureq::Error::BodyExceedsLimit(_) => UploadError::InvalidResponse {
+                url: url.to_string(),
+                reason: format!("answer is larger than {MAX_RESPONSE_BYTES} bytes"),
+            },
+            e => map_error(url, e),
+        })?;
+    if !(200..300).contains(&status) {
+        let end = bytes.len().min(ERROR_BODY_BYTES);
+        return Err(UploadError::Status {
+            url: url.to_string(),
+            status,
+            body: String::from_utf8_lossy(&bytes[..end]).into_owned(),
+            retry_after,
+        });
+    }
+    Ok((
+        Response {
             status,
             content_type,
             body: bytes,
             url: url.to_string(),
-        })
-    }
+        },
+        headers,
+    ))
 }
 
 /// Turns a ureq error into ours, unwrapping errors the body reader raised.
-fn map_error(url: &str, e: ureq::Error) -> UploadError {
+pub(crate) fn map_error(url: &str, e: ureq::Error) -> UploadError {
     match e {
         ureq::Error::Io(io) if io.get_ref().is_some_and(|i| i.is::<UploadError>()) => {
             let inner = io.into_inner().expect("checked above");

@@ -1,5 +1,6 @@
-//! Third-party peers for interop tests and benches: nginx and Python httpbin under gunicorn,
-//! plus the shared development data. Each starts on 127.0.0.1 and stops on drop.
+//! Third-party peers for interop tests and benches: nginx (also as a WebDAV PUT target), Python
+//! httpbin under gunicorn and the official tus server (@tus/server on Node), plus the shared
+//! development data. Each starts on 127.0.0.1 and stops on drop.
 //!
 //! Tests call these and, when a peer is missing, skip with a message on stderr — unless
 //! `FILEWIRE_REQUIRE_PEERS=1` (set by `cargo xtask test`), where a missing peer is a failure.
@@ -209,6 +210,23 @@ http {{\n  access_log off;\n  client_body_temp_path {d}/tmp/body;\n  proxy_temp_
         panic!("nginx did not start listening on 127.0.0.1 after 5 tries: {log}");
     }
 
+    /// Starts nginx in `dir` as a WebDAV PUT target: `PUT /dav/NAME` stores the body as
+    /// [`Nginx::dav_root`]`/NAME` (201 when created, 204 when replaced), bodies of any size.
+    pub fn start_webdav(dir: &Path) -> Option<Nginx> {
+        let root = dir.join("dav-root");
+        std::fs::create_dir_all(root.join("dav")).expect("creating the WebDAV root");
+        let server = format!(
+            "location /dav/ {{ root {}; dav_methods PUT; create_full_put_path on; dav_access user:rw; client_max_body_size 0; }}",
+            root.display()
+        );
+        Self::start(dir, "", &server)
+    }
+
+    /// Where [`Nginx::start_webdav`] stores `PUT /dav/NAME`: this folder's `dav/NAME`.
+    pub fn dav_root(&self) -> PathBuf {
+        self.dir.join("dav-root")
+    }
+
     /// `http://127.0.0.1:PORT{path}`.
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
@@ -282,5 +300,159 @@ impl Drop for Httpbin {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The official tus 1.0 server, `@tus/server` with `@tus/file-store` on Node, started from
+/// `crates/testbed/peers/tus-server.js` on 127.0.0.1; killed on drop.
+///
+/// Uploads go to [`TusServer::endpoint`] and are stored as files named by the upload id in
+/// [`TusServer::store`]. [`TusServer::bytes_read`] says how many bytes it has read from clients
+/// in total, so a test can bound what a resumed upload sent.
+pub struct TusServer {
+    /// The port it listens on (kept across [`TusServer::restart`]).
+    pub port: u16,
+    store: PathBuf,
+    max_size: Option<u64>,
+    child: Option<Child>,
+}
+
+impl TusServer {
+    /// The node_modules folder holding @tus/server and @tus/file-store: `FILEWIRE_TUS_MODULES`,
+    /// else the one `cargo xtask test` installs under target/xtask/npm.
+    pub fn modules() -> Option<PathBuf> {
+        let default = workspace_root().join("target/xtask/npm/node_modules");
+        let default = default.to_string_lossy().into_owned();
+        find_program("FILEWIRE_TUS_MODULES", &[default.as_str()])
+            .filter(|m| m.join("@tus").join("server").is_dir())
+    }
+
+    /// The Node program: `FILEWIRE_NODE`, else `node` from PATH.
+    pub fn node() -> Option<PathBuf> {
+        if let Some(p) = std::env::var_os("FILEWIRE_NODE") {
+            return Some(PathBuf::from(p));
+        }
+        let path = std::env::var_os("PATH")?;
+        std::env::split_paths(&path)
+            .map(|d| d.join("node"))
+            .find(|p| p.is_file())
+    }
+
+    /// Starts the server storing uploads in `store`, announcing `Tus-Max-Size: max_size` when
+    /// given. `None` (or a panic, see [`missing`]) when Node or the packages are absent.
+    pub fn start(store: &Path, max_size: Option<u64>) -> Option<TusServer> {
+        if Self::node().is_none() {
+            return missing("Node.js", "apt-get install nodejs");
+        }
+        if Self::modules().is_none() {
+            return missing(
+                "@tus/server and @tus/file-store",
+                "run `cargo xtask test` to install them under target/xtask/npm",
+            );
+        }
+        std::fs::create_dir_all(store).expect("creating the tus store");
+        let mut server = TusServer {
+            port: 0,
+            store: store.to_path_buf(),
+            max_size,
+            child: None,
+        };
+        for _attempt in 0..5 {
+            server.port = free_port().expect("free port");
+            if server.spawn() {
+                return Some(server);
+            }
+        }
+        panic!("@tus/server did not start listening on 127.0.0.1 after 5 tries");
+    }
+
+    fn spawn(&mut self) -> bool {
+        let script = workspace_root().join("crates/testbed/peers/tus-server.js");
+        let mut command = Command::new(Self::node().expect("checked in start"));
+        command
+            .arg(script)
+            .arg(Self::modules().expect("checked in start"))
+            .arg(self.port.to_string())
+            .arg(&self.store)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        if let Some(max) = self.max_size {
+            command.arg(max.to_string());
+        }
+        let mut child = command.spawn().expect("starting node");
+        if wait_for_child_port(&mut child, self.port, Duration::from_secs(30)) {
+            self.child = Some(child);
+            return true;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        false
+    }
+
+    /// Kills the server (SIGKILL: no goodbye to clients); uploads stay in the store.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port and store, after [`TusServer::stop`]. Panics if the
+    /// port cannot be had again within 10 s.
+    pub fn restart(&mut self) {
+        self.stop();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if self.spawn() {
+                return;
+            }
+        }
+        panic!("@tus/server did not restart on port {}", self.port);
+    }
+
+    /// The creation endpoint: `http://127.0.0.1:PORT/files/`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}/files/", self.port)
+    }
+
+    /// The folder the uploads are stored in.
+    pub fn store(&self) -> &Path {
+        &self.store
+    }
+
+    /// Where the upload at `upload_url` is stored: the store's file named by the URL's last
+    /// path segment.
+    pub fn stored_file(&self, upload_url: &str) -> PathBuf {
+        let id = upload_url.rsplit('/').next().unwrap_or(upload_url);
+        self.store.join(id)
+    }
+
+    /// Every byte the server has read from client sockets since it started (request lines,
+    /// headers and bodies).
+    pub fn bytes_read(&self) -> std::io::Result<u64> {
+        use std::io::{Read, Write};
+        let mut conn = TcpStream::connect(("127.0.0.1", self.port))?;
+        conn.set_read_timeout(Some(Duration::from_secs(10)))?;
+        conn.write_all(
+            b"GET /__filewire/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+        )?;
+        let mut answer = String::new();
+        conn.read_to_string(&mut answer)?;
+        let value = answer
+            .split("\"bytes_read\":")
+            .nth(1)
+            .map(|rest| {
+                rest.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+            })
+            .and_then(|digits| digits.parse().ok());
+        value.ok_or_else(|| std::io::Error::other(format!("unexpected stats answer: {answer}")))
+    }
+}
+
+impl Drop for TusServer {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
