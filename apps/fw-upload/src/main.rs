@@ -373,7 +373,7 @@ fn main() -> ExitCode {
             Exit::Ok.code()
         }
         Err(e) => {
-            let code = e.exit_code();
+            let exit = Exit::from_kind(e.kind());
             let msg = chain(&e);
             fw_cli::error(&msg);
             if args.json {
@@ -382,11 +382,11 @@ fn main() -> ExitCode {
                     "url": args.url,
                     "error": msg,
                     "status": e.status(),
-                    "exit_code": code,
+                    "exit_code": exit as u8,
                 });
                 let _ = writeln!(out, "{report}");
             }
-            Exit::from_code(code).code()
+            exit.code()
         }
     }
 }

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use retry::FailureKind;
+
 /// Why an upload failed.
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
@@ -108,20 +110,23 @@ pub enum UploadError {
 }
 
 impl UploadError {
-    /// The process exit code for this error (README, Exit codes): 3 refused before sending (policy, a
-    /// file that cannot be opened, a file over the server's `Tus-Max-Size`), 4 the server said
-    /// no, 5 network or timeout, 6 integrity (a file changed underway, an unreadable answer),
-    /// 2 a malformed URL or header, 1 anything else (a state folder that cannot be written).
-    pub fn exit_code(&self) -> u8 {
+    /// What kind of failure this is, for callers that act on the kind (the apps map it to an
+    /// exit code): refused before sending (policy, a file that cannot be opened, a file over the
+    /// server's `Tus-Max-Size`), rejected by the server, network or timeout, integrity (a file
+    /// changed underway, an unreadable answer), an invalid URL or header, or other (local I/O, a
+    /// state folder that cannot be written).
+    pub fn kind(&self) -> FailureKind {
         match self {
-            UploadError::Refused(_) | UploadError::TooLargeForServer { .. } => 3,
-            UploadError::Status { .. } | UploadError::Unsupported { .. } => 4,
-            UploadError::Network { .. } | UploadError::Timeout { .. } => 5,
-            UploadError::FileChanged { .. } | UploadError::InvalidResponse { .. } => 6,
-            UploadError::InvalidRequest { .. } => 2,
+            UploadError::Refused(_) | UploadError::TooLargeForServer { .. } => FailureKind::Refused,
+            UploadError::Status { .. } | UploadError::Unsupported { .. } => FailureKind::Rejected,
+            UploadError::Network { .. } | UploadError::Timeout { .. } => FailureKind::Network,
+            UploadError::FileChanged { .. } | UploadError::InvalidResponse { .. } => {
+                FailureKind::Integrity
+            }
+            UploadError::InvalidRequest { .. } => FailureKind::Invalid,
             UploadError::Io { .. }
             | UploadError::BoundaryCollision { .. }
-            | UploadError::State { .. } => 1,
+            | UploadError::State { .. } => FailureKind::Other,
         }
     }
 
@@ -140,13 +145,11 @@ impl UploadError {
     }
 }
 
-impl batch_pool::Retryable for UploadError {
+impl retry::Retryable for UploadError {
     /// 408, 429 and 5xx answers, network failures and timeouts are worth another try.
     fn is_retryable(&self) -> bool {
         match self {
-            UploadError::Status { status, .. } => {
-                *status == 408 || *status == 429 || *status >= 500
-            }
+            UploadError::Status { status, .. } => retry::is_retryable_status(*status),
             UploadError::Network { .. } | UploadError::Timeout { .. } => true,
             _ => false,
         }
@@ -161,20 +164,14 @@ impl batch_pool::Retryable for UploadError {
 
     /// 429 and 503 mean the server is overloaded.
     fn is_overload(&self) -> bool {
-        matches!(
-            self,
-            UploadError::Status {
-                status: 429 | 503,
-                ..
-            }
-        )
+        matches!(self, UploadError::Status { status, .. } if retry::is_overload_status(*status))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use batch_pool::Retryable;
+    use retry::Retryable;
 
     fn status(code: u16, retry_after: Option<Duration>) -> UploadError {
         UploadError::Status {
@@ -198,7 +195,7 @@ mod tests {
     fn client_errors_are_final_and_exit_4() {
         let e = status(413, None);
         assert!(!e.is_retryable());
-        assert_eq!(e.exit_code(), 4);
+        assert_eq!(e.kind(), FailureKind::Rejected);
     }
 
     #[test]
@@ -207,7 +204,7 @@ mod tests {
             url: "http://127.0.0.1:1/".into(),
         };
         assert!(e.is_retryable());
-        assert_eq!(e.exit_code(), 5);
+        assert_eq!(e.kind(), FailureKind::Network);
     }
 
     #[test]
@@ -222,6 +219,6 @@ mod tests {
             msg,
             "a.bin changed size while uploading: expected 10 bytes, found 3"
         );
-        assert_eq!(e.exit_code(), 6);
+        assert_eq!(e.kind(), FailureKind::Integrity);
     }
 }

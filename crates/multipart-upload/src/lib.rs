@@ -28,7 +28,7 @@
 //! Two uploads are not forms. [`Uploader::put`] sends a [`FileBody`] (one file, sniffed, checked
 //! against the same policy) as the raw body of a PUT, as presigned object-store URLs and WebDAV
 //! take it. [`Tus`] uploads a [`FileBody`] to a tus 1.0 endpoint (core protocol and creation
-//! extension) in chunked PATCHes, each retried under a [`batch_pool::RetryPolicy`], and remembers
+//! extension) in chunked PATCHes, each retried under a [`retry::RetryPolicy`], and remembers
 //! the upload URL per (endpoint, file) in [`default_state_dir`], so a later process resumes from
 //! the server's offset after a crash.
 //!
@@ -45,7 +45,7 @@
 //! What it does not do: send JSON bodies (an [`Uploader`] sends a [`Form`] or a [`FileBody`], so
 //! a request cannot mix JSON with files), sign URLs (a presigned URL is given), follow redirects
 //! (a streamed body cannot be replayed), retry a form or a PUT (batch-pool does that, through
-//! [`batch_pool::Retryable`] on [`UploadError`]; tus chunks are retried here, since resuming is
+//! [`retry::Retryable`] on [`UploadError`]; tus chunks are retried here, since resuming is
 //! the protocol's point), use chunked transfer encoding, or speak tus extensions beyond creation
 //! (no checksums, concatenation or deferred lengths).
 

@@ -10,8 +10,8 @@
 use crate::tus_state::{Record, Store};
 use crate::upload::answer;
 use crate::{FileBody, UploadError, Uploader};
-use batch_pool::{Decision, RetryPolicy, Retryable};
 use chunk_stream::{Progress, ProgressObserver, ProgressReader, SharedObserver};
+use retry::{Decision, RetryPolicy, Retryable};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

@@ -246,7 +246,7 @@ pub(crate) fn answer(
     };
     let content_type = header("content-type");
     let retry_after =
-        header("retry-after").and_then(|v| batch_pool::parse_retry_after(&v, SystemTime::now()));
+        header("retry-after").and_then(|v| retry::parse_retry_after(&v, SystemTime::now()));
     let bytes = response
         .body_mut()
         .with_config()

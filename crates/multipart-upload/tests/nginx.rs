@@ -1,6 +1,7 @@
 //! Interop with nginx: a real server that answers before reading a body it refuses.
 
 use multipart_upload::{Form, UploadError, Uploader};
+use retry::FailureKind;
 use testbed::peers::Nginx;
 
 #[test]
@@ -23,7 +24,7 @@ fn nginx_refusing_a_large_body_early_is_a_413_status_not_a_network_error() {
         matches!(err, UploadError::Status { status: 413, .. }),
         "{err:?}"
     );
-    assert_eq!(err.exit_code(), 4);
+    assert_eq!(err.kind(), FailureKind::Rejected);
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! echoes the headers it received.
 
 use multipart_upload::{FileBody, UploadError, Uploader};
+use retry::FailureKind;
 use std::path::Path;
 use testbed::peers::{Httpbin, Nginx};
 
@@ -113,7 +114,7 @@ fn a_refused_file_is_not_put_and_nothing_connects() {
         .put(&tb.url("/upload"), FileBody::open(&path).unwrap())
         .unwrap_err();
     assert!(err.is_refusal(), "{err:?}");
-    assert_eq!(err.exit_code(), 3);
+    assert_eq!(err.kind(), FailureKind::Refused);
     assert_eq!(tb.stats().connections, 0);
 }
 
@@ -131,7 +132,7 @@ fn a_server_refusal_is_a_status_error() {
         matches!(err, UploadError::Status { status: 405, .. }),
         "{err:?}"
     );
-    assert_eq!(err.exit_code(), 4);
+    assert_eq!(err.kind(), FailureKind::Rejected);
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 use binary_io::FilePolicy;
 use multipart_upload::{FilePart, Form, UploadError, Uploader};
+use retry::FailureKind;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -233,7 +234,7 @@ fn refused_without_connecting(policy: FilePolicy, path: &Path) -> UploadError {
     assert_eq!(stats.connections, 0, "a refused upload must not connect");
     assert!(stats.uploads.is_empty());
     assert!(err.is_refusal(), "{err:?}");
-    assert_eq!(err.exit_code(), 3);
+    assert_eq!(err.kind(), FailureKind::Refused);
     err
 }
 
@@ -355,7 +356,7 @@ fn a_file_changed_after_adding_is_not_sent_with_a_wrong_length() {
         ),
         "{err:?}"
     );
-    assert_eq!(err.exit_code(), 6);
+    assert_eq!(err.kind(), FailureKind::Integrity);
     assert!(tb.stats().uploads.is_empty());
 }
 
@@ -373,12 +374,12 @@ fn a_4xx_answer_is_a_status_error_carrying_the_body() {
         }
         other => panic!("expected a status error, got {other:?}"),
     }
-    assert_eq!(err.exit_code(), 4);
+    assert_eq!(err.kind(), FailureKind::Rejected);
 }
 
 #[test]
 fn a_429_carries_retry_after_and_is_retryable() {
-    use batch_pool::Retryable;
+    use retry::Retryable;
     // Room for no request at all: every upload is answered 429 at once.
     let tb = Testbed::builder()
         .rate_limit(0, Duration::from_millis(10))
@@ -392,7 +393,7 @@ fn a_429_carries_retry_after_and_is_retryable() {
     assert_eq!(err.status(), Some(429), "{err:?}");
     assert!(err.is_retryable() && err.is_overload());
     assert_eq!(Retryable::retry_after(&err), Some(Duration::from_secs(7)));
-    assert_eq!(err.exit_code(), 4);
+    assert_eq!(err.kind(), FailureKind::Rejected);
     assert_eq!(tb.stats().rate_limited, 1);
 }
 
@@ -409,7 +410,7 @@ fn refused_connection_is_a_network_error() {
         )
         .unwrap_err();
     assert!(matches!(err, UploadError::Network { .. }), "{err:?}");
-    assert_eq!(err.exit_code(), 5);
+    assert_eq!(err.kind(), FailureKind::Network);
 }
 
 #[test]
@@ -427,7 +428,7 @@ fn a_server_that_never_answers_times_out() {
         .send(&url, Form::new().text("a", "b"))
         .unwrap_err();
     assert!(matches!(err, UploadError::Timeout { .. }), "{err:?}");
-    assert_eq!(err.exit_code(), 5);
+    assert_eq!(err.kind(), FailureKind::Network);
     server.join().unwrap();
 }
 
@@ -436,5 +437,5 @@ fn an_unusable_url_is_an_invalid_request() {
     let err = Uploader::new()
         .send("not a url", Form::new().text("a", "b"))
         .unwrap_err();
-    assert_eq!(err.exit_code(), 2, "{err:?}");
+    assert_eq!(err.kind(), FailureKind::Invalid, "{err:?}");
 }

@@ -2,9 +2,10 @@
 //! uploads, runs cut short and resumed, a server killed and restarted mid-upload, a file changed
 //! between runs, an upload the server lost, and Tus-Max-Size.
 
-use batch_pool::RetryPolicy;
 use chunk_stream::Progress;
 use multipart_upload::{FileBody, Resume, Tus, TusOutcome, UploadError, Uploader};
+use retry::FailureKind;
+use retry::RetryPolicy;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -158,7 +159,7 @@ fn a_run_cut_short_is_resumed_by_the_next_from_the_servers_offset() {
     let size = 8 * CHUNK;
     let path = s.file("big.bin", size as usize, 2);
     let err = s.interrupted_run(&path, size / 2);
-    assert!(matches!(err.exit_code(), 5), "{err:?}");
+    assert!(matches!(err.kind(), FailureKind::Network), "{err:?}");
     let done = s
         .tus()
         .upload(&s.endpoint, FileBody::open(&path).unwrap())
@@ -307,7 +308,7 @@ fn a_file_over_tus_max_size_is_refused_before_any_byte_is_sent() {
         "{err:?}"
     );
     assert!(err.is_refusal());
-    assert_eq!(err.exit_code(), 3);
+    assert_eq!(err.kind(), FailureKind::Refused);
     let read = s.server.lock().unwrap().bytes_read().unwrap() - before;
     assert!(read < 2048, "only an OPTIONS went out, {read} bytes read");
     assert_eq!(s.uploads_in_store(), 0);

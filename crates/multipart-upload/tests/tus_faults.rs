@@ -3,8 +3,9 @@
 //! (409), an upload that expires partway (410), a checksum failure (460) and a server that does
 //! not speak tus 1.0.0 (412).
 
-use batch_pool::RetryPolicy;
 use multipart_upload::{FileBody, Tus, UploadError, Uploader};
+use retry::FailureKind;
+use retry::RetryPolicy;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -248,7 +249,7 @@ fn a_server_that_does_not_speak_tus_1_0_0_is_a_clear_error() {
         .unwrap_err();
     assert!(matches!(err, UploadError::Unsupported { .. }), "{err:?}");
     assert!(err.to_string().contains("tus 1.0.0"), "{err}");
-    assert_eq!(err.exit_code(), 4);
+    assert_eq!(err.kind(), FailureKind::Rejected);
     assert!(!server.log().iter().any(|l| l.starts_with("PATCH")));
 }
 

@@ -63,7 +63,16 @@ pub fn shared_data() -> Option<PathBuf> {
 /// names a file, a line `TEST\tWHY` appended to it.
 pub fn skip(why: &str) {
     let thread = std::thread::current();
-    let test = thread.name().unwrap_or("a test");
+    // The test binary's name without cargo's hash (`scan-0a1b…` → `scan`) says where it lives.
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .map(|stem| match stem.rsplit_once('-') {
+            Some((name, _hash)) => name.to_string(),
+            None => stem,
+        })
+        .unwrap_or_default();
+    let test = format!("{binary}::{}", thread.name().unwrap_or("a test"));
     eprintln!("skipping {test}: {why}");
     if let Some(log) = std::env::var_os("FILEWIRE_SKIP_LOG") {
         use std::io::Write;
