@@ -238,3 +238,44 @@ fn help_and_version_exit_0() {
     assert_eq!(version.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&version.stdout).starts_with("fw-upload "));
 }
+
+#[test]
+fn a_file_name_that_is_not_utf8_uploads() {
+    use std::os::unix::ffi::OsStrExt;
+    let tb = Testbed::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9 receipt.txt");
+    let path = dir.path().join(name);
+    std::fs::write(&path, b"TOTAL 9.00\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fw-upload"))
+        .arg(tb.url("/upload"))
+        .arg(&path)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let uploads = tb.stats().uploads;
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(uploads[0].size, 11);
+}
+
+#[test]
+fn header_flags_that_would_break_the_framing_are_usage_errors() {
+    let tb = Testbed::start().unwrap();
+    let file = fixture("documents/receipt.txt");
+    for header in [
+        "Transfer-Encoding: chunked",
+        "Content-Length: 5",
+        "Content-Type: text/plain",
+        "X-Bad: a\rb",
+    ] {
+        let out = fw_upload(&[&tb.url("/upload"), path_arg(&file), "-H", header]);
+        assert_eq!(out.status.code(), Some(2), "{header}");
+    }
+    assert_eq!(tb.stats().requests, 0, "nothing may be sent");
+}
