@@ -50,7 +50,10 @@ pub fn run(mut args: pico_args::Arguments) -> Result<()> {
     let testbed = Testbed::start(&bin, &served)?;
     let url = |p: &str| format!("{}{p}", testbed.base);
     say(&format!("Test server listening on {}", testbed.base));
-    let mut demo = Demo::default();
+    let mut demo = Demo {
+        state_home: out.join("state"),
+        ..Demo::default()
+    };
 
     // 1. Basic upload.
     demo.step(
@@ -307,6 +310,9 @@ impl Drop for Testbed {
 #[derive(Default)]
 struct Demo {
     results: Vec<(String, String)>,
+    /// `XDG_STATE_HOME` for every app the demo runs: batch journals and tus records land in the
+    /// demo's own folder, never in the user's state folder.
+    state_home: PathBuf,
 }
 
 fn banner(title: &str) {
@@ -350,7 +356,8 @@ fn shown(cmd: &Command) -> String {
 }
 
 impl Demo {
-    fn header(&self, title: &str, narration: &str, cmd: &Command) {
+    fn header(&self, title: &str, narration: &str, cmd: &mut Command) {
+        cmd.env("XDG_STATE_HOME", &self.state_home);
         let n = self.results.len() + 1;
         eprintln!("\n--- {n}. {title}");
         eprint!("{}", wrap(narration));
