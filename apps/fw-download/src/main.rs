@@ -27,8 +27,18 @@ options:
   -f, --force              replace an existing file
   --retries N              retry network failures, cuts, 429 and 5xx up to N times, honouring
                            Retry-After (default 0); with --continue each retry resumes
+  --no-restart             with --continue: fail (exit 3, part kept) instead of starting over
+                           when the server's answer does not continue the part (other ETag or
+                           Last-Modified, other total, a 200 or a 416 that proves nothing)
+  --max-retry-wait DUR     longest Retry-After honoured between retries (default 120s); every
+                           wait is said on stderr
   --max-redirects N        redirects to follow (default 10)
+  --location-trusted       send Authorization, Proxy-Authorization, Cookie and Host headers to
+                           redirect targets on other origins too (default: dropped there)
   --timeout DURATION       idle timeout per read (default 30s; e.g. 10, 500ms, 2m)
+  --header-timeout DUR     longest wait for the status line and headers (default 30s)
+  --max-time DURATION      deadline for the whole transfer, redirects and retries included
+                           (default none)
   --connect-timeout DUR    connect timeout (default 10s)
   -H, --header 'NAME: VALUE'  an extra request header (repeatable)
   --json                   print one JSON object (path, bytes, content_type, kind, sha256, resumed)
@@ -40,9 +50,12 @@ options:
 Nothing is written before the status, type and size are checked and the first bytes agree with
 the declared type; no file stands under the final name unless it is complete and verified.
 
-exit codes: 0 ok, 1 other failure, 2 usage, 3 refused (type, size, name, exists),
-            4 the server said no, 5 network or timeout, 6 integrity (lying type, short or
-            long body, checksum)
+Every Content-Encoding (gzip, x-gzip, deflate; any case; stacked) is decoded before writing;
+other codings are refused (exit 3); data that does not decode exits 6.
+
+exit codes: 0 ok, 1 other failure, 2 usage, 3 refused (type, size, name, exists, content
+            coding, --no-restart), 4 the server said no, 5 network, timeout or --max-time,
+            6 integrity (lying type, short or long body, checksum, undecodable body)
 ";
 
 struct Args {
@@ -64,6 +77,11 @@ fn parse_args(mut a: pico_args::Arguments) -> Result<Args> {
     let force = a.contains(["-f", "--force"]);
     let max_redirects: Option<u32> = a.opt_value_from_str("--max-redirects")?;
     let retries: Option<u32> = a.opt_value_from_str("--retries")?;
+    let no_restart = a.contains("--no-restart");
+    let max_retry_wait: Option<String> = a.opt_value_from_str("--max-retry-wait")?;
+    let location_trusted = a.contains("--location-trusted");
+    let header_timeout: Option<String> = a.opt_value_from_str("--header-timeout")?;
+    let max_time: Option<String> = a.opt_value_from_str("--max-time")?;
     let timeout: Option<String> = a.opt_value_from_str("--timeout")?;
     let connect_timeout: Option<String> = a.opt_value_from_str("--connect-timeout")?;
     let raw_headers: Vec<String> = a.values_from_str(["-H", "--header"])?;
@@ -114,8 +132,23 @@ fn parse_args(mut a: pico_args::Arguments) -> Result<Args> {
         }
         d = d.sha256(&hex);
     }
+    if no_restart && !resume {
+        return Err(anyhow!("--no-restart needs --continue"));
+    }
+    d = d.restart(!no_restart).location_trusted(location_trusted);
+    let max_retry_wait = max_retry_wait.map(|t| duration(&t)).transpose()?;
     if let Some(n) = retries {
-        d = d.retries(batch_pool::RetryPolicy::new().max_tries(n.saturating_add(1)));
+        let mut policy = batch_pool::RetryPolicy::new().max_tries(n.saturating_add(1));
+        if let Some(w) = max_retry_wait {
+            policy = policy.max_retry_after(w);
+        }
+        d = d.retries(policy);
+    }
+    if let Some(t) = header_timeout {
+        d = d.header_timeout(duration(&t)?);
+    }
+    if let Some(t) = max_time {
+        d = d.max_time(Some(duration(&t)?));
     }
     if let Some(n) = max_redirects {
         d = d.max_redirects(n);
@@ -132,6 +165,9 @@ fn parse_args(mut a: pico_args::Arguments) -> Result<Args> {
             .ok_or_else(|| anyhow!("invalid header `{h}` (expected 'Name: value')"))?;
         d = d.header(name.trim(), value.trim());
     }
+    if !quiet {
+        d = d.on_retry(announce_retry);
+    }
     let progress = match progress {
         Some(p) => p.parse().map_err(|e: String| anyhow!(e))?,
         None => ProgressMode::Auto,
@@ -144,6 +180,25 @@ fn parse_args(mut a: pico_args::Arguments) -> Result<Args> {
         progress,
         quiet,
     })
+}
+
+/// Says on stderr why and how long the next retry waits (a long Retry-After is never silent).
+fn announce_retry(n: &safe_download::RetryNotice<'_>) {
+    let asked = match n.asked {
+        Some(a) if a > n.wait => format!(
+            " (the server asked for {}s; capped by --max-retry-wait)",
+            a.as_secs()
+        ),
+        Some(_) => " (as the server asked)".to_string(),
+        None => String::new(),
+    };
+    fw_cli::warn(&format!(
+        "{}; try {} of {} in {:.1}s{asked}",
+        n.error,
+        n.next_try,
+        n.max_tries,
+        n.wait.as_secs_f64()
+    ));
 }
 
 fn duration(s: &str) -> Result<Duration> {
@@ -206,12 +261,5 @@ fn run(args: &Args) -> Result<()> {
 
 /// The error and its causes on one line.
 fn describe(e: &anyhow::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    s
+    fw_cli::error_chain(e.as_ref())
 }

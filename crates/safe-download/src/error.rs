@@ -1,4 +1,4 @@
-//! The one error type of this crate, with an exit code per DESIGN.md.
+//! The one error type of this crate, with an exit code per the README's exit-code table.
 
 use binary_io::Kind;
 use std::io;
@@ -141,6 +141,41 @@ pub enum DownloadError {
         /// Which timeout fired (connect, per read, ...).
         phase: String,
     },
+    /// The overall deadline of the transfer ([`crate::Downloader::max_time`]) passed.
+    #[error("{url}: no complete answer within the deadline of {}", crate::error::secs(*limit))]
+    DeadlineExceeded {
+        /// The URL.
+        url: String,
+        /// The deadline.
+        limit: Duration,
+    },
+    /// The server applied a content coding this crate cannot undo (br, zstd, compress, ...):
+    /// refused rather than saved still encoded.
+    #[error("{url}: unsupported content coding {coding:?} (only gzip and deflate are decoded)")]
+    UnsupportedEncoding {
+        /// The URL.
+        url: String,
+        /// The coding as the server named it (lower-cased).
+        coding: String,
+    },
+    /// The body is not valid data in the coding the server declared.
+    #[error("{url}: body does not decode as its Content-Encoding says")]
+    Undecodable {
+        /// The URL.
+        url: String,
+        /// The decoder's complaint.
+        #[source]
+        source: io::Error,
+    },
+    /// The partial data cannot be continued and starting over was ruled out
+    /// ([`crate::Downloader::restart`] false).
+    #[error("{url}: cannot resume: {reason}; not starting over (no-restart)")]
+    ResumeRefused {
+        /// The URL.
+        url: String,
+        /// Why the server's answer does not continue the part.
+        reason: String,
+    },
     /// The peer reset the connection.
     #[error("{url}: connection reset by peer after {received} bytes")]
     Reset {
@@ -189,13 +224,16 @@ impl DownloadError {
             | TooLarge { .. }
             | LimitExceeded { .. }
             | UnsafeFilename { .. }
-            | UnsupportedRedirect { .. } => 3,
+            | UnsupportedRedirect { .. }
+            | UnsupportedEncoding { .. }
+            | ResumeRefused { .. } => 3,
             Status { .. } | TooManyRedirects { .. } => 4,
-            Timeout { .. } | Reset { .. } | Network { .. } => 5,
+            Timeout { .. } | DeadlineExceeded { .. } | Reset { .. } | Network { .. } => 5,
             TypeMismatch { .. }
             | Truncated { .. }
             | TooLong { .. }
             | ChecksumMismatch { .. }
+            | Undecodable { .. }
             | InvalidResponse { .. } => 6,
             Io { .. } => 1,
         }
@@ -227,6 +265,16 @@ impl batch_pool::Retryable for DownloadError {
                 ..
             }
         )
+    }
+}
+
+/// `2s`, `1.5s`: a duration as a person reads it.
+pub(crate) fn secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{s:.1}s")
     }
 }
 

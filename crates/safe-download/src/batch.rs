@@ -1,0 +1,1 @@
+//! Batch downloads (filled in below).
