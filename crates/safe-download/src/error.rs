@@ -24,6 +24,14 @@ pub enum DownloadError {
         /// The entry as given.
         pattern: String,
     },
+    /// A line of a batch list ([`crate::batch::parse_list`]) cannot be used.
+    #[error("input list line {line}: {reason}")]
+    InvalidList {
+        /// The line number (1-based).
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The destination exists and overwriting was not asked for.
     #[error("{path}: already exists (pass --force to replace it)")]
     Exists {
@@ -218,7 +226,7 @@ impl DownloadError {
     pub fn exit_code(&self) -> u8 {
         use DownloadError::*;
         match self {
-            InvalidUrl { .. } | InvalidAccept { .. } => 2,
+            InvalidUrl { .. } | InvalidAccept { .. } | InvalidList { .. } => 2,
             Exists { .. }
             | ContentTypeNotAccepted { .. }
             | TooLarge { .. }

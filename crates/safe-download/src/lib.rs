@@ -361,6 +361,11 @@ impl Downloader {
         self
     }
 
+    /// The retry policy set with [`Downloader::retries`].
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
     /// An extra request header.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_string(), value.to_string()));

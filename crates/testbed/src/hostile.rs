@@ -5,8 +5,10 @@
 //! Every endpoint is stateless: what it answers depends only on the request, so a test plants
 //! the partial file and its sidecar itself and then asks.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::sync::Mutex;
 use std::time::{Duration, UNIX_EPOCH};
 
 use crate::http::{Request, Response};
@@ -20,6 +22,7 @@ pub(crate) fn hostile(shared: &Shared, req: &Request, what: &str, out: &mut TcpS
         "redirect" => Reply::Send(redirect(req)),
         "encoded" => Reply::Send(encoded(req)),
         "slow-head" => slow_head(shared, req, out),
+        "limited" => Reply::Send(limited(shared, req)),
         "retry-after" => Reply::Send(Response::text(503, "come back later\n").with_header(
             "Retry-After",
             req.query_param("value").unwrap_or_else(|| "999999".into()),
@@ -115,6 +118,51 @@ fn encoded(req: &Request) -> Response {
         resp = resp.with_header("Content-Encoding", value);
     }
     resp
+}
+
+/// Requests in service on `/hostile/limited`, per `key` (process-wide: use a unique key).
+static IN_SERVICE: Mutex<Option<HashMap<String, u64>>> = Mutex::new(None);
+
+/// `?key=K&max=M&size=N&seed=S&delay_ms=D&retry_after=R`: at most M requests (default 2) per
+/// key in service at once, each held D ms (default 50) and answered with `/bytes/N?seed=S`;
+/// beyond M: 429 with `Retry-After: R` (default 0).
+fn limited(shared: &Shared, req: &Request) -> Response {
+    let key = req.query_param("key").unwrap_or_default();
+    let max = req.query_num("max").unwrap_or(2);
+    let admitted = {
+        let mut guard = crate::server::lock(&IN_SERVICE);
+        let count = guard
+            .get_or_insert_with(HashMap::new)
+            .entry(key.clone())
+            .or_insert(0);
+        if *count >= max {
+            false
+        } else {
+            *count += 1;
+            true
+        }
+    };
+    if !admitted {
+        shared.with_stats(|s| s.rate_limited += 1);
+        return Response::text(429, "too many requests\n").with_header(
+            "Retry-After",
+            req.query_param("retry_after").unwrap_or_else(|| "0".into()),
+        );
+    }
+    shared.pause(Duration::from_millis(
+        req.query_num("delay_ms").unwrap_or(50),
+    ));
+    let body = pseudo(
+        req.query_num("seed").unwrap_or(1),
+        req.query_num("size").unwrap_or(1000).min(16 << 20),
+    );
+    if let Some(count) = crate::server::lock(&IN_SERVICE)
+        .as_mut()
+        .and_then(|m| m.get_mut(&key))
+    {
+        *count -= 1;
+    }
+    Response::new(200, "application/octet-stream", body)
 }
 
 /// `?interval_ms=N` (default 1000): a 200 whose status line and headers arrive one byte every

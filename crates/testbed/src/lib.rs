@@ -44,6 +44,7 @@
 //! | `GET /hostile/encoded?coding=VALUE&size=N&seed=S[&split=1][&raw=1][&corrupt=1]` | `/bytes` encoded per VALUE (gzip, x-gzip, deflate: zlib or `raw=1` raw, any case, stacked left to right; unknown codings named, not applied), `Content-Encoding: VALUE` as given (`split=1`: one header line per coding; `corrupt=1` damages the encoded bytes) |
 //! | `GET /hostile/slow-head?interval_ms=N` | status line and headers one byte every N ms (default 1000), then 10 bytes |
 //! | `GET /hostile/retry-after?value=V` | 503 with `Retry-After: V` (default 999999) |
+//! | `GET /hostile/limited?key=K&max=M&size=N&seed=S&delay_ms=D&retry_after=R` | at most M (default 2) requests per key in service, each held D ms (default 50), answered with `/bytes/N?seed=S`; beyond: 429 + `Retry-After: R` (default 0), counted in `rate_limited` |
 //! | `GET /stats[?files=1]` | the [`Stats`] counters as JSON (`uploads` is a count, `uploaded_bytes` their total; `files=1` lists them), for a server run as a separate process (`fw-testbed`) |
 //! | anything else | 404 JSON (405 for a known path with the wrong method) |
 //!
