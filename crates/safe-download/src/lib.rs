@@ -427,3 +427,16 @@ impl Downloader {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_names_headers_but_never_shows_their_values() {
+        let d = Downloader::new().header("Authorization", "Bearer s3cret");
+        let shown = format!("{d:?}");
+        assert!(shown.contains("Authorization"));
+        assert!(!shown.contains("s3cret"));
+    }
+}

@@ -131,13 +131,16 @@ impl Partial {
         }
     }
 
-    /// The answer must carry the recorded validator: the ETag if one was recorded, else the
-    /// Last-Modified date. A server that leaves it out cannot prove the bytes are the same.
+    /// The answer must carry the recorded validator: the ETag if a strong one was recorded,
+    /// else the Last-Modified date. A weak ETag says "equivalent", not "the same bytes", so it
+    /// proves nothing about a byte range (RFC 9110 §13.1.5); a server that leaves the
+    /// validator out cannot prove the bytes are the same either.
     fn check_validator(&self, headers: &HeaderMap) -> Result<(), String> {
-        let (name, recorded) = match (&self.sidecar.etag, &self.sidecar.last_modified) {
+        let strong = self.sidecar.etag.as_ref().filter(|e| !e.starts_with("W/"));
+        let (name, recorded) = match (strong, &self.sidecar.last_modified) {
             (Some(etag), _) => ("ETag", etag),
             (None, Some(date)) => ("Last-Modified", date),
-            (None, None) => return Err("no validator was recorded".into()),
+            (None, None) => return Err("no strong validator was recorded".into()),
         };
         match header(headers, name) {
             Some(now) if now.trim() == recorded.trim() => Ok(()),

@@ -144,6 +144,31 @@ fn a_416_completes_only_when_every_total_agrees() {
 }
 
 #[test]
+fn a_weak_etag_alone_never_proves_a_range() {
+    let tb = Testbed::start().unwrap();
+    // The honest server would continue, but all the part has is a weak ETag: start over.
+    let url = resume_url(&tb, "honest");
+    let dest = tempfile::tempdir().unwrap();
+    plant(
+        dest.path(),
+        &url,
+        3000,
+        Some(10_000),
+        Some("W/\"v1-1-10000\""),
+        None,
+    );
+    let done = Downloader::new()
+        .resume(Resume::Continue)
+        .fetch(&url, &Target::Path(dest.path().join("out.bin")))
+        .unwrap();
+    assert!(!done.resumed);
+    assert_eq!(
+        std::fs::read(dest.path().join("out.bin")).unwrap(),
+        pseudo(1, 10_000)
+    );
+}
+
+#[test]
 fn no_restart_refuses_and_keeps_the_part() {
     let tb = Testbed::start().unwrap();
     for mode in ["range-lie", "etag-change", "total-change"] {
