@@ -38,7 +38,7 @@ pub(crate) fn parse_args(a: &mut pico_args::Arguments) -> Result<Option<BatchArg
     let max = max_workers.unwrap_or(16).max(1);
     let workers = match workers.as_deref() {
         None | Some("auto") => Concurrency::Adaptive(AdaptiveConfig {
-            initial: 4.min(max),
+            initial: 8.min(max),
             max,
             ..AdaptiveConfig::default()
         }),

@@ -280,7 +280,9 @@ impl Downloader {
         let file = File::open(&part).map_err(|e| io_err(&part, e))?;
         sync(&file, &part)?;
         self.persist_part(final_path)?;
-        sync_dir(&dir);
+        if self.sync_dirs {
+            sync_dir(&dir);
+        }
         Ok(Downloaded {
             path: final_path.to_path_buf(),
             bytes: len,
@@ -312,8 +314,6 @@ impl Downloader {
         let dir = parent_dir(final_path);
         let hashing = self.sha256.is_some() || self.hashing == Hashing::Always;
         let encoded = codings.any();
-        // An encoded body is never kept as a part: its ranges would be of the encoded form.
-        let resume = if encoded { Resume::Fresh } else { self.resume };
 
         // Connections dropped before this response (redirects, abandoned attempts) do not count.
         wire::clear_excess();
@@ -336,6 +336,14 @@ impl Downloader {
             (start, None, length) => length.map(|l| start + l),
         };
         let declared = self.check_headers(url, &headers, expected)?;
+        // An encoded body is never kept as a part (its ranges would be of the encoded form),
+        // nor is a small one (nothing worth resuming).
+        let small = start == 0 && expected.is_some_and(|l| l < self.min_part);
+        let resume = if encoded || small {
+            Resume::Fresh
+        } else {
+            self.resume
+        };
 
         let raw = response.into_body().into_reader();
         let mut body = codings.decoder(raw);
@@ -457,7 +465,9 @@ impl Downloader {
                 self.persist_part(final_path)?;
             }
         }
-        sync_dir(&dir);
+        if self.sync_dirs {
+            sync_dir(&dir);
+        }
         Ok(Downloaded {
             path: final_path.to_path_buf(),
             bytes: received,

@@ -182,6 +182,12 @@ pub struct Downloader {
     restart: bool,
     on_retry: Option<RetryHook>,
     shared_agent: Option<ureq::Agent>,
+    /// With [`Resume::Continue`], bodies declared shorter than this go through a temp file
+    /// (nothing worth resuming; saves the part and sidecar bookkeeping).
+    min_part: u64,
+    /// Whether each rename is made durable with an fsync of the folder (a batch does it once
+    /// per folder at the end instead).
+    sync_dirs: bool,
     accept: Vec<String>,
     max_size: Option<u64>,
     max_decompressed: u64,
@@ -239,6 +245,8 @@ impl Downloader {
             restart: true,
             on_retry: None,
             shared_agent: None,
+            min_part: 0,
+            sync_dirs: true,
             accept: Vec::new(),
             max_size: None,
             max_decompressed: DEFAULT_MAX_DECOMPRESSED,

@@ -153,7 +153,7 @@ fn inode(p: &Path) -> u64 {
 #[test]
 fn a_rerun_skips_the_complete_continues_the_cut_and_follows_a_changed_list() {
     let files = tempfile::tempdir().unwrap();
-    let big: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let big: Vec<u8> = (0..1_500_000u32).map(|i| (i * 7 % 251) as u8).collect();
     std::fs::write(files.path().join("big.bin"), &big).unwrap();
     let tb = Testbed::builder().files_dir(files.path()).start().unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -161,7 +161,7 @@ fn a_rerun_skips_the_complete_continues_the_cut_and_follows_a_changed_list() {
     let list = format!(
         "{}\n{}\n",
         tb.url("/bytes/1000?seed=9"),
-        tb.url("/flaky/big.bin?cut_after=100000")
+        tb.url("/flaky/big.bin?cut_after=500000")
     );
     let batch = Batch::new(Downloader::new(), journal.clone()).retry(fast_retries(1));
     let first = run(
