@@ -63,7 +63,7 @@ batch (-i):
   --journal FILE           resume journal (default DIR/.fw-download.journal[.shard-I-of-N].jsonl)
   --retries N              per file (default 2 in a batch); 429/503 Retry-After honoured
   A rerun skips files the journal and the disk agree are complete, continues partial ones
-  (.part) and retries failed ones. --json prints one JSON line per URL. Exit 7 when some
+  (.part, kept for files of 1 MiB and more) and retries failed ones. --json prints one JSON line per URL. Exit 7 when some
   failed (each named on stderr).
 
 Nothing is written before the status, type and size are checked and the first bytes agree with

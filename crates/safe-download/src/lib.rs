@@ -301,7 +301,8 @@ impl Downloader {
     }
 
     /// Shares one connection pool of `max_idle` idle connections (per host, too) between this
-    /// downloader and its clones, so that a batch reuses connections across files.
+    /// downloader and its clones, so that a batch reuses connections across files. The agent
+    /// takes the timeouts set so far: call this after them.
     pub fn agent_pool(mut self, max_idle: usize) -> Self {
         self.shared_agent = Some(self.build_agent(max_idle.max(1)));
         self
