@@ -239,3 +239,61 @@ fn batch_usage_errors_and_bad_lists() {
     assert!(r.stderr.contains("2 files: 2 ok"), "{}", r.stderr);
     assert!(dir.path().join("o/10").exists() && dir.path().join("o/20").exists());
 }
+
+#[test]
+fn json_lines_lists_carry_per_file_checks_and_outcomes() {
+    use sha2::Digest;
+    let tb = Testbed::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut testbed::PseudoRandomBytes::new(4, 300), &mut body).unwrap();
+    let good: String = sha2::Sha256::digest(&body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let url = tb.url("/bytes/300?seed=4");
+    let list = format!(
+        "{{\"url\": \"{url}\", \"path\": \"ok/a.bin\", \"sha256\": \"{good}\"}}\n\
+         {{\"url\": \"{url}\", \"path\": \"bad-sum.bin\", \"sha256\": \"{}\"}}\n\
+         {{\"url\": \"{url}\", \"path\": \"bad-type.bin\", \"accept\": \"image/*\"}}\n",
+        "0".repeat(64)
+    );
+    std::fs::write(dir.path().join("list.jsonl"), list).unwrap();
+    let r = fw_download(
+        dir.path(),
+        &[
+            "-i",
+            "list.jsonl",
+            "--output-dir",
+            "out",
+            "--json",
+            "--workers",
+            "2",
+        ],
+    );
+    assert_eq!(r.code, 7, "{}", r.stderr);
+    let lines: Vec<serde_json::Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{}", r.stdout);
+    let by_path = |suffix: &str| {
+        lines
+            .iter()
+            .find(|v| v["path"].as_str().unwrap().ends_with(suffix))
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by_path("ok/a.bin")["ok"], true);
+    assert_eq!(by_path("ok/a.bin")["sha256"], good.as_str());
+    assert_eq!(by_path("bad-sum.bin")["exit_code"], 6);
+    assert_eq!(by_path("bad-type.bin")["exit_code"], 3);
+    assert_eq!(
+        std::fs::read(dir.path().join("out/ok/a.bin")).unwrap(),
+        body
+    );
+    assert!(!dir.path().join("out/bad-sum.bin").exists());
+    assert!(!dir.path().join("out/bad-type.bin").exists());
+    assert!(r.stderr.contains("bad-sum.bin") && r.stderr.contains("bad-type.bin"));
+}
