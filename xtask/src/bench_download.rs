@@ -1,4 +1,5 @@
-//! `cargo xtask bench download [--size BYTES] [--rounds N]`: 1 GiB from a local nginx to disk
+//! `cargo xtask bench download [--size BYTES] [--rounds N]` (with `--batch`: see
+//! [`crate::bench_download_batch`]): 1 GiB from a local nginx to disk
 //! with the release fw-download, `curl -s -o` and `wget -q -O`, measured in the same run (wall
 //! time and peak RSS via wait4), reported as ratios against curl. Budget (ARCHITECTURE.md, Budgets): wall ≤ 1.0×
 //! curl, peak RSS ≤ 16 MiB, and the peak for 1 GiB within 2 MiB of the peak for 10 MiB.
@@ -14,6 +15,9 @@ const SMALL: u64 = 10 << 20;
 
 /// Runs the task.
 pub fn run(mut args: pico_args::Arguments) -> Result<()> {
+    if args.contains("--batch") {
+        return crate::bench_download_batch::run(args);
+    }
     let size: u64 = args.opt_value_from_str("--size")?.unwrap_or(GIB);
     let rounds: usize = args.opt_value_from_str("--rounds")?.unwrap_or(5);
     crate::util::reject_rest(args)?;

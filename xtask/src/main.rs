@@ -5,6 +5,7 @@
 mod bench_batch;
 mod bench_download;
 mod bench_put;
+mod bench_download_batch;
 mod bench_scan;
 mod bench_upload;
 mod demo;

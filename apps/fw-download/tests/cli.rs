@@ -365,3 +365,111 @@ fn retries_resume_a_cut_download_in_one_run() {
     assert_eq!(std::fs::read(dest.path().join("big.bin")).unwrap(), data);
     assert_eq!(listing(dest.path()), ["big.bin"]);
 }
+
+#[test]
+fn hostile_servers_get_the_new_flags_exit_codes_and_messages() {
+    let tb = Testbed::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // --max-time ends a body dripping under the idle timeout.
+    let r = fw_download(
+        dir.path(),
+        &[
+            &tb.url("/fault/drip?interval_ms=300"),
+            "-o",
+            "d.bin",
+            "--timeout",
+            "2s",
+            "--max-time",
+            "1s",
+        ],
+    );
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(r.stderr.contains("deadline of 1s"), "{}", r.stderr);
+    // A long Retry-After is said, with the cap.
+    let r = fw_download(
+        dir.path(),
+        &[
+            &tb.url("/hostile/retry-after?value=999999"),
+            "-o",
+            "r.bin",
+            "--retries",
+            "1",
+            "--max-retry-wait",
+            "100ms",
+        ],
+    );
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("the server asked for 999999s"),
+        "{}",
+        r.stderr
+    );
+    // An unknown coding is refused; a stacked one is decoded.
+    let r = fw_download(
+        dir.path(),
+        &[&tb.url("/hostile/encoded?coding=br"), "-o", "b.bin"],
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let r = fw_download(
+        dir.path(),
+        &[
+            &tb.url("/hostile/encoded?size=3000&coding=GZIP%2C%20deflate"),
+            "-o",
+            "g.bin",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        std::fs::metadata(dir.path().join("g.bin")).unwrap().len(),
+        3000
+    );
+    // --no-restart keeps a part the server cannot continue.
+    let url = tb.url("/hostile/resume/etag-change?size=10000&seed=1");
+    std::fs::write(dir.path().join("p.bin.part"), vec![1u8; 100]).unwrap();
+    let sidecar = serde_json::json!({"url": url, "etag": "\"v1-1-10000\"", "last_modified": null, "total": 10000});
+    std::fs::write(dir.path().join("p.bin.part.json"), sidecar.to_string()).unwrap();
+    let r = fw_download(dir.path(), &[&url, "-o", "p.bin", "-c", "--no-restart"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("not starting over"), "{}", r.stderr);
+    assert!(dir.path().join("p.bin.part").exists());
+    let r = fw_download(dir.path(), &[&url, "-o", "p.bin", "-c"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        std::fs::metadata(dir.path().join("p.bin")).unwrap().len(),
+        10_000
+    );
+    // Credentials do not follow a redirect to another port unless trusted.
+    let other = Testbed::start().unwrap();
+    let to = other
+        .url("/hostile/headers")
+        .replace(':', "%3A")
+        .replace('/', "%2F");
+    let url = tb.url(&format!("/hostile/redirect?to={to}"));
+    let r = fw_download(
+        dir.path(),
+        &[&url, "-o", "h1.json", "-H", "Authorization: Bearer s3cret"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !std::fs::read_to_string(dir.path().join("h1.json"))
+            .unwrap()
+            .contains("s3cret")
+    );
+    let r = fw_download(
+        dir.path(),
+        &[
+            &url,
+            "-o",
+            "h2.json",
+            "-H",
+            "Authorization: Bearer s3cret",
+            "--location-trusted",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        std::fs::read_to_string(dir.path().join("h2.json"))
+            .unwrap()
+            .contains("s3cret")
+    );
+}

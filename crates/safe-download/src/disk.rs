@@ -1,18 +1,18 @@
 //! Where the bytes go on disk: an anonymous temporary file beside the destination, or the
-//! `.part` file with its `.part.json` sidecar for `--continue`; fsync and hashing helpers.
+//! `.part` file for `--continue`; fsync and hashing helpers.
 
 use crate::{DownloadError, Resume};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use ureq::http::HeaderMap;
 
 use crate::READ_CHUNK;
-use crate::meta::header;
 use binary_io::SNIFF_LEN;
+
+/// The most bytes of the final name repeated in a temporary file's name.
+const TEMP_STEM_BYTES: usize = 64;
 
 /// Bytes written between two background flushes.
 const FLUSH_EVERY: u64 = 32 << 20;
@@ -56,10 +56,13 @@ impl Sink {
     ) -> Result<Sink, DownloadError> {
         let dest = match resume {
             Resume::Fresh => {
-                let stem = final_path
+                // The temp name repeats a bounded piece of the final name, so that a final
+                // name near the 255-byte limit still has a temp name that fits.
+                let name = final_path
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
+                let stem = crate::name::truncate_utf8(&name, TEMP_STEM_BYTES);
                 let mut builder = tempfile::Builder::new();
                 // Like any newly created file (0666 less the umask), not tempfile's 0600.
                 #[cfg(unix)]
@@ -178,72 +181,6 @@ impl Drop for Flusher {
     }
 }
 
-/// The resume state beside a `.part` file.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct Sidecar {
-    url: String,
-    etag: Option<String>,
-    last_modified: Option<String>,
-    total: Option<u64>,
-}
-
-/// Partial data found on disk that a Range request may continue.
-#[derive(Debug)]
-pub(crate) struct Partial {
-    pub(crate) final_path: PathBuf,
-    pub(crate) len: u64,
-    sidecar: Sidecar,
-}
-
-impl Partial {
-    pub(crate) fn load(final_path: &Path, url: &str) -> Option<Partial> {
-        let len = fs::metadata(part_path(final_path)).ok()?.len();
-        let text = fs::read_to_string(sidecar_path(final_path)).ok()?;
-        let sidecar: Sidecar = serde_json::from_str(&text).ok()?;
-        if sidecar.url != url || len == 0 {
-            return None;
-        }
-        if sidecar.etag.is_none() && sidecar.last_modified.is_none() {
-            // Without a validator a changed resource could not be told apart: start over.
-            return None;
-        }
-        Some(Partial {
-            final_path: final_path.to_path_buf(),
-            len,
-            sidecar,
-        })
-    }
-
-    /// If-Range wants a strong ETag, else the Last-Modified date.
-    pub(crate) fn validator(&self) -> Option<String> {
-        match &self.sidecar.etag {
-            Some(e) if !e.starts_with("W/") => Some(e.clone()),
-            _ => self.sidecar.last_modified.clone(),
-        }
-    }
-
-    pub(crate) fn save(
-        final_path: &Path,
-        url: &str,
-        headers: &HeaderMap,
-        total: Option<u64>,
-    ) -> Result<(), DownloadError> {
-        let sidecar = Sidecar {
-            url: url.to_string(),
-            etag: header(headers, "etag").map(str::to_string),
-            last_modified: header(headers, "last-modified").map(str::to_string),
-            total,
-        };
-        let path = sidecar_path(final_path);
-        let text = serde_json::to_string(&sidecar).expect("sidecar serializes");
-        fs::write(&path, text).map_err(|e| io_err(&path, e))
-    }
-}
-
-pub(crate) fn discard(partial: &mut Option<Partial>) {
-    *partial = None;
-}
-
 /// Failures after which partial data is still good for `--continue`.
 pub(crate) fn keeps_partial(e: &DownloadError) -> bool {
     matches!(
@@ -251,6 +188,8 @@ pub(crate) fn keeps_partial(e: &DownloadError) -> bool {
         DownloadError::Truncated { .. }
             | DownloadError::Reset { .. }
             | DownloadError::Timeout { .. }
+            | DownloadError::DeadlineExceeded { .. }
+            | DownloadError::ResumeRefused { .. }
             | DownloadError::Network { .. }
             | DownloadError::Status { .. }
             | DownloadError::Exists { .. }

@@ -24,6 +24,14 @@ pub enum DownloadError {
         /// The entry as given.
         pattern: String,
     },
+    /// A line of a batch list ([`crate::batch::parse_list`]) cannot be used.
+    #[error("input list line {line}: {reason}")]
+    InvalidList {
+        /// The line number (1-based).
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The destination exists and overwriting was not asked for.
     #[error("{path}: already exists (pass --force to replace it)")]
     Exists {
@@ -141,6 +149,41 @@ pub enum DownloadError {
         /// Which timeout fired (connect, per read, ...).
         phase: String,
     },
+    /// The overall deadline of the transfer ([`crate::Downloader::max_time`]) passed.
+    #[error("{url}: no complete answer within the deadline of {}", crate::error::secs(*limit))]
+    DeadlineExceeded {
+        /// The URL.
+        url: String,
+        /// The deadline.
+        limit: Duration,
+    },
+    /// The server applied a content coding this crate cannot undo (br, zstd, compress, ...):
+    /// refused rather than saved still encoded.
+    #[error("{url}: unsupported content coding {coding:?} (only gzip and deflate are decoded)")]
+    UnsupportedEncoding {
+        /// The URL.
+        url: String,
+        /// The coding as the server named it (lower-cased).
+        coding: String,
+    },
+    /// The body is not valid data in the coding the server declared.
+    #[error("{url}: body does not decode as its Content-Encoding says")]
+    Undecodable {
+        /// The URL.
+        url: String,
+        /// The decoder's complaint.
+        #[source]
+        source: io::Error,
+    },
+    /// The partial data cannot be continued and starting over was ruled out
+    /// ([`crate::Downloader::restart`] false).
+    #[error("{url}: cannot resume: {reason}; not starting over (no-restart)")]
+    ResumeRefused {
+        /// The URL.
+        url: String,
+        /// Why the server's answer does not continue the part.
+        reason: String,
+    },
     /// The peer reset the connection.
     #[error("{url}: connection reset by peer after {received} bytes")]
     Reset {
@@ -183,19 +226,22 @@ impl DownloadError {
     pub fn exit_code(&self) -> u8 {
         use DownloadError::*;
         match self {
-            InvalidUrl { .. } | InvalidAccept { .. } => 2,
+            InvalidUrl { .. } | InvalidAccept { .. } | InvalidList { .. } => 2,
             Exists { .. }
             | ContentTypeNotAccepted { .. }
             | TooLarge { .. }
             | LimitExceeded { .. }
             | UnsafeFilename { .. }
-            | UnsupportedRedirect { .. } => 3,
+            | UnsupportedRedirect { .. }
+            | UnsupportedEncoding { .. }
+            | ResumeRefused { .. } => 3,
             Status { .. } | TooManyRedirects { .. } => 4,
-            Timeout { .. } | Reset { .. } | Network { .. } => 5,
+            Timeout { .. } | DeadlineExceeded { .. } | Reset { .. } | Network { .. } => 5,
             TypeMismatch { .. }
             | Truncated { .. }
             | TooLong { .. }
             | ChecksumMismatch { .. }
+            | Undecodable { .. }
             | InvalidResponse { .. } => 6,
             Io { .. } => 1,
         }
@@ -227,6 +273,16 @@ impl batch_pool::Retryable for DownloadError {
                 ..
             }
         )
+    }
+}
+
+/// `2s`, `1.5s`: a duration as a person reads it.
+pub(crate) fn secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{s:.1}s")
     }
 }
 

@@ -29,50 +29,63 @@
 //! ```
 //!
 //! With [`Resume::Continue`] the data goes to `<final>.part` (with a small `<final>.part.json`
-//! holding the URL, ETag and Last-Modified) and a later run asks for the rest with `Range` and
-//! `If-Range`, starting over when the server ignores the range or the resource changed.
+//! holding the URL, ETag, Last-Modified and total) and a later run asks for the rest with
+//! `Range` and `If-Range`. The answer must prove it continues the part: a 206 with the recorded
+//! validator and total and a range from the part's end; a 416 counts as "already complete" only
+//! when the server's total is the recorded total and the part's size. Anything else starts over
+//! (or fails with [`DownloadError::ResumeRefused`] when [`Downloader::restart`] is off).
 //!
-//! Retries are off unless a [`batch_pool::RetryPolicy`] is given ([`Downloader::retries`]).
+//! Redirects are followed by hand: `Authorization`, `Proxy-Authorization`, `Cookie` and a custom
+//! `Host` header go only to the origin (scheme, host, port) they were given for, unless
+//! [`Downloader::location_trusted`]. Every `Content-Encoding` is undone before writing (gzip,
+//! x-gzip, deflate raw or zlib, any case, stacked) or refused ([`DownloadError::UnsupportedEncoding`]).
+//! Besides the idle timeout there is a deadline for the status line and headers
+//! ([`Downloader::header_timeout`]) and, optionally, for the whole transfer
+//! ([`Downloader::max_time`]).
+//!
+//! Retries are off unless a [`batch_pool::RetryPolicy`] is given ([`Downloader::retries`]);
+//! [`Downloader::on_retry`] hears about each wait. [`batch`] downloads a list of URLs through a
+//! [`batch_pool::Pool`] with a journal.
 //!
 //! What it does not do: no parallel range requests, no asking for compressed bodies (a server
 //! that compresses anyway is decoded, and the decoded bytes count against the limits), no
-//! cookies or authentication.
+//! cookie jar.
 
+pub mod batch;
+mod deadline;
+mod decode;
 mod disk;
 mod error;
+mod fetch;
 mod meta;
 mod name;
+mod redirect;
+mod resume;
 mod wire;
 
 pub use disk::{part_path, sidecar_path};
 pub use error::DownloadError;
 pub use meta::parse_accept;
-pub use name::{disposition_filename, safe_filename, url_filename};
+pub use name::{
+    MAX_NAME_BYTES, disposition_filename, safe_filename, shorten_filename, url_filename,
+};
 
 use batch_pool::{Decision, RetryPolicy};
-use binary_io::{Kind, SNIFF_LEN};
-use chunk_stream::{ProgressObserver, ProgressReader, SharedObserver};
-use disk::{
-    Dest, Partial, Sink, discard, hash_file, hash_prefix, hex, io_err, keeps_partial, parent_dir,
-    read_head, sync, sync_dir,
-};
-use meta::{
-    accepted, check_url, content_range_start, content_range_total, contradicts, header, map_read,
-    map_ureq, mime_essence, resolve_location, suggested_name,
-};
+use binary_io::Kind;
+use chunk_stream::{ProgressObserver, SharedObserver};
+use deadline::Deadline;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
-use std::fs::{self, File};
-use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
-use ureq::http::{HeaderMap, Response};
-use wire::{WatchConnector, Wire};
+use std::time::{Duration, Instant};
 
 /// Limit for bodies the server compresses on its own (we ask for `identity`) when no
 /// [`Downloader::max_size`] is set: 256 MiB.
 pub const DEFAULT_MAX_DECOMPRESSED: u64 = 256 << 20;
+
+/// The default deadline for the status line and headers: 30 s.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Bytes read from the connection per call.
 const READ_CHUNK: usize = 256 * 1024;
@@ -136,12 +149,45 @@ pub struct Downloaded {
     pub url: String,
 }
 
-/// Checked downloads; cheap to clone. Each fetch uses its own connection pool.
-#[derive(Clone, Debug)]
+/// A retry about to happen, for [`Downloader::on_retry`].
+#[derive(Debug)]
+pub struct RetryNotice<'a> {
+    /// The URL being fetched.
+    pub url: &'a str,
+    /// Why the last try failed.
+    pub error: &'a DownloadError,
+    /// The wait the server asked for with Retry-After, if any.
+    pub asked: Option<Duration>,
+    /// The wait that will actually happen (Retry-After capped by the policy, or backoff).
+    pub wait: Duration,
+    /// The number of the coming try (2 for the first retry).
+    pub next_try: u32,
+    /// The cap on tries.
+    pub max_tries: u32,
+}
+
+/// Called before each retry wait.
+pub type RetryHook = Arc<dyn Fn(&RetryNotice<'_>) + Send + Sync>;
+
+/// Checked downloads; cheap to clone. Each fetch uses its own connection pool unless an agent
+/// is shared with [`Downloader::agent_pool`].
+#[derive(Clone)]
 pub struct Downloader {
     connect_timeout: Duration,
     read_timeout: Duration,
+    header_timeout: Duration,
+    max_time: Option<Duration>,
     max_redirects: u32,
+    location_trusted: bool,
+    restart: bool,
+    on_retry: Option<RetryHook>,
+    shared_agent: Option<ureq::Agent>,
+    /// With [`Resume::Continue`], bodies declared shorter than this go through a temp file
+    /// (nothing worth resuming; saves the part and sidecar bookkeeping).
+    min_part: u64,
+    /// Whether each rename is made durable with an fsync of the folder (a batch does it once
+    /// per folder at the end instead).
+    sync_dirs: bool,
     accept: Vec<String>,
     max_size: Option<u64>,
     max_decompressed: u64,
@@ -153,6 +199,30 @@ pub struct Downloader {
     retry: RetryPolicy,
 }
 
+impl fmt::Debug for Downloader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Downloader")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("header_timeout", &self.header_timeout)
+            .field("max_time", &self.max_time)
+            .field("max_redirects", &self.max_redirects)
+            .field("location_trusted", &self.location_trusted)
+            .field("restart", &self.restart)
+            .field("accept", &self.accept)
+            .field("max_size", &self.max_size)
+            .field("overwrite", &self.overwrite)
+            .field("resume", &self.resume)
+            .field("retry", &self.retry)
+            // Header values may be secrets: names only.
+            .field(
+                "headers",
+                &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
 impl Default for Downloader {
     fn default() -> Self {
         Downloader::new()
@@ -160,14 +230,23 @@ impl Default for Downloader {
 }
 
 impl Downloader {
-    /// Defaults: connect timeout 10 s, idle read timeout 30 s, 10 redirects, any type, no size
-    /// limit (bodies the server compresses stop at [`DEFAULT_MAX_DECOMPRESSED`]), refuse to
-    /// overwrite, no resume, one try.
+    /// Defaults: connect timeout 10 s, idle read timeout 30 s, 30 s for the status line and
+    /// headers, no overall deadline, 10 redirects (credentials kept to their origin), any type,
+    /// no size limit (bodies the server compresses stop at [`DEFAULT_MAX_DECOMPRESSED`]), refuse
+    /// to overwrite, no resume (and restart when resuming is impossible), one try.
     pub fn new() -> Downloader {
         Downloader {
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(30),
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            max_time: None,
             max_redirects: 10,
+            location_trusted: false,
+            restart: true,
+            on_retry: None,
+            shared_agent: None,
+            min_part: 0,
+            sync_dirs: true,
             accept: Vec::new(),
             max_size: None,
             max_decompressed: DEFAULT_MAX_DECOMPRESSED,
@@ -183,6 +262,49 @@ impl Downloader {
     /// Idle timeout: the longest wait for the next bytes (headers or body).
     pub fn timeout(mut self, idle: Duration) -> Self {
         self.read_timeout = idle;
+        self
+    }
+
+    /// The longest wait from sending a request to the end of the response headers (default
+    /// [`DEFAULT_HEADER_TIMEOUT`]): a server dripping its status line cannot hold a transfer.
+    pub fn header_timeout(mut self, d: Duration) -> Self {
+        self.header_timeout = d;
+        self
+    }
+
+    /// An overall deadline for one fetch: redirects, body and retries included (default none).
+    pub fn max_time(mut self, d: Option<Duration>) -> Self {
+        self.max_time = d;
+        self
+    }
+
+    /// Sends credential headers (`Authorization`, `Proxy-Authorization`, `Cookie`, `Host`) to
+    /// every redirect target, not only to the first URL's origin (curl's `--location-trusted`).
+    pub fn location_trusted(mut self, yes: bool) -> Self {
+        self.location_trusted = yes;
+        self
+    }
+
+    /// With [`Resume::Continue`]: whether to start over from zero when the server's answer
+    /// does not continue the part (default true); false fails with
+    /// [`DownloadError::ResumeRefused`] and keeps the part.
+    pub fn restart(mut self, yes: bool) -> Self {
+        self.restart = yes;
+        self
+    }
+
+    /// Calls `hook` before every retry wait, e.g. to say on stderr that the server asked for a
+    /// long Retry-After.
+    pub fn on_retry(mut self, hook: impl Fn(&RetryNotice<'_>) + Send + Sync + 'static) -> Self {
+        self.on_retry = Some(Arc::new(hook));
+        self
+    }
+
+    /// Shares one connection pool of `max_idle` idle connections (per host, too) between this
+    /// downloader and its clones, so that a batch reuses connections across files. The agent
+    /// takes the timeouts set so far: call this after them.
+    pub fn agent_pool(mut self, max_idle: usize) -> Self {
+        self.shared_agent = Some(self.build_agent(max_idle.max(1)));
         self
     }
 
@@ -248,6 +370,11 @@ impl Downloader {
         self
     }
 
+    /// The retry policy set with [`Downloader::retries`].
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
     /// An extra request header.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_string(), value.to_string()));
@@ -271,8 +398,8 @@ impl Downloader {
         self.with_retries(url, target, Some(&shared))
     }
 
-    /// Runs attempts until one succeeds or the retry policy gives up. With
-    /// [`Resume::Continue`] each retry continues the `.part` file.
+    /// Runs attempts until one succeeds, the retry policy gives up or the deadline would pass.
+    /// With [`Resume::Continue`] each retry continues the `.part` file.
     fn with_retries(
         &self,
         url: &str,
@@ -280,487 +407,45 @@ impl Downloader {
         observer: Option<&SharedObserver>,
     ) -> Result<Downloaded, DownloadError> {
         let started = Instant::now();
+        let deadline = Deadline::start(self.max_time);
         let mut tries = 0;
         loop {
             tries += 1;
-            let err = match self.run(url, target, observer) {
+            let err = match self.run(url, target, observer, &deadline) {
                 Ok(done) => return Ok(done),
                 Err(e) => e,
             };
-            match self
+            let wait = match self
                 .retry
                 .decide(&err, tries, started.elapsed(), fastrand::f64())
             {
-                Decision::RetryIn(wait) => std::thread::sleep(wait),
-                Decision::GiveUp(_) => return Err(err),
-            }
-        }
-    }
-
-    fn agent(&self, wire: &Arc<Wire>) -> ureq::Agent {
-        use ureq::config::AutoHeaderValue;
-        use ureq::unversioned::resolver::DefaultResolver;
-        use ureq::unversioned::transport::{Connector, DefaultConnector};
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_connect(Some(self.connect_timeout))
-            .timeout_per_read(Some(self.read_timeout))
-            .accept_encoding(AutoHeaderValue::Provided(Arc::new("identity".into())))
-            .user_agent(AutoHeaderValue::Provided(Arc::new(format!(
-                "filewire-safe-download/{}",
-                env!("CARGO_PKG_VERSION")
-            ))))
-            .input_buffer_size(256 * 1024)
-            .build();
-        let connector = DefaultConnector::new().chain(WatchConnector(wire.clone()));
-        ureq::Agent::with_parts(config, connector, DefaultResolver::default())
-    }
-
-    fn run(
-        &self,
-        url: &str,
-        target: &Target,
-        observer: Option<&SharedObserver>,
-    ) -> Result<Downloaded, DownloadError> {
-        check_url(url)?;
-        if let Target::Path(path) = target {
-            self.check_free(path)?;
-        }
-        let wire = Arc::new(Wire::default());
-        let agent = self.agent(&wire);
-
-        // The partial file we may continue: known up front for -o, guessed from the URL for -O.
-        let guess = match target {
-            Target::Path(p) => Some(p.clone()),
-            Target::Folder(dir) => url_filename(url)
-                .and_then(|n| safe_filename(&n).ok())
-                .map(|n| dir.join(n)),
-        };
-        let mut partial = match (self.resume, &guess) {
-            (Resume::Continue, Some(path)) => Partial::load(path, url),
-            _ => None,
-        };
-
-        let (final_url, response, final_path, start) = loop {
-            let range = partial.as_ref().map(|p| (p.len, p.validator()));
-            let (final_url, response) = self.get(&agent, url, range.as_ref())?;
-            let status = response.status().as_u16();
-            let headers = response.headers();
-            if status == 416 {
-                if let Some(p) = &partial {
-                    if content_range_total(headers) == Some(p.len) {
-                        // Everything is already here: verify and finish below.
-                        let path = p.final_path.clone();
-                        break (final_url, None, path, p.len);
-                    }
-                    // The part is longer than the resource now: start over.
-                    drop(response);
-                    discard(&mut partial);
-                    continue;
-                }
-            }
-            if !(200..300).contains(&status) {
-                return Err(DownloadError::Status {
-                    url: final_url,
-                    status,
-                    retry_after: header(headers, "retry-after")
-                        .and_then(|v| batch_pool::parse_retry_after(v, SystemTime::now())),
-                });
-            }
-            let final_path = match target {
-                Target::Path(p) => p.clone(),
-                Target::Folder(dir) => dir.join(suggested_name(url, headers)?),
+                Decision::RetryIn(wait) if deadline.allows_wait(wait) => wait,
+                _ => return Err(err),
             };
-            if status == 206 {
-                let Some(p) = &partial else {
-                    return Err(DownloadError::InvalidResponse {
-                        url: final_url,
-                        reason: "206 partial content to a request without Range".into(),
-                    });
-                };
-                let starts_at = content_range_start(headers);
-                if starts_at != Some(p.len) || p.final_path != final_path {
-                    // Not the continuation we asked for: start over with a full request.
-                    drop(response);
-                    discard(&mut partial);
-                    continue;
-                }
-                break (final_url, Some(response), final_path, p.len);
-            }
-            // 200 (or another 2xx): the whole resource; any partial data is stale.
-            discard(&mut partial);
-            break (final_url, Some(response), final_path, 0);
-        };
-        if matches!(target, Target::Folder(_)) {
-            self.check_free(&final_path)?;
-        }
-        let outcome = self.receive(&wire, &final_url, response, &final_path, start, observer);
-        if let Err(e) = &outcome {
-            if self.resume == Resume::Continue && !keeps_partial(e) {
-                let _ = fs::remove_file(part_path(&final_path));
-                let _ = fs::remove_file(sidecar_path(&final_path));
-            }
-        }
-        outcome
-    }
-
-    /// GET with manual redirects, so that the limit, loops and other schemes get clear errors.
-    fn get(
-        &self,
-        agent: &ureq::Agent,
-        url: &str,
-        range: Option<&(u64, Option<String>)>,
-    ) -> Result<(String, Response<ureq::Body>), DownloadError> {
-        let mut current = url.to_string();
-        let mut hops = 0;
-        loop {
-            let mut req = agent.get(&current);
-            for (k, v) in &self.headers {
-                req = req.header(k.as_str(), v.as_str());
-            }
-            if let Some((offset, validator)) = range {
-                req = req.header("Range", format!("bytes={offset}-"));
-                if let Some(v) = validator {
-                    req = req.header("If-Range", v.as_str());
-                }
-            }
-            let response = req.call().map_err(|e| map_ureq(&current, e, None))?;
-            let status = response.status().as_u16();
-            if !matches!(status, 301 | 302 | 303 | 307 | 308) {
-                return Ok((current, response));
-            }
-            let Some(location) = header(response.headers(), "location").map(str::to_string) else {
-                return Err(DownloadError::InvalidResponse {
-                    url: current,
-                    reason: format!("{status} without a Location header"),
-                });
-            };
-            // Read the short redirect body so the connection can be reused cleanly.
-            let mut body = response.into_body();
-            let _ = io::copy(&mut body.as_reader().take(64 * 1024), &mut io::sink());
-            let next = resolve_location(&current, &location).ok_or_else(|| {
-                DownloadError::UnsupportedRedirect {
-                    url: current.clone(),
-                    location: location.clone(),
-                }
-            })?;
-            hops += 1;
-            if hops > self.max_redirects {
-                return Err(DownloadError::TooManyRedirects {
-                    url: current,
-                    limit: self.max_redirects,
+            if let Some(hook) = &self.on_retry {
+                hook(&RetryNotice {
+                    url,
+                    error: &err,
+                    asked: batch_pool::Retryable::retry_after(&err),
+                    wait,
+                    next_try: tries + 1,
+                    max_tries: self.retry.tries(),
                 });
             }
-            current = next;
+            std::thread::sleep(wait);
         }
     }
+}
 
-    fn check_free(&self, path: &Path) -> Result<(), DownloadError> {
-        if self.overwrite == Overwrite::Refuse && fs::symlink_metadata(path).is_ok() {
-            return Err(DownloadError::Exists {
-                path: path.to_path_buf(),
-            });
-        }
-        Ok(())
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    fn check_headers(
-        &self,
-        url: &str,
-        headers: &HeaderMap,
-        total: Option<u64>,
-    ) -> Result<Option<String>, DownloadError> {
-        let declared = header(headers, "content-type").map(mime_essence);
-        if !self.accept.is_empty() && !accepted(&self.accept, declared.as_deref()) {
-            return Err(DownloadError::ContentTypeNotAccepted {
-                url: url.to_string(),
-                declared,
-                accepted: self.accept.clone(),
-            });
-        }
-        if let (Some(limit), Some(total)) = (self.max_size, total) {
-            if total > limit {
-                return Err(DownloadError::TooLarge {
-                    url: url.to_string(),
-                    limit,
-                    declared: total,
-                });
-            }
-        }
-        Ok(declared)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn receive(
-        &self,
-        wire: &Wire,
-        url: &str,
-        response: Option<Response<ureq::Body>>,
-        final_path: &Path,
-        start: u64,
-        observer: Option<&SharedObserver>,
-    ) -> Result<Downloaded, DownloadError> {
-        let dir = parent_dir(final_path);
-        let hashing = self.sha256.is_some() || self.hashing == Hashing::Always;
-
-        // Everything already on disk (416 to our range): verify the part file and finish.
-        let Some(response) = response else {
-            if let Some(limit) = self.max_size.filter(|&l| start > l) {
-                return Err(DownloadError::TooLarge {
-                    url: url.to_string(),
-                    limit,
-                    declared: start,
-                });
-            }
-            let part = part_path(final_path);
-            let head = read_head(&part)?;
-            let kind = binary_io::sniff(&head);
-            let sha = if hashing {
-                Some(hash_file(&part)?)
-            } else {
-                None
-            };
-            self.check_digest(url, sha.as_deref())?;
-            let file = File::open(&part).map_err(|e| io_err(&part, e))?;
-            sync(&file, &part)?;
-            self.persist_part(final_path)?;
-            sync_dir(&dir);
-            return Ok(Downloaded {
-                path: final_path.to_path_buf(),
-                bytes: start,
-                content_type: None,
-                kind,
-                sha256: sha,
-                resumed: true,
-                url: url.to_string(),
-            });
-        };
-
-        // Connections dropped before this response (redirects, abandoned attempts) do not count.
-        wire.clear_excess();
-        let headers = response.headers().clone();
-        let length = header(&headers, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
-        let expected = match (start, content_range_total(&headers), length) {
-            (0, _, length) => length,
-            (start, Some(total), Some(length)) if start + length != total => {
-                return Err(DownloadError::InvalidResponse {
-                    url: url.to_string(),
-                    reason: format!(
-                        "content-range total {total} is not {start} + content-length {length}"
-                    ),
-                });
-            }
-            (_, Some(total), _) => Some(total),
-            (start, None, length) => length.map(|l| start + l),
-        };
-        let declared = self.check_headers(url, &headers, expected)?;
-
-        let mut body = response.into_body().into_reader();
-        let mut received = start;
-        let read_err = |e: io::Error, received: u64| map_read(wire, url, e, received, expected);
-
-        // The first bytes of the file: from the part file when continuing, then from the body.
-        let mut head = if start > 0 {
-            read_head(&part_path(final_path))?
-        } else {
-            Vec::new()
-        };
-        head.truncate(SNIFF_LEN);
-        let mut new_bytes_in_head = 0usize;
-        let mut head_error = None;
-        while head.len() < SNIFF_LEN {
-            let mut buf = vec![0u8; SNIFF_LEN - head.len()];
-            match body.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    head.extend_from_slice(&buf[..n]);
-                    new_bytes_in_head += n;
-                    received += n as u64;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    head_error = Some(e);
-                    break;
-                }
-            }
-        }
-        if head_error.is_some() && self.resume == Resume::Fresh {
-            return Err(read_err(head_error.take().expect("checked"), received));
-        }
-        let kind = binary_io::sniff(&head);
-        if let Some(declared) = &declared {
-            // A cut head is only judged when it is long enough to mean something.
-            if contradicts(declared, kind) && (head_error.is_none() || head.len() >= SNIFF_LEN) {
-                return Err(DownloadError::TypeMismatch {
-                    url: url.to_string(),
-                    declared: declared.clone(),
-                    sniffed: kind,
-                });
-            }
-        }
-        self.check_limit(wire, url, received - start, received)?;
-
-        // Only now does a file appear in the destination folder.
-        let mut sink = Sink::open(self.resume, final_path, start, &dir)?;
-        if self.resume == Resume::Continue && start == 0 {
-            Partial::save(final_path, url, &headers, expected)?;
-        }
-        let mut hasher = hashing.then(Sha256::new);
-        if let Some(h) = hasher.as_mut() {
-            if start > 0 {
-                hash_prefix(h, &part_path(final_path), start)?;
-            }
-        }
-        let fresh = &head[head.len() - new_bytes_in_head..];
-        sink.write(fresh)?;
-        if let Some(h) = hasher.as_mut() {
-            h.update(fresh);
-        }
-        if let Some(e) = head_error {
-            sink.keep_partial()?;
-            return Err(read_err(e, received));
-        }
-
-        let mut reader = ProgressReader::new(body, expected).starting_at(received);
-        if let Some(o) = observer {
-            reader = reader.observer(o.clone());
-        }
-        let mut buf = vec![0u8; READ_CHUNK];
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    sink.keep_partial()?;
-                    return Err(read_err(e, received));
-                }
-            };
-            received += n as u64;
-            self.check_limit(wire, url, received - start, received)?;
-            sink.write(&buf[..n])?;
-            if let Some(h) = hasher.as_mut() {
-                h.update(&buf[..n]);
-            }
-        }
-        reader.finish();
-        if wire.had_excess() {
-            return Err(DownloadError::TooLong {
-                url: url.to_string(),
-                expected: expected.unwrap_or(received),
-            });
-        }
-        if let Some(expected) = expected {
-            if received != expected {
-                sink.keep_partial()?;
-                return Err(DownloadError::Truncated {
-                    url: url.to_string(),
-                    expected,
-                    received,
-                });
-            }
-        }
-        let sha = hasher.map(|h| hex(&h.finalize()));
-        let dest = sink.finish()?;
-        self.check_digest(url, sha.as_deref())?;
-        match dest {
-            Dest::Temp(tmp) => self.persist_temp(tmp, final_path)?,
-            Dest::Part(file, _) => {
-                drop(file);
-                self.persist_part(final_path)?;
-            }
-        }
-        sync_dir(&dir);
-        Ok(Downloaded {
-            path: final_path.to_path_buf(),
-            bytes: received,
-            content_type: declared,
-            kind,
-            sha256: sha,
-            resumed: start > 0,
-            url: url.to_string(),
-        })
-    }
-
-    /// `body_bytes` arrived in this response; `total` is the file size so far.
-    fn check_limit(
-        &self,
-        wire: &Wire,
-        url: &str,
-        body_bytes: u64,
-        total: u64,
-    ) -> Result<(), DownloadError> {
-        if let Some(limit) = self.max_size {
-            if total > limit {
-                return Err(DownloadError::LimitExceeded {
-                    url: url.to_string(),
-                    limit,
-                    decompressed: body_bytes > wire.raw_in(),
-                });
-            }
-        }
-        // More body than wire bytes means the server compressed it: cap the expansion unless
-        // the caller chose a size limit.
-        let expanding = body_bytes > wire.raw_in();
-        if self.max_size.is_none() && expanding && body_bytes > self.max_decompressed {
-            return Err(DownloadError::LimitExceeded {
-                url: url.to_string(),
-                limit: self.max_decompressed,
-                decompressed: true,
-            });
-        }
-        Ok(())
-    }
-
-    fn check_digest(&self, url: &str, actual: Option<&str>) -> Result<(), DownloadError> {
-        match (&self.sha256, actual) {
-            (Some(expected), Some(actual)) if expected != actual => {
-                Err(DownloadError::ChecksumMismatch {
-                    url: url.to_string(),
-                    expected: expected.clone(),
-                    actual: actual.to_string(),
-                })
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn persist_temp(
-        &self,
-        tmp: tempfile::NamedTempFile,
-        final_path: &Path,
-    ) -> Result<(), DownloadError> {
-        let result = match self.overwrite {
-            Overwrite::Replace => tmp.persist(final_path).map(drop),
-            Overwrite::Refuse => tmp.persist_noclobber(final_path).map(drop),
-        };
-        result.map_err(|e| match e.error.kind() {
-            io::ErrorKind::AlreadyExists => DownloadError::Exists {
-                path: final_path.to_path_buf(),
-            },
-            _ => io_err(final_path, e.error),
-        })
-    }
-
-    fn persist_part(&self, final_path: &Path) -> Result<(), DownloadError> {
-        let part = part_path(final_path);
-        match self.overwrite {
-            Overwrite::Replace => {
-                fs::rename(&part, final_path).map_err(|e| io_err(final_path, e))?
-            }
-            Overwrite::Refuse => {
-                // hard_link fails when the name exists: no window where a file is replaced.
-                fs::hard_link(&part, final_path).map_err(|e| match e.kind() {
-                    io::ErrorKind::AlreadyExists => DownloadError::Exists {
-                        path: final_path.to_path_buf(),
-                    },
-                    _ => io_err(final_path, e),
-                })?;
-                fs::remove_file(&part).map_err(|e| io_err(&part, e))?;
-            }
-        }
-        let _ = fs::remove_file(sidecar_path(final_path));
-        Ok(())
+    #[test]
+    fn debug_output_names_headers_but_never_shows_their_values() {
+        let d = Downloader::new().header("Authorization", "Bearer s3cret");
+        let shown = format!("{d:?}");
+        assert!(shown.contains("Authorization"));
+        assert!(!shown.contains("s3cret"));
     }
 }

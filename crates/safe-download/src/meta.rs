@@ -1,7 +1,6 @@
 //! What the response says and means: URL and Location handling, Content-Type patterns and
 //! sniff agreement, Content-Range, suggested names, and ureq errors mapped to ours.
 
-use crate::wire::Wire;
 use crate::{DownloadError, disposition_filename, safe_filename, url_filename};
 use binary_io::Kind;
 use std::io;
@@ -129,18 +128,37 @@ pub(crate) fn contradicts(declared: &str, sniffed: Kind) -> bool {
     }
 }
 
-pub(crate) fn content_range_start(headers: &HeaderMap) -> Option<u64> {
-    let v = header(headers, "content-range")?.trim();
-    let spec = v.strip_prefix("bytes ")?.trim();
-    let (range, _total) = spec.split_once('/')?;
-    let (start, _end) = range.split_once('-')?;
-    start.trim().parse().ok()
+/// `Content-Range: bytes a-b/total` or `bytes */total` (total `*` is unknown).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ContentRange {
+    /// First and last byte, inclusive (`None` for `*`).
+    pub(crate) span: Option<(u64, u64)>,
+    /// The full size, when given.
+    pub(crate) total: Option<u64>,
 }
 
-pub(crate) fn content_range_total(headers: &HeaderMap) -> Option<u64> {
-    let v = header(headers, "content-range")?.trim();
-    let (_, total) = v.rsplit_once('/')?;
-    total.trim().parse().ok()
+impl ContentRange {
+    pub(crate) fn parse(headers: &HeaderMap) -> Option<ContentRange> {
+        let v = header(headers, "content-range")?.trim();
+        let spec = v.strip_prefix("bytes ")?.trim();
+        let (range, total) = spec.split_once('/')?;
+        let total = match total.trim() {
+            "*" => None,
+            t => Some(t.parse().ok()?),
+        };
+        let span = match range.trim() {
+            "*" => None,
+            r => {
+                let (a, b) = r.split_once('-')?;
+                let (a, b): (u64, u64) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+                if b < a {
+                    return None;
+                }
+                Some((a, b))
+            }
+        };
+        Some(ContentRange { span, total })
+    }
 }
 
 pub(crate) fn map_ureq(url: &str, e: ureq::Error, received: Option<u64>) -> DownloadError {
@@ -178,14 +196,19 @@ pub(crate) fn map_ureq(url: &str, e: ureq::Error, received: Option<u64>) -> Down
 }
 
 pub(crate) fn map_read(
-    wire: &Wire,
     url: &str,
     e: io::Error,
     received: u64,
     expected: Option<u64>,
 ) -> DownloadError {
+    if crate::decode::is_decode_failure(&e) {
+        return DownloadError::Undecodable {
+            url: url.to_string(),
+            source: e,
+        };
+    }
     let e = ureq::Error::from(e);
-    if wire.was_reset() {
+    if crate::wire::was_reset() {
         return DownloadError::Reset {
             url: url.to_string(),
             received,
@@ -274,10 +297,14 @@ mod tests {
     fn reads_content_range() {
         let mut h = HeaderMap::new();
         h.insert("content-range", "bytes 100-199/1000".parse().unwrap());
-        assert_eq!(content_range_start(&h), Some(100));
-        assert_eq!(content_range_total(&h), Some(1000));
+        let r = ContentRange::parse(&h).unwrap();
+        assert_eq!((r.span, r.total), (Some((100, 199)), Some(1000)));
         h.insert("content-range", "bytes */1000".parse().unwrap());
-        assert_eq!(content_range_start(&h), None);
-        assert_eq!(content_range_total(&h), Some(1000));
+        let r = ContentRange::parse(&h).unwrap();
+        assert_eq!((r.span, r.total), (None, Some(1000)));
+        h.insert("content-range", "bytes 5-9/*".parse().unwrap());
+        assert_eq!(ContentRange::parse(&h).unwrap().total, None);
+        h.insert("content-range", "bytes 9-5/10".parse().unwrap());
+        assert_eq!(ContentRange::parse(&h), None);
     }
 }

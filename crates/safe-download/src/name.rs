@@ -37,9 +37,17 @@ pub fn url_filename(url: &str) -> Option<String> {
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// The longest file name (in bytes) this crate chooses: room is left within the usual 255-byte
+/// limit for `.part.json` and for temporary names beside it.
+pub const MAX_NAME_BYTES: usize = 200;
+
+/// The longest extension kept when a name is shortened (dot included).
+const MAX_KEPT_EXTENSION: usize = 16;
+
 /// Checks that `raw` can be used as a file name inside a folder: not empty, no path separators,
 /// not `.`/`..`, no drive or stream separator, no NUL or other control characters, not hidden,
-/// not a reserved device name (CON, NUL, COM1, ...), at most 255 bytes. Returns it unchanged.
+/// not a reserved device name (CON, NUL, COM1, ...). Returns it unchanged, or shortened to
+/// [`MAX_NAME_BYTES`] (on a character boundary, keeping a short extension) when longer.
 pub fn safe_filename(raw: &str) -> Result<String, DownloadError> {
     let refuse = |reason| {
         Err(DownloadError::UnsafeFilename {
@@ -65,10 +73,8 @@ pub fn safe_filename(raw: &str) -> Result<String, DownloadError> {
     if raw.contains(':') {
         return refuse("contains a drive or stream separator");
     }
-    if raw.len() > 255 {
-        return refuse("longer than 255 bytes");
-    }
-    let stem = raw
+    let short = shorten_filename(raw, MAX_NAME_BYTES);
+    let stem = short
         .split('.')
         .next()
         .unwrap_or(raw)
@@ -81,7 +87,34 @@ pub fn safe_filename(raw: &str) -> Result<String, DownloadError> {
     if reserved {
         return refuse("is a reserved device name");
     }
-    Ok(raw.to_string())
+    Ok(short)
+}
+
+/// `name` cut to at most `max` bytes on a character boundary, keeping its extension when that
+/// is short (`a…a.pdf` stays a `.pdf`); unchanged when it fits.
+pub fn shorten_filename(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_string();
+    }
+    let ext = name
+        .rfind('.')
+        .filter(|&i| i > 0 && name.len() - i <= MAX_KEPT_EXTENSION && name.len() - i < max)
+        .map_or("", |i| &name[i..]);
+    let stem = &name[..name.len() - ext.len()];
+    let stem = truncate_utf8(stem, max - ext.len()).trim_end_matches([' ', '.']);
+    format!("{stem}{ext}")
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+pub(crate) fn truncate_utf8(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// Splits a header value on `;` outside quoted strings.
@@ -225,8 +258,21 @@ mod tests {
         ] {
             assert!(safe_filename(bad).is_err(), "{bad:?} was accepted");
         }
-        let long = "a".repeat(256);
-        assert!(safe_filename(&long).is_err());
+    }
+
+    #[test]
+    fn long_names_are_shortened_keeping_the_extension() {
+        let long = format!("{}.pdf", "a".repeat(250));
+        let short = safe_filename(&long).unwrap();
+        assert_eq!(short.len(), MAX_NAME_BYTES);
+        assert!(short.ends_with(".pdf") && short.starts_with("aaa"));
+        // Multi-byte characters are never split.
+        let euro = "€".repeat(100);
+        let short = safe_filename(&euro).unwrap();
+        assert!(short.len() <= MAX_NAME_BYTES && short.chars().all(|c| c == '€'));
+        // An extension longer than the budget is not kept.
+        let odd = format!("x.{}", "e".repeat(300));
+        assert!(safe_filename(&odd).unwrap().len() <= MAX_NAME_BYTES);
     }
 
     #[test]

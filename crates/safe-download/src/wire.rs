@@ -1,45 +1,110 @@
-//! A transport wrapper that watches the raw connection: bytes received before decoding, resets,
-//! and bytes left over after a body ended (a server sending more than its Content-Length).
-//! ureq hides all three; the download needs them to name the fault precisely.
+//! A transport wrapper that watches the raw connection: resets, bytes left over after a body
+//! ended (a server sending more than its Content-Length), and the `Content-Encoding` lines of
+//! the response head as sent (ureq removes them all when it gunzips one layer itself). ureq
+//! hides all three; the download needs them to name the fault precisely and to decode fully.
+//!
+//! What a connection saw is kept per thread: ureq does all I/O of a call on the calling thread,
+//! so one fetch's observations never mix with another's, even when fetches on several threads
+//! share one agent and its connection pool.
 
+use std::cell::{Cell, RefCell};
 use std::io;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
 
-/// What the watched connections of one download saw.
-#[derive(Debug, Default)]
-pub(crate) struct Wire {
-    raw_in: AtomicU64,
-    reset: AtomicBool,
-    excess: AtomicBool,
+/// The longest response head captured.
+const MAX_HEAD: usize = 64 * 1024;
+
+thread_local! {
+    static RESET: Cell<bool> = const { Cell::new(false) };
+    static EXCESS: Cell<bool> = const { Cell::new(false) };
+    static HEAD: RefCell<HeadCapture> = const { RefCell::new(HeadCapture::new()) };
 }
 
-impl Wire {
-    /// Bytes received on the wire (headers and body, before any content decoding).
-    pub(crate) fn raw_in(&self) -> u64 {
-        self.raw_in.load(Ordering::Relaxed)
+/// The raw head of the response to the request last sent on this thread.
+struct HeadCapture {
+    capturing: bool,
+    buf: Vec<u8>,
+    content_encoding: Vec<String>,
+}
+
+impl HeadCapture {
+    const fn new() -> Self {
+        HeadCapture {
+            capturing: false,
+            buf: Vec::new(),
+            content_encoding: Vec::new(),
+        }
     }
 
-    /// Whether a connection was reset by the peer.
-    pub(crate) fn was_reset(&self) -> bool {
-        self.reset.load(Ordering::Relaxed)
+    fn request_sent(&mut self) {
+        self.capturing = true;
+        self.buf.clear();
+        self.content_encoding.clear();
     }
 
-    /// Whether a connection was dropped with unread bytes after a complete response.
-    pub(crate) fn had_excess(&self) -> bool {
-        self.excess.load(Ordering::Relaxed)
+    fn received(&mut self, bytes: &[u8]) {
+        if !self.capturing {
+            return;
+        }
+        self.buf.extend_from_slice(bytes);
+        while let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&self.buf[..end]).into_owned();
+            let interim = head
+                .split_whitespace()
+                .nth(1)
+                .is_some_and(|status| status.starts_with('1'));
+            if interim {
+                // 100 Continue, 103 Early Hints: the real head follows.
+                self.buf.drain(..end + 4);
+                continue;
+            }
+            self.content_encoding = head
+                .split("\r\n")
+                .skip(1)
+                .filter_map(|line| line.split_once(':'))
+                .filter(|(name, _)| name.trim().eq_ignore_ascii_case("content-encoding"))
+                .map(|(_, value)| value.trim().to_string())
+                .collect();
+            self.capturing = false;
+            self.buf = Vec::new();
+            return;
+        }
+        if self.buf.len() > MAX_HEAD {
+            self.capturing = false;
+            self.buf = Vec::new();
+        }
     }
+}
 
-    /// Forgets excess seen on earlier connections (redirect hops, abandoned attempts).
-    pub(crate) fn clear_excess(&self) {
-        self.excess.store(false, Ordering::Relaxed);
-    }
+/// The `Content-Encoding` header lines of the last response head on this thread, as sent.
+pub(crate) fn content_encoding_lines() -> Vec<String> {
+    HEAD.with(|h| h.borrow().content_encoding.clone())
+}
+
+/// Forgets what earlier fetches on this thread saw.
+pub(crate) fn start_fetch() {
+    RESET.with(|c| c.set(false));
+    EXCESS.with(|c| c.set(false));
+}
+
+/// Whether a connection of this thread's fetch was reset by the peer.
+pub(crate) fn was_reset() -> bool {
+    RESET.with(Cell::get)
+}
+
+/// Whether a connection was dropped with unread bytes after a complete response.
+pub(crate) fn had_excess() -> bool {
+    EXCESS.with(Cell::get)
+}
+
+/// Forgets excess seen on earlier connections (redirect hops, abandoned attempts).
+pub(crate) fn clear_excess() {
+    EXCESS.with(|c| c.set(false));
 }
 
 /// Wraps each transport the default connector chain makes.
 #[derive(Debug)]
-pub(crate) struct WatchConnector(pub(crate) Arc<Wire>);
+pub(crate) struct WatchConnector;
 
 impl Connector<Box<dyn Transport>> for WatchConnector {
     type Out = Watched;
@@ -49,10 +114,7 @@ impl Connector<Box<dyn Transport>> for WatchConnector {
         _details: &ConnectionDetails,
         chained: Option<Box<dyn Transport>>,
     ) -> Result<Option<Watched>, ureq::Error> {
-        Ok(chained.map(|inner| Watched {
-            inner,
-            wire: self.0.clone(),
-        }))
+        Ok(chained.map(|inner| Watched { inner }))
     }
 }
 
@@ -60,7 +122,6 @@ impl Connector<Box<dyn Transport>> for WatchConnector {
 #[derive(Debug)]
 pub(crate) struct Watched {
     inner: Box<dyn Transport>,
-    wire: Arc<Wire>,
 }
 
 impl Transport for Watched {
@@ -69,26 +130,25 @@ impl Transport for Watched {
     }
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        HEAD.with(|h| h.borrow_mut().request_sent());
         self.inner.transmit_output(amount, timeout)
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
         let before = self.inner.buffers().input().len();
-        match self.inner.await_input(timeout) {
-            Ok(progress) => {
-                let after = self.inner.buffers().input().len();
-                self.wire
-                    .raw_in
-                    .fetch_add(after.saturating_sub(before) as u64, Ordering::Relaxed);
-                Ok(progress)
-            }
+        let result = self.inner.await_input(timeout);
+        let input = self.inner.buffers().input();
+        if input.len() > before {
+            HEAD.with(|h| h.borrow_mut().received(&input[before..]));
+        }
+        match result {
             Err(ureq::Error::Io(e)) => {
                 if e.kind() == io::ErrorKind::ConnectionReset {
-                    self.wire.reset.store(true, Ordering::Relaxed);
+                    RESET.with(|c| c.set(true));
                 }
                 Err(ureq::Error::Io(e))
             }
-            Err(e) => Err(e),
+            other => other,
         }
     }
 
@@ -106,7 +166,7 @@ impl Drop for Watched {
         // ureq drops a connection whose buffer still holds input after a finished body: the
         // server sent more than it declared.
         if !self.inner.buffers().input().is_empty() {
-            self.wire.excess.store(true, Ordering::Relaxed);
+            EXCESS.with(|c| c.set(true));
         }
     }
 }

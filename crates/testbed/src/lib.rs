@@ -39,6 +39,12 @@
 //! | `GET /fault/storm?fail=K&key=X` | the first K requests per key: 503 + `Retry-After: 0`; then 200 "ok" |
 //! | `POST /ratelimit/upload` | at most K in service ([`TestbedBuilder::rate_limit`]); beyond: 429 + Retry-After ([`RetryAfterStyle`]); else the `/upload` echo after the service time (from arrival), plus `"idempotency_key"`; `X-Idempotency-Key` is echoed as a header |
 //! | `POST /parse/image` | OCR.space-shaped: key from header or field `apikey` (missing or `invalid`: 403 JSON); `scenario` field or query: `success` (default), `partial`, `error`, `timeout`, `echo-text` (ParsedText = field `text_hint` or "TOTAL 12.50"), `throttled` (403 text), `invalid-key`; a `file` part is required (else an E301 error envelope) and at most 1024 KB; more than N requests per key per window ([`TestbedBuilder::ocr_throttle`]): 403 "You may only perform this action upto maximum N number of times within S seconds" |
+//! | `GET /hostile/resume/<mode>?size=N&seed=S` | resumes that lie: `honest`, `range-lie` (416 `*/K` for any `bytes=K-`), `etag-change`, `total-change`, `date-change` (see the module `hostile`) |
+//! | `GET /hostile/redirect?to=URL[&status=S]`, `/hostile/headers` | a redirect anywhere (another port included); the request headers echoed as JSON `[[name, value]...]` |
+//! | `GET /hostile/encoded?coding=VALUE&size=N&seed=S[&split=1][&raw=1][&corrupt=1]` | `/bytes` encoded per VALUE (gzip, x-gzip, deflate: zlib or `raw=1` raw, any case, stacked left to right; unknown codings named, not applied), `Content-Encoding: VALUE` as given (`split=1`: one header line per coding; `corrupt=1` damages the encoded bytes) |
+//! | `GET /hostile/slow-head?interval_ms=N` | status line and headers one byte every N ms (default 1000), then 10 bytes |
+//! | `GET /hostile/retry-after?value=V` | 503 with `Retry-After: V` (default 999999) |
+//! | `GET /hostile/limited?key=K&max=M&size=N&seed=S&delay_ms=D&retry_after=R` | at most M (default 2) requests per key in service, each held D ms (default 50), answered with `/bytes/N?seed=S`; beyond: 429 + `Retry-After: R` (default 0), counted in `rate_limited` |
 //! | `GET /stats[?files=1]` | the [`Stats`] counters as JSON (`uploads` is a count, `uploaded_bytes` their total; `files=1` lists them), for a server run as a separate process (`fw-testbed`) |
 //! | anything else | 404 JSON (405 for a known path with the wrong method) |
 //!
@@ -47,6 +53,7 @@
 
 mod faults;
 mod files;
+mod hostile;
 mod http;
 mod multipart;
 mod ocr;

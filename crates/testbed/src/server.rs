@@ -309,6 +309,13 @@ fn route(shared: &Shared, req: &Request, body: &mut BodyReader<'_>, out: &mut Tc
             not_allowed("GET, HEAD")
         };
     }
+    if let Some(what) = path.strip_prefix("/hostile/") {
+        return if get_like {
+            crate::hostile::hostile(shared, req, what, out)
+        } else {
+            not_allowed("GET, HEAD")
+        };
+    }
     if let Some(fault) = path.strip_prefix("/fault/") {
         return if get_like {
             crate::faults::fault(shared, req, fault, out)
