@@ -4,8 +4,8 @@
 
 mod bench_batch;
 mod bench_download;
-mod bench_put;
 mod bench_download_batch;
+mod bench_put;
 mod bench_scan;
 mod bench_upload;
 mod demo;

@@ -173,7 +173,7 @@ fn report(o: &ItemOutcome, json: bool, quiet: bool, bar: Option<&indicatif::Prog
                         "url": p.item.url,
                         "path": p.path,
                         "error": fw_cli::error_chain(e),
-                        "exit_code": e.exit_code(),
+                        "exit_code": Exit::from_kind(e.kind()) as u8,
                         "tries": o.tries,
                     })
                     .to_string(),

@@ -28,8 +28,10 @@ fn main() {
             done.sha256.as_deref().unwrap_or("-")
         ),
         Err(e) => {
-            eprintln!("refused: {e}");
-            std::process::exit(i32::from(e.exit_code()));
+            // A library error says what kind of failure it is; what a process does with that
+            // (an exit code) is the program's choice.
+            eprintln!("{} failure: {e}", e.kind());
+            std::process::exit(1);
         }
     }
 }

@@ -454,7 +454,7 @@ mod tests {
                 matches!(err, DownloadError::InvalidList { line: 2, .. }),
                 "{bad}"
             );
-            assert_eq!(err.exit_code(), 2);
+            assert_eq!(err.kind(), retry::FailureKind::Invalid);
         }
     }
 

@@ -5,6 +5,8 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use retry::FailureKind;
+
 /// Everything that can stop a download. Each variant names the URL or path and, where it applies,
 /// the expected and the actual values. When any of these is returned, no file stands under the
 /// final name (a `--continue` download keeps its `.part` file for the next attempt).
@@ -221,12 +223,14 @@ pub enum DownloadError {
 }
 
 impl DownloadError {
-    /// The process exit code for this error (README, Exit codes): 2 usage, 3 refused by policy,
-    /// 4 server said no, 5 network or timeout, 6 integrity, 1 anything else.
-    pub fn exit_code(&self) -> u8 {
+    /// What kind of failure this is, for callers that act on the kind (the apps map it to an
+    /// exit code): invalid input (URL, accept list, list file), refused by policy before
+    /// anything is written, rejected by the server, network or timeout, integrity, or other
+    /// (local I/O).
+    pub fn kind(&self) -> FailureKind {
         use DownloadError::*;
         match self {
-            InvalidUrl { .. } | InvalidAccept { .. } | InvalidList { .. } => 2,
+            InvalidUrl { .. } | InvalidAccept { .. } | InvalidList { .. } => FailureKind::Invalid,
             Exists { .. }
             | ContentTypeNotAccepted { .. }
             | TooLarge { .. }
@@ -234,25 +238,27 @@ impl DownloadError {
             | UnsafeFilename { .. }
             | UnsupportedRedirect { .. }
             | UnsupportedEncoding { .. }
-            | ResumeRefused { .. } => 3,
-            Status { .. } | TooManyRedirects { .. } => 4,
-            Timeout { .. } | DeadlineExceeded { .. } | Reset { .. } | Network { .. } => 5,
+            | ResumeRefused { .. } => FailureKind::Refused,
+            Status { .. } | TooManyRedirects { .. } => FailureKind::Rejected,
+            Timeout { .. } | DeadlineExceeded { .. } | Reset { .. } | Network { .. } => {
+                FailureKind::Network
+            }
             TypeMismatch { .. }
             | Truncated { .. }
             | TooLong { .. }
             | ChecksumMismatch { .. }
             | Undecodable { .. }
-            | InvalidResponse { .. } => 6,
-            Io { .. } => 1,
+            | InvalidResponse { .. } => FailureKind::Integrity,
+            Io { .. } => FailureKind::Other,
         }
     }
 }
 
-impl batch_pool::Retryable for DownloadError {
+impl retry::Retryable for DownloadError {
     fn is_retryable(&self) -> bool {
         use DownloadError::*;
         match self {
-            Status { status, .. } => *status == 429 || *status == 408 || *status >= 500,
+            Status { status, .. } => retry::is_retryable_status(*status),
             Timeout { .. } | Reset { .. } | Network { .. } | Truncated { .. } => true,
             _ => false,
         }
@@ -266,13 +272,7 @@ impl batch_pool::Retryable for DownloadError {
     }
 
     fn is_overload(&self) -> bool {
-        matches!(
-            self,
-            DownloadError::Status {
-                status: 429 | 503,
-                ..
-            }
-        )
+        matches!(self, DownloadError::Status { status, .. } if retry::is_overload_status(*status))
     }
 }
 
@@ -289,23 +289,23 @@ pub(crate) fn secs(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use batch_pool::Retryable;
+    use retry::Retryable;
 
     #[test]
-    fn exit_codes_follow_the_design() {
+    fn failures_are_classified_by_kind() {
         let url = "http://127.0.0.1/x".to_string();
         let e = DownloadError::TypeMismatch {
             url: url.clone(),
             declared: "image/jpeg".into(),
             sniffed: Kind::Html,
         };
-        assert_eq!(e.exit_code(), 6);
+        assert_eq!(e.kind(), retry::FailureKind::Integrity);
         let e = DownloadError::Status {
             url: url.clone(),
             status: 404,
             retry_after: None,
         };
-        assert_eq!(e.exit_code(), 4);
+        assert_eq!(e.kind(), retry::FailureKind::Rejected);
         assert!(!e.is_retryable());
         let e = DownloadError::Status {
             url: url.clone(),
@@ -319,7 +319,7 @@ mod tests {
             limit: 10,
             declared: 11,
         };
-        assert_eq!(e.exit_code(), 3);
+        assert_eq!(e.kind(), retry::FailureKind::Refused);
         assert_eq!(
             e.to_string(),
             "http://127.0.0.1/x: declared size 11 bytes is over the limit of 10 bytes"

@@ -168,7 +168,7 @@ impl Downloader {
                     url: final_url,
                     status,
                     retry_after: header(headers, "retry-after")
-                        .and_then(|v| batch_pool::parse_retry_after(v, SystemTime::now())),
+                        .and_then(|v| retry::parse_retry_after(v, SystemTime::now())),
                 });
             }
             let codings = Codings::plan(&final_url, &wire::content_encoding_lines())?;

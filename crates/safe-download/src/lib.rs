@@ -24,7 +24,7 @@
 //!     .fetch(&url("/fault/lying-type"), &Target::Path(dir.path().join("photo.jpg")))
 //!     .unwrap_err();
 //! assert!(matches!(err, DownloadError::TypeMismatch { .. }));
-//! assert_eq!(err.exit_code(), 6);
+//! assert_eq!(err.kind(), retry::FailureKind::Integrity);
 //! assert!(!dir.path().join("photo.jpg").exists());
 //! ```
 //!
@@ -43,7 +43,7 @@
 //! ([`Downloader::header_timeout`]) and, optionally, for the whole transfer
 //! ([`Downloader::max_time`]).
 //!
-//! Retries are off unless a [`batch_pool::RetryPolicy`] is given ([`Downloader::retries`]);
+//! Retries are off unless a [`retry::RetryPolicy`] is given ([`Downloader::retries`]);
 //! [`Downloader::on_retry`] hears about each wait. [`batch`] downloads a list of URLs through a
 //! [`batch_pool::Pool`] with a journal.
 //!
@@ -70,10 +70,10 @@ pub use name::{
     MAX_NAME_BYTES, disposition_filename, safe_filename, shorten_filename, url_filename,
 };
 
-use batch_pool::{Decision, RetryPolicy};
 use binary_io::Kind;
 use chunk_stream::{ProgressObserver, SharedObserver};
 use deadline::Deadline;
+use retry::{Decision, RetryPolicy};
 use serde::Serialize;
 use std::fmt;
 use std::path::PathBuf;
@@ -426,7 +426,7 @@ impl Downloader {
                 hook(&RetryNotice {
                     url,
                     error: &err,
-                    asked: batch_pool::Retryable::retry_after(&err),
+                    asked: retry::Retryable::retry_after(&err),
                     wait,
                     next_try: tries + 1,
                     max_tries: self.retry.tries(),

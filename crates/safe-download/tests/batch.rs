@@ -30,7 +30,7 @@ fn run(batch: &Batch, items: Vec<Planned>) -> Vec<ItemOutcome> {
                     ItemStatus::Downloaded(d) => ItemStatus::Downloaded(d.clone()),
                     ItemStatus::Skipped { bytes } => ItemStatus::Skipped { bytes: *bytes },
                     ItemStatus::Failed(e) => ItemStatus::Skipped {
-                        bytes: u64::MAX - e.exit_code() as u64,
+                        bytes: u64::MAX - e.kind() as u64,
                     },
                 },
             })

@@ -99,7 +99,7 @@ fn refuses_html_served_as_jpeg() {
         matches!(&err, DownloadError::TypeMismatch { declared, sniffed: binary_io::Kind::Html, .. } if declared == "image/jpeg"),
         "{err:?}"
     );
-    assert_eq!(err.exit_code(), 6);
+    assert_eq!(err.kind(), retry::FailureKind::Integrity);
     assert!(listing(dest.path()).is_empty());
 }
 
@@ -115,7 +115,7 @@ fn refuses_a_type_outside_the_accepted_list_before_creating_a_file() {
         matches!(&err, DownloadError::ContentTypeNotAccepted { declared: Some(d), .. } if d == "application/octet-stream"),
         "{err:?}"
     );
-    assert_eq!(err.exit_code(), 3);
+    assert_eq!(err.kind(), retry::FailureKind::Refused);
     assert!(listing(dest.path()).is_empty());
 }
 
@@ -165,7 +165,7 @@ fn short_body_is_truncated_and_leaves_nothing() {
         ),
         "{err:?}"
     );
-    assert_eq!(err.exit_code(), 6);
+    assert_eq!(err.kind(), retry::FailureKind::Integrity);
     assert!(listing(dest.path()).is_empty());
 }
 
@@ -180,7 +180,7 @@ fn body_longer_than_declared_is_refused() {
         matches!(err, DownloadError::TooLong { expected: 1000, .. }),
         "{err:?}"
     );
-    assert_eq!(err.exit_code(), 6);
+    assert_eq!(err.kind(), retry::FailureKind::Integrity);
     assert!(listing(dest.path()).is_empty());
 }
 
@@ -203,7 +203,7 @@ fn endless_body_stops_at_the_limit() {
         ),
         "{err:?}"
     );
-    assert_eq!(err.exit_code(), 3);
+    assert_eq!(err.kind(), retry::FailureKind::Refused);
     assert!(listing(dest.path()).is_empty());
 }
 
@@ -216,7 +216,7 @@ fn slow_drip_hits_the_idle_timeout() {
         .fetch(&tb.url("/fault/drip?interval_ms=1500"), &out(dest.path()))
         .unwrap_err();
     assert!(matches!(err, DownloadError::Timeout { .. }), "{err:?}");
-    assert_eq!(err.exit_code(), 5);
+    assert_eq!(err.kind(), retry::FailureKind::Network);
     assert!(listing(dest.path()).is_empty());
 }
 
@@ -228,7 +228,7 @@ fn reset_mid_body_is_a_network_error() {
         .fetch(&tb.url("/fault/reset?after=20000"), &out(dest.path()))
         .unwrap_err();
     assert!(matches!(err, DownloadError::Reset { .. }), "{err:?}");
-    assert_eq!(err.exit_code(), 5);
+    assert_eq!(err.kind(), retry::FailureKind::Network);
     assert!(listing(dest.path()).is_empty());
 }
 
@@ -300,7 +300,7 @@ fn unsafe_disposition_names_are_refused() {
             matches!(&err, DownloadError::UnsafeFilename { reason, .. } if *reason == why),
             "{query}: {err:?}"
         );
-        assert_eq!(err.exit_code(), 3);
+        assert_eq!(err.kind(), retry::FailureKind::Refused);
         assert!(listing(dest.path()).is_empty(), "{query}");
     }
     // A raw control byte in the header itself never gets past the HTTP parser.
@@ -401,7 +401,7 @@ fn redirects_to_other_schemes_are_refused() {
             matches!(&err, DownloadError::UnsupportedRedirect { location: l, .. } if l == location),
             "{err:?}"
         );
-        assert_eq!(err.exit_code(), 3);
+        assert_eq!(err.kind(), retry::FailureKind::Refused);
     }
     assert!(listing(dest.path()).is_empty());
 }
@@ -417,7 +417,7 @@ fn error_statuses_are_refused_with_retry_hints() {
         matches!(err, DownloadError::Status { status: 404, .. }),
         "{err:?}"
     );
-    assert_eq!(err.exit_code(), 4);
+    assert_eq!(err.kind(), retry::FailureKind::Rejected);
     let err = Downloader::new()
         .fetch(&tb.url("/fault/storm?fail=1&key=dl"), &out(dest.path()))
         .unwrap_err();
@@ -432,7 +432,7 @@ fn error_statuses_are_refused_with_retry_hints() {
         ),
         "{err:?}"
     );
-    assert!(batch_pool::Retryable::is_retryable(&err));
+    assert!(retry::Retryable::is_retryable(&err));
     // 416 to a request without Range is just a refusal (no retry loop).
     let err = Downloader::new()
         .resume(Resume::Continue)
@@ -457,7 +457,7 @@ fn checksum_mismatch_leaves_nothing() {
         matches!(err, DownloadError::ChecksumMismatch { .. }),
         "{err:?}"
     );
-    assert_eq!(err.exit_code(), 6);
+    assert_eq!(err.kind(), retry::FailureKind::Integrity);
     assert!(listing(dest.path()).is_empty());
 }
 
@@ -680,7 +680,7 @@ fn retries_continue_a_cut_download_in_one_call() {
     let tb = testbed(files.path());
     let dest = tempfile::tempdir().unwrap();
     let (d, target, path) = continue_to(dest.path(), "big.bin");
-    let policy = batch_pool::RetryPolicy::new()
+    let policy = retry::RetryPolicy::new()
         .max_tries(3)
         .base_delay(Duration::from_millis(10));
     let done = d
@@ -699,7 +699,7 @@ fn retries_continue_a_cut_download_in_one_call() {
 fn retries_ride_out_a_5xx_storm_but_not_a_lie() {
     let tb = Testbed::start().unwrap();
     let dest = tempfile::tempdir().unwrap();
-    let policy = batch_pool::RetryPolicy::new()
+    let policy = retry::RetryPolicy::new()
         .max_tries(4)
         .base_delay(Duration::from_millis(10));
     let done = Downloader::new()

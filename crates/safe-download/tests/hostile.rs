@@ -191,7 +191,7 @@ fn no_restart_refuses_and_keeps_the_part() {
             matches!(err, DownloadError::ResumeRefused { .. }),
             "{mode}: {err:?}"
         );
-        assert_eq!(err.exit_code(), 3);
+        assert_eq!(err.kind(), retry::FailureKind::Refused);
         assert_eq!(
             listing(dest.path()),
             ["out.bin.part", "out.bin.part.json"],
@@ -345,7 +345,7 @@ fn unknown_or_broken_codings_are_refused_with_nothing_written() {
             matches!(err, DownloadError::UnsupportedEncoding { .. }),
             "{value}: {err:?}"
         );
-        assert_eq!(err.exit_code(), 3);
+        assert_eq!(err.kind(), retry::FailureKind::Refused);
         assert!(listing(dest.path()).is_empty(), "{value}");
     }
     // Data that does not decode as declared: refused as an integrity failure.
@@ -361,7 +361,7 @@ fn unknown_or_broken_codings_are_refused_with_nothing_written() {
             matches!(err, DownloadError::Undecodable { .. }),
             "{value}: {err:?}"
         );
-        assert_eq!(err.exit_code(), 6);
+        assert_eq!(err.kind(), retry::FailureKind::Integrity);
         assert!(listing(dest.path()).is_empty(), "{value}");
     }
 }
@@ -384,7 +384,7 @@ fn max_time_ends_a_dripping_body_and_a_dripping_head() {
             matches!(err, DownloadError::DeadlineExceeded { .. }),
             "{path}: {err:?}"
         );
-        assert_eq!(err.exit_code(), 5);
+        assert_eq!(err.kind(), retry::FailureKind::Network);
         // Generous: the point is "not 1000 bytes at 300 ms each".
         assert!(started.elapsed() < Duration::from_secs(20), "{path}");
         assert!(listing(dest.path()).is_empty(), "{path}");
@@ -413,7 +413,7 @@ fn long_retry_after_waits_are_announced_and_capped() {
     let log = heard.clone();
     let err = Downloader::new()
         .retries(
-            batch_pool::RetryPolicy::new()
+            retry::RetryPolicy::new()
                 .max_tries(2)
                 .max_retry_after(Duration::from_millis(200)),
         )
@@ -438,7 +438,7 @@ fn long_retry_after_waits_are_announced_and_capped() {
     // A deadline shorter than the wait ends it at once.
     let started = Instant::now();
     Downloader::new()
-        .retries(batch_pool::RetryPolicy::new().max_tries(3))
+        .retries(retry::RetryPolicy::new().max_tries(3))
         .max_time(Some(Duration::from_secs(1)))
         .fetch(
             &tb.url("/hostile/retry-after?value=60"),
