@@ -178,14 +178,19 @@ mod tests {
         let text = csv_of(&[Scanned::parsed("k.jpg", "tesseract", r)]);
         let row = text.split_once("\r\n").unwrap().1;
         assert!(
-            row.starts_with("k.jpg,CAFE KRONE GmbH,2019-12-24,18:05,EUR,,,,1006.70,cash,tesseract,"),
+            row.starts_with(
+                "k.jpg,CAFE KRONE GmbH,2019-12-24,18:05,EUR,,,,1006.70,cash,tesseract,"
+            ),
             "{row}"
         );
     }
 
     #[test]
     fn formula_like_text_is_defused_but_negative_amounts_are_not() {
-        assert_eq!(guard_formula("=HYPERLINK(\"x\")".into()), "'=HYPERLINK(\"x\")");
+        assert_eq!(
+            guard_formula("=HYPERLINK(\"x\")".into()),
+            "'=HYPERLINK(\"x\")"
+        );
         assert_eq!(guard_formula("@SUM(A1)".into()), "'@SUM(A1)");
         assert_eq!(guard_formula("Corner Store".into()), "Corner Store");
         let mut r = Receipt {

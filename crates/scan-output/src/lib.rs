@@ -78,7 +78,11 @@ pub struct Scanned {
 
 impl Scanned {
     /// A file whose scan produced a receipt.
-    pub fn parsed(input: impl Into<PathBuf>, engine: impl Into<String>, receipt: Receipt) -> Scanned {
+    pub fn parsed(
+        input: impl Into<PathBuf>,
+        engine: impl Into<String>,
+        receipt: Receipt,
+    ) -> Scanned {
         Scanned {
             input: input.into(),
             engine: engine.into(),

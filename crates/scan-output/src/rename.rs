@@ -269,10 +269,7 @@ fn field_value(field: Field, scan: &Scanned, r: &Receipt) -> Option<String> {
             PaymentMethod::Card => "card".to_string(),
         }),
         Field::Engine => Some(slug(&scan.engine)),
-        Field::Stem => scan
-            .input
-            .file_stem()
-            .map(|s| slug(&s.to_string_lossy())),
+        Field::Stem => scan.input.file_stem().map(|s| slug(&s.to_string_lossy())),
     }
 }
 
@@ -756,7 +753,10 @@ mod tests {
             suffix_of(Path::new("d/x-3.jpg"), "x", Some(OsStr::new("jpg"))),
             3
         );
-        assert_eq!(suffix_of(Path::new("d/x.jpg"), "x", Some(OsStr::new("jpg"))), 1);
+        assert_eq!(
+            suffix_of(Path::new("d/x.jpg"), "x", Some(OsStr::new("jpg"))),
+            1
+        );
         assert_eq!(suffix_of(Path::new("d/x-2"), "x", None), 2);
     }
 }

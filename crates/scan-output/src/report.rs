@@ -237,7 +237,12 @@ fn receipt_block(page: &mut String, scan: &Scanned, r: &Receipt) {
         ("Merchant", r.merchant.clone(), c.merchant, false),
         ("Date", r.date.clone(), c.date, false),
         ("Time", r.time.clone(), c.time, false),
-        ("Currency", r.currency.map(|c| c.code().to_string()), c.currency, false),
+        (
+            "Currency",
+            r.currency.map(|c| c.code().to_string()),
+            c.currency,
+            false,
+        ),
         ("Subtotal", amount(r.subtotal), c.subtotal, true),
         ("Tax", amount(r.tax), c.tax, true),
         ("Tip", amount(r.tip), c.tip, true),
@@ -303,11 +308,7 @@ fn preview(page: &mut String, input: &Path) {
 }
 
 fn no_preview(page: &mut String, why: &str) {
-    let _ = write!(
-        page,
-        "<p class=\"noimage\">no preview: {}</p>",
-        escape(why)
-    );
+    let _ = write!(page, "<p class=\"noimage\">no preview: {}</p>", escape(why));
 }
 
 /// The image at `path` upright, scaled down to [`THUMBNAIL_WIDTH`], as JPEG bytes.
@@ -400,7 +401,12 @@ mod tests {
             Scanned::failed("y.jpg", "t", "boom"),
         ];
         let html = page(&scans);
-        assert!(html.contains("<td>EUR</td><td>2</td><td class=\"amount\" data-currency=\"EUR\">6.80</td>"), "{html}");
+        assert!(
+            html.contains(
+                "<td>EUR</td><td>2</td><td class=\"amount\" data-currency=\"EUR\">6.80</td>"
+            ),
+            "{html}"
+        );
         assert!(html.contains("data-currency=\"USD\">23.06</td>"));
         assert!(html.contains("<td>1</td><td class=\"amount\" data-currency=\"\">5</td>"));
         assert!(html.contains("1 receipt(s) without a total"));
