@@ -34,6 +34,7 @@ pub fn run_all(skip_lints: bool) -> Result<()> {
     deps::tesseract()?;
     let nginx = deps::nginx()?;
     deps::curl_and_wget()?;
+    deps::chromium()?;
     let python = deps::python_venv()?;
 
     if !skip_lints {

@@ -51,11 +51,13 @@ pub fn save_report(path: &Path, scans: &[Scanned]) -> Result<(), OutputError> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".report-")
-        .suffix(".html.tmp")
-        .tempfile_in(dir)
-        .map_err(fail)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".report-").suffix(".html.tmp");
+    // tempfile creates files readable by their owner only; a report is an ordinary document,
+    // so it gets the mode a plain create would give (0666 less the umask).
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder.tempfile_in(dir).map_err(fail)?;
     write_html(io::BufWriter::new(tmp.as_file_mut()), scans).map_err(fail)?;
     tmp.as_file().sync_all().map_err(fail)?;
     tmp.persist(path).map_err(|e| fail(e.error))?;
@@ -128,7 +130,8 @@ td.amount, dd.amount { font-variant-numeric: tabular-nums; }
 .receipt img { max-width: 100%; border: 1px solid #ccc; }
 .receipt pre { font-size: 11px; background: #f6f6f6; padding: .5em; overflow: hidden;
   white-space: pre-wrap; max-height: 30em; }
-.receipt h3 { margin: 0 0 .5em; word-break: break-all; }
+.receipt h3 { margin: 0; word-break: break-all; }
+.receipt .path { margin: 0 0 .5em; color: #888; font-size: 12px; word-break: break-all; }
 dl { display: grid; grid-template-columns: max-content auto; gap: .2em 1em; margin: 0; }
 dt { color: #666; }
 dd { margin: 0; }
@@ -213,20 +216,32 @@ fn totals(page: &mut String, scans: &[Scanned]) {
         }
         page.push_str("</table>\n");
     }
-    if without_total > 0 {
-        let _ = writeln!(
-            page,
-            "<p class=\"missing\">{without_total} receipt(s) without a total are not in these sums.</p>"
-        );
+    match without_total {
+        0 => {}
+        1 => page
+            .push_str("<p class=\"missing\">1 receipt without a total is not in these sums.</p>\n"),
+        n => {
+            let _ = writeln!(
+                page,
+                "<p class=\"missing\">{n} receipts without a total are not in these sums.</p>"
+            );
+        }
     }
     page.push_str("</section>\n");
 }
 
 fn receipt_block(page: &mut String, scan: &Scanned, r: &Receipt) {
-    let name = escape(&scan.input.display().to_string());
+    let path = escape(&scan.input.display().to_string());
+    let name = scan
+        .input
+        .file_name()
+        .map_or_else(|| path.clone(), |n| escape(&n.to_string_lossy()));
     page.push_str("<article class=\"receipt\">\n<figure>");
     preview(page, &scan.input);
-    let _ = write!(page, "</figure>\n<div>\n<h3>{name}</h3>\n<dl>\n");
+    let _ = write!(
+        page,
+        "</figure>\n<div>\n<h3>{name}</h3>\n<p class=\"path\">{path}</p>\n<dl>\n"
+    );
     let c = r.confidence;
     let amount = |a: Option<Amount>| a.map(|a| a.to_string());
     let payment = r.payment.method.map(|m| match m {
@@ -409,7 +424,7 @@ mod tests {
         );
         assert!(html.contains("data-currency=\"USD\">23.06</td>"));
         assert!(html.contains("<td>1</td><td class=\"amount\" data-currency=\"\">5</td>"));
-        assert!(html.contains("1 receipt(s) without a total"));
+        assert!(html.contains("1 receipt without a total is not"));
         assert!(html.contains("<span id=\"read\">5</span> read"));
     }
 

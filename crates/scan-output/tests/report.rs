@@ -110,7 +110,7 @@ fn the_page_embeds_upright_scaled_thumbnails_and_sums_per_currency() {
         html.contains("data-currency=\"\">23.25</td>"),
         "3 × 7.75 without a currency"
     );
-    assert!(html.contains("1 receipt(s) without a total"));
+    assert!(html.contains("1 receipt without a total is not in these sums"));
     assert!(!html.contains("<script>"));
     assert!(!html.contains("http://") && !html.contains("https://"));
     // nothing left beside the report
@@ -121,6 +121,14 @@ fn the_page_embeds_upright_scaled_thumbnails_and_sums_per_currency() {
         .collect();
     names.sort();
     assert_eq!(names, ["Receipts März.html"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode();
+        let plain = dir.path().join("plain");
+        std::fs::File::create(&plain).unwrap();
+        assert_eq!(mode(&path), mode(&plain), "the mode a plain create gives");
+    }
 }
 
 #[test]
