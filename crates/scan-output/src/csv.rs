@@ -16,7 +16,8 @@
 //!   usual guard against CSV injection. It applies to `file`, `merchant`, `engine` and `error`;
 //!   amounts are never prefixed (a negative amount stays `-0.05`).
 
-use std::io::Write;
+use std::io::{self, Write};
+use std::path::Path;
 
 use receipt_parse::{Amount, PaymentMethod, Receipt};
 
@@ -59,33 +60,56 @@ pub struct CsvWriter<W: Write> {
 impl<W: Write> CsvWriter<W> {
     /// Starts a CSV on `out` and writes the header row.
     pub fn new(out: W) -> Result<CsvWriter<W>, OutputError> {
-        let mut inner = ::csv::WriterBuilder::new()
-            .terminator(::csv::Terminator::CRLF)
-            .from_writer(out);
-        inner.write_record(HEADER).map_err(OutputError::Csv)?;
-        Ok(CsvWriter { inner })
+        CsvWriter::start(out).map_err(|e| OutputError::write(None, e))
     }
 
     /// Writes the row of one scanned file.
     pub fn write(&mut self, scan: &Scanned) -> Result<(), OutputError> {
-        self.inner.write_record(row(scan)).map_err(OutputError::Csv)
+        self.write_row(scan)
+            .map_err(|e| OutputError::write(None, e))
     }
 
     /// Flushes the rows and hands back the writer.
     pub fn finish(self) -> Result<W, OutputError> {
-        self.inner
-            .into_inner()
-            .map_err(|e| OutputError::write(None, e.into_error()))
+        self.into_inner().map_err(|e| OutputError::write(None, e))
+    }
+
+    fn start(out: W) -> io::Result<CsvWriter<W>> {
+        let mut inner = ::csv::WriterBuilder::new()
+            .terminator(::csv::Terminator::CRLF)
+            .from_writer(out);
+        inner.write_record(HEADER)?;
+        Ok(CsvWriter { inner })
+    }
+
+    // The rows have a fixed length and the writer's only other failure is I/O, so a
+    // `csv::Error` is an `io::Error` here (csv converts one into the other).
+    fn write_row(&mut self, scan: &Scanned) -> io::Result<()> {
+        Ok(self.inner.write_record(row(scan))?)
+    }
+
+    fn into_inner(self) -> io::Result<W> {
+        self.inner.into_inner().map_err(|e| e.into_error())
     }
 }
 
-/// Writes the header and one row per scanned file to `out`, then flushes it.
+/// Writes the header and one row per scanned file to `out`, flushes it and hands it back.
 pub fn write_csv<W: Write>(out: W, scans: &[Scanned]) -> Result<W, OutputError> {
-    let mut csv = CsvWriter::new(out)?;
+    write_all(out, scans).map_err(|e| OutputError::write(None, e))
+}
+
+/// Writes the CSV to `path` atomically: a temporary file in the same folder, renamed over `path`
+/// once complete, so a half-written CSV never stands under the name.
+pub fn save_csv(path: &Path, scans: &[Scanned]) -> Result<(), OutputError> {
+    crate::save::save(path, |out| write_all(out, scans).map(drop))
+}
+
+fn write_all<W: Write>(out: W, scans: &[Scanned]) -> io::Result<W> {
+    let mut csv = CsvWriter::start(out)?;
     for scan in scans {
-        csv.write(scan)?;
+        csv.write_row(scan)?;
     }
-    csv.finish()
+    csv.into_inner()
 }
 
 /// The cells of one row, in [`HEADER`] order.

@@ -24,9 +24,6 @@ pub enum OutputError {
         /// What is wrong with it.
         reason: &'static str,
     },
-    /// Writing the CSV failed.
-    #[error("cannot write the CSV")]
-    Csv(#[source] ::csv::Error),
     /// Writing an output (the CSV's or the report's destination) failed.
     #[error("cannot write {}", path.as_ref().map_or("the output".to_string(), |p| p.display().to_string()))]
     Write {

@@ -6,13 +6,13 @@
 //!
 //! - [`csv`]: one row per input under a fixed header ([`csv::HEADER`]), RFC 4180 quoting, amounts as
 //!   plain decimals (`12.96`), written as results arrive ([`CsvWriter`]) or all at once
-//!   ([`write_csv`]).
+//!   ([`write_csv`], or [`save_csv`] to a file, atomically).
 //! - [`rename`]: a [`Template`] such as `{date}_{merchant}_{total}` turns each file's fields into a
 //!   safe file name (`2024-03-12_corner-store_12.96.jpg`); [`plan`] says what would happen (the
 //!   `--dry-run`), [`apply`] renames without ever overwriting.
 //! - [`report`]: one HTML page with each receipt's thumbnail beside its fields, low-confidence
-//!   fields marked, failures listed and totals summed per currency ([`write_report`],
-//!   [`save_report`]).
+//!   fields marked, failures listed and totals summed per currency ([`write_report`], or
+//!   [`save_report`] to a file, atomically).
 //!
 //! ```no_run
 //! use scan_output::{Scanned, Template, CsvWriter};
@@ -52,12 +52,13 @@ pub mod csv;
 mod error;
 pub mod rename;
 pub mod report;
+mod save;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use receipt_parse::Receipt;
 
-pub use crate::csv::{CsvWriter, write_csv};
+pub use crate::csv::{CsvWriter, save_csv, write_csv};
 pub use crate::error::OutputError;
 pub use crate::rename::{Action, Field, Planned, Renamed, Skip, Template, apply, plan};
 pub use crate::report::{LOW_CONFIDENCE, THUMBNAIL_WIDTH, save_report, write_report};
@@ -111,10 +112,5 @@ impl Scanned {
     /// The error message, when the scan failed.
     pub fn error(&self) -> Option<&str> {
         self.outcome.as_ref().err().map(String::as_str)
-    }
-
-    /// The scanned file.
-    pub fn input(&self) -> &Path {
-        &self.input
     }
 }

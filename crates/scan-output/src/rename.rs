@@ -291,7 +291,8 @@ fn plain(text: &str) -> String {
 pub(crate) fn slug(text: &str) -> String {
     let mut out = String::new();
     let mut dash = false;
-    for c in text.chars() {
+    // NFC first, so an accent typed as a separate combining mark folds like a precomposed one.
+    for c in text.nfc() {
         for c in fold(c).chars().flat_map(char::to_lowercase) {
             if c.is_alphanumeric() {
                 if dash && !out.is_empty() {
@@ -299,6 +300,12 @@ pub(crate) fn slug(text: &str) -> String {
                 }
                 dash = false;
                 out.push(c);
+            } else if is_combining_mark(c) {
+                // A mark that did not compose belongs to the letter before it: kept after a
+                // letter of another script (Devanagari vowel signs), dropped after an ASCII one.
+                if !dash && out.chars().last().is_some_and(|l| !l.is_ascii()) {
+                    out.push(c);
+                }
             } else {
                 dash = true;
             }
@@ -637,6 +644,10 @@ mod tests {
         assert_eq!(slug("ドトール コーヒー"), "ドトール-コーヒー");
         assert_eq!(slug("ＴＥＳＣＯ ﬁne"), "tesco-fine");
         assert_eq!(slug("  --Ølhus/../Bar:  "), "olhus-bar");
+        // accents typed as combining marks fold the same; marks of other scripts stay
+        assert_eq!(slug("Cafe\u{301} Mu\u{308}ller"), "cafe-muller");
+        assert_eq!(slug("e\u{20dd}x"), "ex");
+        assert_eq!(slug("हिन्दी भंडार"), "हिन्दी-भंडार");
     }
 
     #[test]

@@ -46,22 +46,7 @@ const TEXT_PREVIEW_LINES: usize = 30;
 /// Writes the report to `path` atomically: a temporary file in the same folder, renamed over
 /// `path` once complete, so a half-written report never stands under the name.
 pub fn save_report(path: &Path, scans: &[Scanned]) -> Result<(), OutputError> {
-    let fail = |source| OutputError::write(Some(path.to_path_buf()), source);
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".report-").suffix(".html.tmp");
-    // tempfile creates files readable by their owner only; a report is an ordinary document,
-    // so it gets the mode a plain create would give (0666 less the umask).
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    let mut tmp = builder.tempfile_in(dir).map_err(fail)?;
-    write_html(io::BufWriter::new(tmp.as_file_mut()), scans).map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
+    crate::save::save(path, |out| write_html(out, scans))
 }
 
 /// Writes the report's HTML to `out`.

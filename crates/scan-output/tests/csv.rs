@@ -2,14 +2,13 @@
 
 mod common;
 
-use scan_output::{CsvWriter, csv::HEADER, write_csv};
+use scan_output::{CsvWriter, csv::HEADER, save_csv, write_csv};
 
 /// Writes the batch's CSV to a file and reads it back as records (with the batch).
 fn written(dir: &std::path::Path) -> (Vec<scan_output::Scanned>, Vec<Vec<String>>) {
     let scans = common::batch(dir);
-    let path = dir.join("receipts out.csv");
-    let file = std::fs::File::create(&path).unwrap();
-    write_csv(file, &scans).unwrap();
+    let path = dir.join("receipts März.csv");
+    save_csv(&path, &scans).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     assert!(!bytes.starts_with(b"\xEF\xBB\xBF"), "no byte-order mark");
     let mut reader = csv::ReaderBuilder::new()
@@ -168,4 +167,23 @@ fn streaming_rows_match_the_batch_writer() {
     assert_eq!(a, b);
     // the quoted file name keeps its comma and quotes intact
     assert!(whole.contains("diner, \"\"Joe's\"\".txt\","));
+}
+
+#[test]
+fn a_csv_that_cannot_be_written_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let scans = common::batch(dir.path());
+    let before: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    // a folder stands under the name: the rename over it fails after the rows were written
+    let path = dir.path().join("taken.csv");
+    std::fs::create_dir(&path).unwrap();
+    let err = save_csv(&path, &scans).unwrap_err();
+    assert!(err.to_string().starts_with("cannot write "), "{err}");
+    assert!(err.to_string().contains("taken.csv"), "{err}");
+    let after: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(
+        after.len(),
+        before.len() + 1,
+        "only the folder; no temporary file left"
+    );
 }
