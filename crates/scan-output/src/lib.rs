@@ -9,7 +9,8 @@
 //!   ([`write_csv`], or [`save_csv`] to a file, atomically).
 //! - [`rename`]: a [`Template`] such as `{date}_{merchant}_{total}` turns each file's fields into a
 //!   safe file name (`2024-03-12_corner-store_12.96.jpg`); [`plan`] says what would happen (the
-//!   `--dry-run`), [`apply`] renames without ever overwriting.
+//!   `--dry-run`), [`apply`] renames without ever overwriting, [`follow`] points the results at
+//!   their new names.
 //! - [`report`]: one HTML page with each receipt's thumbnail beside its fields, low-confidence
 //!   fields marked, failures listed and totals summed per currency ([`write_report`], or
 //!   [`save_report`] to a file, atomically).
@@ -18,7 +19,7 @@
 //! use scan_output::{Scanned, Template, CsvWriter};
 //!
 //! let text = std::fs::read_to_string("receipt.txt")?;
-//! let scans = vec![Scanned::parsed("receipt.txt", "text", receipt_parse::parse(&text))];
+//! let mut scans = vec![Scanned::parsed("receipt.txt", "text", receipt_parse::parse(&text))];
 //!
 //! let mut csv = CsvWriter::new(std::io::stdout())?;
 //! for scan in &scans {
@@ -31,9 +32,13 @@
 //! for step in &plan {
 //!     println!("{step}"); // the dry run
 //! }
-//! for renamed in scan_output::apply(&plan) {
-//!     println!("{}", renamed?);
+//! let mut renamed = Vec::new();
+//! for result in scan_output::apply(&plan) {
+//!     let r = result?;
+//!     println!("{r}");
+//!     renamed.push(r);
 //! }
+//! scan_output::follow(&mut scans, &renamed); // the report shows the new names
 //!
 //! scan_output::save_report("report.html".as_ref(), &scans)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -60,7 +65,7 @@ use receipt_parse::Receipt;
 
 pub use crate::csv::{CsvWriter, save_csv, write_csv};
 pub use crate::error::OutputError;
-pub use crate::rename::{Action, Field, Planned, Renamed, Skip, Template, apply, plan};
+pub use crate::rename::{Action, Field, Planned, Renamed, Skip, Template, apply, follow, plan};
 pub use crate::report::{LOW_CONFIDENCE, THUMBNAIL_WIDTH, save_report, write_report};
 
 /// The result of scanning one file: the receipt read from it, or why none was.

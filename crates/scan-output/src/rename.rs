@@ -34,7 +34,7 @@
 //! such a system the hard link fails as "already exists" and the next `-N` is used, which is
 //! still safe), and renaming across folders.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::fs;
@@ -549,6 +549,20 @@ fn apply_one(step: &Planned, planned: &Path) -> Result<Renamed, OutputError> {
                     source,
                 });
             }
+        }
+    }
+}
+
+/// Points each renamed scan at its new name, so a CSV or report written afterwards shows (and
+/// reads its thumbnails from) the files as they are now named.
+pub fn follow(scans: &mut [Scanned], renamed: &[Renamed]) {
+    let new_names: HashMap<&Path, &Path> = renamed
+        .iter()
+        .map(|r| (r.from.as_path(), r.to.as_path()))
+        .collect();
+    for scan in scans {
+        if let Some(to) = new_names.get(scan.input.as_path()) {
+            scan.input = to.to_path_buf();
         }
     }
 }

@@ -223,10 +223,11 @@ fn receipt_block(page: &mut String, scan: &Scanned, r: &Receipt) {
         .map_or_else(|| path.clone(), |n| escape(&n.to_string_lossy()));
     page.push_str("<article class=\"receipt\">\n<figure>");
     preview(page, &scan.input);
-    let _ = write!(
-        page,
-        "</figure>\n<div>\n<h3>{name}</h3>\n<p class=\"path\">{path}</p>\n<dl>\n"
-    );
+    let _ = write!(page, "</figure>\n<div>\n<h3>{name}</h3>\n");
+    if path != name {
+        let _ = writeln!(page, "<p class=\"path\">{path}</p>");
+    }
+    page.push_str("<dl>\n");
     let c = r.confidence;
     let amount = |a: Option<Amount>| a.map(|a| a.to_string());
     let payment = r.payment.method.map(|m| match m {

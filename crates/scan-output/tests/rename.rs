@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use scan_output::{Action, Field, Skip, Template, apply, plan};
+use scan_output::{Action, Field, Skip, Template, apply, follow, plan};
 
 /// Every file in `dir` with its bytes: what "nothing was touched" and "nothing was lost" compare.
 fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -41,7 +41,7 @@ fn planned_names(plan: &[scan_output::Planned]) -> Vec<Result<String, Skip>> {
 #[test]
 fn renames_a_real_batch_by_date_merchant_and_total() {
     let dir = tempfile::tempdir().unwrap();
-    let scans = common::batch(dir.path());
+    let mut scans = common::batch(dir.path());
     // A file from last month already stands under the name the JPEG wants.
     std::fs::write(dir.path().join("2024-03-12_corner-cafe_7.75.jpg"), "older").unwrap();
     let before = snapshot(dir.path());
@@ -85,6 +85,20 @@ fn renames_a_real_batch_by_date_merchant_and_total() {
     // skipped files keep their names
     assert!(after.contains_key("no total.txt"));
     assert!(after.contains_key("broken photo.jpg"));
+
+    // Following the renames, a report written afterwards shows the new names and finds the
+    // pictures under them.
+    follow(&mut scans, &done);
+    let now: Vec<String> = scans.iter().map(|s| name_of(&s.input)).collect();
+    assert_eq!(now[0], "2024-03-12_corner-cafe_7.75-2.jpg");
+    assert_eq!(now[3], "2024-03-15_東京ストア_5.70.txt");
+    assert_eq!(now[5], "no total.txt");
+    assert!(scans.iter().all(|s| s.input.exists()));
+    let mut html = Vec::new();
+    scan_output::write_report(&mut html, &scans).unwrap();
+    let html = String::from_utf8(html).unwrap();
+    assert!(!html.contains("no preview"));
+    assert!(html.contains("<h3>2024-03-12_corner-cafe_7.75.webp</h3>"));
 }
 
 #[test]
