@@ -35,7 +35,7 @@
 //! still safe), and renaming across folders.
 
 use std::collections::{HashMap, HashSet};
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::fmt;
 use std::fs;
 use std::io;
@@ -413,6 +413,8 @@ pub struct Planned {
     pub action: Action,
     /// The new name before any `-N` suffix and the extension, to find the next free one.
     base: String,
+    /// The `N` of the planned name's `-N` (1: none).
+    suffix: u32,
 }
 
 impl fmt::Display for Planned {
@@ -458,24 +460,21 @@ pub fn plan(template: &Template, scans: &[Scanned]) -> Vec<Planned> {
             for n in 1..=MAX_SUFFIX {
                 let to = candidate(&from, &base, n);
                 if to == from {
-                    return Planned {
-                        from,
-                        action: Action::Skip(Skip::AlreadyNamed),
-                        base,
-                    };
+                    return skipped(from, Skip::AlreadyNamed);
                 }
                 if !claimed.contains(&to) && !occupied(&to) {
-                    free = Some(to);
+                    free = Some((to, n));
                     break;
                 }
             }
             // With every suffix taken the plan still names the first; `apply` reports it.
-            let to = free.unwrap_or_else(|| candidate(&from, &base, 1));
+            let (to, suffix) = free.unwrap_or_else(|| (candidate(&from, &base, 1), 1));
             claimed.insert(to.clone());
             Planned {
                 from,
                 action: Action::Rename { to },
                 base,
+                suffix,
             }
         })
         .collect()
@@ -486,6 +485,7 @@ fn skipped(from: PathBuf, why: Skip) -> Planned {
         from,
         action: Action::Skip(why),
         base: String::new(),
+        suffix: 1,
     }
 }
 
@@ -522,7 +522,7 @@ pub fn apply(plan: &[Planned]) -> Vec<Result<Renamed, OutputError>> {
 fn apply_one(step: &Planned, planned: &Path) -> Result<Renamed, OutputError> {
     let from = &step.from;
     let mut to = planned.to_path_buf();
-    let mut n = suffix_of(planned, &step.base, from.extension());
+    let mut n = step.suffix;
     loop {
         match rename_no_clobber(from, &to) {
             Ok(()) => {
@@ -565,23 +565,6 @@ pub fn follow(scans: &mut [Scanned], renamed: &[Renamed]) {
             scan.input = to.to_path_buf();
         }
     }
-}
-
-/// The `n` with which [`candidate`] made `planned`.
-fn suffix_of(planned: &Path, base: &str, ext: Option<&OsStr>) -> u32 {
-    (1..=MAX_SUFFIX)
-        .find(|&n| {
-            let mut name = OsString::from(base);
-            if n > 1 {
-                name.push(format!("-{n}"));
-            }
-            if let Some(ext) = ext {
-                name.push(".");
-                name.push(ext);
-            }
-            planned.file_name() == Some(name.as_os_str())
-        })
-        .unwrap_or(1)
 }
 
 /// Renames `from` to `to` unless something stands under `to` (then `AlreadyExists`).
@@ -770,18 +753,5 @@ mod tests {
         let err = rename_onto_placeholder(&a, &dir.path().join("d.jpg")).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
         assert!(!dir.path().join("d.jpg").exists());
-    }
-
-    #[test]
-    fn suffix_of_recovers_the_planned_number() {
-        assert_eq!(
-            suffix_of(Path::new("d/x-3.jpg"), "x", Some(OsStr::new("jpg"))),
-            3
-        );
-        assert_eq!(
-            suffix_of(Path::new("d/x.jpg"), "x", Some(OsStr::new("jpg"))),
-            1
-        );
-        assert_eq!(suffix_of(Path::new("d/x-2"), "x", None), 2);
     }
 }

@@ -43,6 +43,9 @@ const THUMBNAIL_MAX_HEIGHT: u32 = 4 * THUMBNAIL_WIDTH;
 /// The lines of a `.txt` input shown in place of a picture.
 const TEXT_PREVIEW_LINES: usize = 30;
 
+/// The most of a `.txt` input read for its preview.
+const TEXT_PREVIEW_BYTES: u64 = 16 * 1024;
+
 /// Writes the report to `path` atomically: a temporary file in the same folder, renamed over
 /// `path` once complete, so a half-written report never stands under the name.
 pub fn save_report(path: &Path, scans: &[Scanned]) -> Result<(), OutputError> {
@@ -285,8 +288,13 @@ fn preview(page: &mut String, input: &Path) {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("txt"));
     if is_text {
-        match std::fs::read(input) {
-            Ok(bytes) => {
+        // The first lines are all that is shown, so a huge file is not read whole.
+        let mut bytes = Vec::new();
+        let read = std::fs::File::open(input).and_then(|f| {
+            io::Read::read_to_end(&mut io::Read::take(f, TEXT_PREVIEW_BYTES), &mut bytes)
+        });
+        match read {
+            Ok(_) => {
                 let text = String::from_utf8_lossy(&bytes);
                 let head: Vec<&str> = text.lines().take(TEXT_PREVIEW_LINES).collect();
                 let _ = write!(page, "<pre>{}</pre>", escape(&head.join("\n")));
