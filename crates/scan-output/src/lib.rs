@@ -15,6 +15,9 @@
 //!   fields marked, failures listed and totals summed per currency ([`write_report`], or
 //!   [`save_report`] to a file, atomically).
 //!
+//! An app with `--csv`, `--report`, `--rename` and `--dry-run` flags fills an [`Outputs`] and
+//! calls [`Outputs::write`], which runs the steps below in the right order. Step by step:
+//!
 //! ```no_run
 //! use scan_output::{Scanned, Template, CsvWriter};
 //!
@@ -55,6 +58,7 @@
 
 pub mod csv;
 mod error;
+mod outputs;
 pub mod rename;
 pub mod report;
 mod save;
@@ -65,6 +69,7 @@ use receipt_parse::Receipt;
 
 pub use crate::csv::{CsvWriter, save_csv, write_csv};
 pub use crate::error::OutputError;
+pub use crate::outputs::{Outputs, Written};
 pub use crate::rename::{Action, Field, Planned, Renamed, Skip, Template, apply, follow, plan};
 pub use crate::report::{LOW_CONFIDENCE, THUMBNAIL_WIDTH, save_report, write_report};
 
