@@ -22,7 +22,12 @@ pub(crate) fn save(
     // document, so it gets the mode a plain create would give (0666 less the umask).
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    let mut tmp = builder.tempfile_in(dir).map_err(fail)?;
+    let mut tmp = match builder.tempfile_in(dir) {
+        Ok(tmp) => tmp,
+        // tempfile's error names the random temporary path it tried; when the folder itself is
+        // missing, the folder's own error is clearer beside the path the user gave.
+        Err(e) => return Err(fail(std::fs::metadata(dir).err().unwrap_or(e))),
+    };
     let mut out = BufWriter::new(tmp.as_file_mut());
     write(&mut out).map_err(fail)?;
     out.flush().map_err(fail)?;

@@ -187,3 +187,18 @@ fn a_csv_that_cannot_be_written_leaves_nothing_behind() {
         "only the folder; no temporary file left"
     );
 }
+
+#[test]
+fn a_missing_folder_is_named_without_temporary_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no such folder/receipts.csv");
+    let err = save_csv(&path, &[]).unwrap_err();
+    let chain = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+    assert_eq!(
+        chain,
+        format!(
+            "cannot write {}: No such file or directory (os error 2)",
+            path.display()
+        )
+    );
+}
