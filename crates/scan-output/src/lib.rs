@@ -16,36 +16,35 @@
 //!   [`save_report`] to a file, atomically).
 //!
 //! An app with `--csv`, `--report`, `--rename` and `--dry-run` flags fills an [`Outputs`] and
-//! calls [`Outputs::write`], which runs the steps below in the right order. Step by step:
+//! calls [`Outputs::write`], which renames first and then writes the CSV and the report under the
+//! new names:
 //!
 //! ```no_run
-//! use scan_output::{Scanned, Template, CsvWriter};
+//! use scan_output::{Outputs, Scanned, Template};
 //!
-//! let text = std::fs::read_to_string("receipt.txt")?;
-//! let mut scans = vec![Scanned::parsed("receipt.txt", "text", receipt_parse::parse(&text))];
-//!
-//! let mut csv = CsvWriter::new(std::io::stdout())?;
-//! for scan in &scans {
-//!     csv.write(scan)?;
+//! let text = std::fs::read_to_string("IMG 0042.txt")?;
+//! let mut scans = vec![
+//!     Scanned::parsed("IMG 0042.txt", "text", receipt_parse::parse(&text)),
+//!     Scanned::failed("blurry.jpg", "tesseract", "no text found"),
+//! ];
+//! let outputs = Outputs {
+//!     csv: Some("receipts.csv".into()),
+//!     report: Some("receipts.html".into()),
+//!     rename: Some(Template::parse("{date}_{merchant}_{total}")?),
+//!     dry_run: false,
+//! };
+//! let written = outputs.write(&mut scans);
+//! for line in written.lines() {
+//!     match line {
+//!         Ok(text) => println!("{text}"), // IMG 0042.txt -> 2024-03-12_corner-store_12.96.txt
+//!         Err(e) => eprintln!("error: {e}"),
+//!     }
 //! }
-//! csv.finish()?;
-//!
-//! let template = Template::parse("{date}_{merchant}_{total}")?;
-//! let plan = scan_output::plan(&template, &scans);
-//! for step in &plan {
-//!     println!("{step}"); // the dry run
-//! }
-//! let mut renamed = Vec::new();
-//! for result in scan_output::apply(&plan) {
-//!     let r = result?;
-//!     println!("{r}");
-//!     renamed.push(r);
-//! }
-//! scan_output::follow(&mut scans, &renamed); // the report shows the new names
-//!
-//! scan_output::save_report("report.html".as_ref(), &scans)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Each step is also a function of its own: [`CsvWriter`] streams rows as results arrive,
+//! [`plan`] alone is a dry run, [`apply`] renames, [`follow`] points the results at the new names.
 //!
 //! The one design decision: renaming never overwrites, even when a file appears under the target
 //! name after planning. Each rename is a hard link to the new name (which fails if the name is

@@ -5,27 +5,7 @@ use std::path::PathBuf;
 
 use crate::{Action, OutputError, Planned, Renamed, Scanned, Template};
 
-/// What to do with a batch of scanned files once it is scanned.
-///
-/// ```no_run
-/// use scan_output::{Outputs, Scanned, Template};
-///
-/// let mut scans: Vec<Scanned> = Vec::new(); // filled by the scan
-/// let outputs = Outputs {
-///     csv: Some("receipts.csv".into()),
-///     report: Some("receipts.html".into()),
-///     rename: Some(Template::parse("{date}_{merchant}_{total}")?),
-///     dry_run: false,
-/// };
-/// let written = outputs.write(&mut scans);
-/// for line in written.lines() {
-///     match line {
-///         Ok(text) => println!("{text}"),
-///         Err(problem) => eprintln!("error: {problem}"),
-///     }
-/// }
-/// # Ok::<(), scan_output::OutputError>(())
-/// ```
+/// What to do with a batch of scanned files once it is scanned (the crate docs show it in use).
 #[derive(Debug, Clone, Default)]
 pub struct Outputs {
     /// Write the CSV here ([`crate::save_csv`]).
