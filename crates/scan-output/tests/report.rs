@@ -132,6 +132,40 @@ fn the_page_embeds_upright_scaled_thumbnails_and_sums_per_currency() {
 }
 
 #[test]
+fn every_image_kind_of_the_fixtures_gets_a_thumbnail() {
+    let dir = tempfile::tempdir().unwrap();
+    let kinds = ["jpg", "png", "gif", "webp", "bmp", "tiff"];
+    let scans: Vec<Scanned> = kinds
+        .iter()
+        .map(|ext| {
+            let name = format!("receipt photo.{ext}");
+            common::scan_image(&common::copy(
+                dir.path(),
+                &format!("images/receipt.{ext}"),
+                &name,
+            ))
+        })
+        .collect();
+    let mut html = Vec::new();
+    scan_output::write_report(&mut html, &scans).unwrap();
+    let html = String::from_utf8(html).unwrap();
+    for ext in kinds {
+        let thumb = thumbnail_in(&html, &format!("receipt photo.{ext}"));
+        assert_eq!(
+            (thumb.width(), thumb.height()),
+            (THUMBNAIL_WIDTH, 240),
+            "{ext}"
+        );
+    }
+    // a file that is no image says so instead of a picture
+    let fake = common::copy(dir.path(), "disguised/photo.jpg", "not a photo.jpg");
+    let mut html = Vec::new();
+    scan_output::write_report(&mut html, &[common::scan_image(&fake)]).unwrap();
+    let html = String::from_utf8(html).unwrap();
+    assert!(html.contains("<p class=\"noimage\">no preview: "), "{html}");
+}
+
+#[test]
 fn a_report_that_cannot_be_written_says_where() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("no such folder/report.html");
@@ -184,6 +218,7 @@ fn run_chromium(chromium: &Path, profile: &Path, args: &[&str], url: &str) -> St
             "--disable-sync",
             "--no-first-run",
             "--hide-scrollbars",
+            "--disable-dev-shm-usage",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
