@@ -71,6 +71,11 @@ pub fn tesseract() -> Result<()> {
     Ok(())
 }
 
+/// Headless Chromium, which renders scan-output's HTML report in its test.
+pub fn chromium() -> Result<()> {
+    apt("chromium", "chromium")
+}
+
 /// curl and wget, the peers of the benches.
 pub fn curl_and_wget() -> Result<()> {
     apt("curl", "curl")?;

@@ -36,6 +36,7 @@ pub fn run_all(skip_lints: bool) -> Result<()> {
     deps::tesseract()?;
     let nginx = deps::nginx()?;
     deps::curl_and_wget()?;
+    deps::chromium()?;
     let python = deps::python_venv()?;
     let tus_modules = deps::tus_server()?;
 
