@@ -24,8 +24,17 @@ pub fn apt(program: &str, package: &str) -> Result<()> {
     if have(program) || std::path::Path::new(&format!("/usr/sbin/{program}")).exists() {
         return Ok(());
     }
+    apt_install(package)?;
+    if !(have(program) || std::path::Path::new(&format!("/usr/sbin/{program}")).exists()) {
+        bail!("installed {package} but `{program}` is still not on PATH");
+    }
+    Ok(())
+}
+
+/// Installs Debian `package` with apt-get (root only; otherwise fails with the command to run).
+pub fn apt_install(package: &str) -> Result<()> {
     if !is_root() {
-        bail!("`{program}` is missing; install it with: sudo apt-get install -y {package}");
+        bail!("{package} is missing; install it with: sudo apt-get install -y {package}");
     }
     let mut update_result = Ok(());
     APT_UPDATE.call_once(|| {
@@ -34,11 +43,7 @@ pub fn apt(program: &str, package: &str) -> Result<()> {
     update_result?;
     run(Command::new("apt-get")
         .args(["install", "-y", "-qq", "--no-install-recommends", package])
-        .env("DEBIAN_FRONTEND", "noninteractive"))?;
-    if !(have(program) || std::path::Path::new(&format!("/usr/sbin/{program}")).exists()) {
-        bail!("installed {package} but `{program}` is still not on PATH");
-    }
-    Ok(())
+        .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
 /// The nginx binary, installed when missing.
@@ -102,7 +107,7 @@ pub fn python_venv() -> Result<PathBuf> {
             .status()?
             .success();
         if !ok {
-            apt("true", "python3-venv")?;
+            apt_install("python3-venv")?;
             run(Command::new(system_python).args(["-m", "venv"]).arg(&venv))?;
         }
     }

@@ -17,7 +17,7 @@ struct Stingy<'a> {
 impl Read for Stingy<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.calls += 1;
-        if self.calls % 7 == 0 {
+        if self.calls.is_multiple_of(7) {
             return Err(io::Error::from(io::ErrorKind::Interrupted));
         }
         let n = (self.calls % 1000 + 1)

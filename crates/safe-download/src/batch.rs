@@ -83,10 +83,10 @@ pub fn parse_list(text: &str) -> Result<Vec<ListItem>, DownloadError> {
             }
         };
         crate::meta::check_url(&item.url).map_err(|e| bad(e.to_string()))?;
-        if let Some(hex) = &item.sha256 {
-            if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-                return Err(bad("sha256 wants 64 hex digits".into()));
-            }
+        if let Some(hex) = &item.sha256
+            && (hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()))
+        {
+            return Err(bad("sha256 wants 64 hex digits".into()));
         }
         if let Some(accept) = &item.accept {
             parse_accept(accept).map_err(|e| bad(e.to_string()))?;

@@ -91,11 +91,12 @@ impl Downloader {
         let outcome = self
             .receive(plan, observer)
             .map_err(|e| deadline.explain(e));
-        if let Err(e) = &outcome {
-            if self.resume == Resume::Continue && !keeps_partial(e) {
-                let _ = fs::remove_file(part_path(&final_path));
-                let _ = fs::remove_file(sidecar_path(&final_path));
-            }
+        if let Err(e) = &outcome
+            && self.resume == Resume::Continue
+            && !keeps_partial(e)
+        {
+            let _ = fs::remove_file(part_path(&final_path));
+            let _ = fs::remove_file(sidecar_path(&final_path));
         }
         outcome
     }
@@ -142,24 +143,24 @@ impl Downloader {
                     })
                 }
             };
-            if status == 416 {
-                if let Some(p) = &partial {
-                    match p.check_complete(headers) {
-                        Ok(()) => {
-                            return Ok(Plan {
-                                url: final_url,
-                                response: None,
-                                final_path: p.final_path.clone(),
-                                start: p.len,
-                                codings: Codings::default(),
-                            });
-                        }
-                        Err(reason) => {
-                            may_restart(format!("416: {reason}"))?;
-                            drop(response);
-                            partial = None;
-                            continue;
-                        }
+            if status == 416
+                && let Some(p) = &partial
+            {
+                match p.check_complete(headers) {
+                    Ok(()) => {
+                        return Ok(Plan {
+                            url: final_url,
+                            response: None,
+                            final_path: p.final_path.clone(),
+                            start: p.len,
+                            codings: Codings::default(),
+                        });
+                    }
+                    Err(reason) => {
+                        may_restart(format!("416: {reason}"))?;
+                        drop(response);
+                        partial = None;
+                        continue;
                     }
                 }
             }
@@ -240,14 +241,14 @@ impl Downloader {
                 accepted: self.accept.clone(),
             });
         }
-        if let (Some(limit), Some(total)) = (self.max_size, total) {
-            if total > limit {
-                return Err(DownloadError::TooLarge {
-                    url: url.to_string(),
-                    limit,
-                    declared: total,
-                });
-            }
+        if let (Some(limit), Some(total)) = (self.max_size, total)
+            && total > limit
+        {
+            return Err(DownloadError::TooLarge {
+                url: url.to_string(),
+                limit,
+                declared: total,
+            });
         }
         Ok(declared)
     }
@@ -399,10 +400,10 @@ impl Downloader {
             Partial::save(final_path, url, &headers, expected)?;
         }
         let mut hasher = hashing.then(Sha256::new);
-        if let Some(h) = hasher.as_mut() {
-            if start > 0 {
-                hash_prefix(h, &part_path(final_path), start)?;
-            }
+        if let Some(h) = hasher.as_mut()
+            && start > 0
+        {
+            hash_prefix(h, &part_path(final_path), start)?;
         }
         let fresh = &head[head.len() - new_bytes_in_head..];
         sink.write(fresh)?;
@@ -445,15 +446,15 @@ impl Downloader {
                 expected: expected.unwrap_or(received),
             });
         }
-        if let Some(expected) = expected {
-            if received != expected {
-                sink.keep_partial()?;
-                return Err(DownloadError::Truncated {
-                    url: url.to_string(),
-                    expected,
-                    received,
-                });
-            }
+        if let Some(expected) = expected
+            && received != expected
+        {
+            sink.keep_partial()?;
+            return Err(DownloadError::Truncated {
+                url: url.to_string(),
+                expected,
+                received,
+            });
         }
         let sha = hasher.map(|h| hex(&h.finalize()));
         let dest = sink.finish()?;
@@ -482,14 +483,14 @@ impl Downloader {
     /// `total` is the file size so far; `encoded` says whether it is a decoded body (whose
     /// expansion is capped even without a size limit).
     fn check_limit(&self, url: &str, total: u64, encoded: bool) -> Result<(), DownloadError> {
-        if let Some(limit) = self.max_size {
-            if total > limit {
-                return Err(DownloadError::LimitExceeded {
-                    url: url.to_string(),
-                    limit,
-                    decompressed: encoded,
-                });
-            }
+        if let Some(limit) = self.max_size
+            && total > limit
+        {
+            return Err(DownloadError::LimitExceeded {
+                url: url.to_string(),
+                limit,
+                decompressed: encoded,
+            });
         }
         if self.max_size.is_none() && encoded && total > self.max_decompressed {
             return Err(DownloadError::LimitExceeded {

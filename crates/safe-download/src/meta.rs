@@ -214,14 +214,14 @@ pub(crate) fn map_read(
             received,
         };
     }
-    if let (ureq::Error::Io(io), Some(expected)) = (&e, expected) {
-        if io.kind() == io::ErrorKind::UnexpectedEof {
-            return DownloadError::Truncated {
-                url: url.to_string(),
-                expected,
-                received,
-            };
-        }
+    if let (ureq::Error::Io(io), Some(expected)) = (&e, expected)
+        && io.kind() == io::ErrorKind::UnexpectedEof
+    {
+        return DownloadError::Truncated {
+            url: url.to_string(),
+            expected,
+            received,
+        };
     }
     map_ureq(url, e, Some(received))
 }
