@@ -35,7 +35,8 @@ options:
   -V, --version         the version
 
 exit codes: 0 all uploaded, 1 other failure (e.g. the journal is in use by another run),
-            2 usage, 7 some files failed
+            2 usage, 3 the folder or manifest is missing or unreadable (nothing sent),
+            7 some files failed
 ";
 
 pub(crate) struct Args {

@@ -9,7 +9,7 @@
 mod args;
 mod report;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use args::{Args, Source, USAGE, Workers, parse_args};
 use batch_pool::{
     AdaptiveConfig, Concurrency, Destination, Item, Journal, JournalState, Planned, Pool,
@@ -144,13 +144,19 @@ fn list_items(args: &Args) -> Result<Vec<Item>> {
 }
 
 fn run(args: Args) -> Result<Exit> {
-    match &args.source {
-        Source::Dir(d) if !d.is_dir() => bail!("{} is not a folder", d.display()),
-        _ => {}
-    }
-    // Listed before the journal is found and opened: a source that cannot be read is reported
-    // as such, and leaves no journal behind.
-    let listed = list_items(&args)?;
+    // Listed before the journal is found and opened: a source that is missing or cannot be read
+    // is refused before anything is sent (exit 3, as in every app), and leaves no journal behind.
+    let listed = match &args.source {
+        Source::Dir(d) if !d.is_dir() => Err(anyhow!("{} is not a folder", d.display())),
+        _ => list_items(&args),
+    };
+    let listed = match listed {
+        Ok(items) => items,
+        Err(e) => {
+            fw_cli::error(&format!("{e:#}"));
+            return Ok(Exit::Refused);
+        }
+    };
     let Some(journal_path) = journal_path(&args)? else {
         return Ok(Exit::Usage);
     };

@@ -99,19 +99,27 @@ fn a_fifo_or_device_as_manifest_or_journal_is_refused() {
     let tb = Testbed::start().unwrap();
     let url = tb.url("/upload");
     let fifo = fifo.to_str().unwrap();
-    for args in [
-        vec![url.as_str(), "--manifest", fifo],
-        vec![url.as_str(), "--manifest", "/dev/zero"],
-        vec![url.as_str(), data.to_str().unwrap(), "--journal", fifo],
-        vec![
-            url.as_str(),
-            data.to_str().unwrap(),
-            "--journal",
-            "/dev/null",
-        ],
+    // A manifest is the batch's input: refused before sending (3). A journal is the run's own
+    // state: a failure of the run (1).
+    for (args, code) in [
+        (vec![url.as_str(), "--manifest", fifo], 3),
+        (vec![url.as_str(), "--manifest", "/dev/zero"], 3),
+        (
+            vec![url.as_str(), data.to_str().unwrap(), "--journal", fifo],
+            1,
+        ),
+        (
+            vec![
+                url.as_str(),
+                data.to_str().unwrap(),
+                "--journal",
+                "/dev/null",
+            ],
+            1,
+        ),
     ] {
         let out = fw_batch(state.path(), &args);
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
         assert!(
             stderr(&out).contains("not a regular file"),
             "{}",
@@ -165,4 +173,22 @@ fn headers_that_would_break_framing_are_usage_errors_and_nothing_is_sent() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(tb.stats().uploads.len(), 1);
+}
+
+#[test]
+fn a_missing_folder_or_manifest_is_refused_with_exit_3_like_every_app() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let tb = Testbed::start().unwrap();
+    let url = tb.url("/upload");
+    let missing = tmp.path().join("no-such-folder");
+    let manifest = tmp.path().join("no-such.jsonl");
+    for args in [
+        vec![url.as_str(), missing.to_str().unwrap()],
+        vec![url.as_str(), "--manifest", manifest.to_str().unwrap()],
+    ] {
+        let out = fw_batch(state.path(), &args);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", stderr(&out));
+    }
+    assert_eq!(tb.stats().requests, 0);
 }
