@@ -21,6 +21,7 @@ options:
   --avatar                 profile-picture preset: JPEG/PNG/WebP/GIF, <= 5 MB, extension must match
   -H, --header 'NAME: VALUE'  an extra request header (repeatable)
   --timeout DURATION       idle timeout per socket read/write (default 30s; e.g. 10, 500ms, 2m)
+  --connect-timeout DUR    connect timeout (default 10s)
   --content-type MIME      with --put or --tus: declare MIME instead of the sniffed type
   --chunk-size SIZE        with --tus: bytes per PATCH (default 4MiB), each retried on its own
   --no-resume              with --tus: start a new upload even if an earlier run left one
@@ -58,6 +59,7 @@ pub(crate) struct Args {
     pub(crate) policy: Option<FilePolicy>,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) connect_timeout: Option<Duration>,
     pub(crate) json: bool,
     pub(crate) progress: ProgressMode,
     pub(crate) quiet: bool,
@@ -76,6 +78,8 @@ pub(crate) fn parse_args(mut a: pico_args::Arguments) -> Result<Args, String> {
     let avatar = a.contains("--avatar");
     let raw_headers: Vec<String> = a.values_from_str(["-H", "--header"]).map_err(fail)?;
     let timeout: Option<String> = a.opt_value_from_str("--timeout").map_err(fail)?;
+    let connect_timeout: Option<String> =
+        a.opt_value_from_str("--connect-timeout").map_err(fail)?;
     let json = a.contains("--json");
     let progress: Option<String> = a.opt_value_from_str("--progress").map_err(fail)?;
     let quiet = a.contains(["-q", "--quiet"]);
@@ -164,6 +168,10 @@ pub(crate) fn parse_args(mut a: pico_args::Arguments) -> Result<Args, String> {
         .map(|t| fw_cli::parse_duration(&t))
         .transpose()
         .map_err(|e| format!("--timeout: {e}"))?;
+    let connect_timeout = connect_timeout
+        .map(|t| fw_cli::parse_duration(&t))
+        .transpose()
+        .map_err(|e| format!("--connect-timeout: {e}"))?;
     let progress = progress
         .map(|p| p.parse::<ProgressMode>())
         .transpose()?
@@ -181,6 +189,7 @@ pub(crate) fn parse_args(mut a: pico_args::Arguments) -> Result<Args, String> {
         policy,
         headers,
         timeout,
+        connect_timeout,
         json,
         progress,
         quiet,

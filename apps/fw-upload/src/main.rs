@@ -51,6 +51,9 @@ fn uploader(args: &Args) -> Uploader {
     if let Some(t) = args.timeout {
         uploader = uploader.timeout(t);
     }
+    if let Some(t) = args.connect_timeout {
+        uploader = uploader.connect_timeout(t);
+    }
     if let Some(p) = &args.policy {
         uploader = uploader.policy(p.clone());
     }

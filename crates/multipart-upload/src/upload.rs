@@ -30,6 +30,8 @@ const ERROR_BODY_BYTES: usize = 4096;
 #[derive(Clone)]
 pub struct Uploader {
     agent: ureq::Agent,
+    connect_timeout: Duration,
+    idle_timeout: Duration,
     policy: Option<Arc<binary_io::FilePolicy>>,
     headers: Vec<(String, String)>,
 }
@@ -98,15 +100,26 @@ impl Uploader {
     pub fn new() -> Uploader {
         Uploader {
             agent: agent(DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
             policy: None,
             headers: Vec::new(),
         }
     }
 
-    /// Sets the idle timeout (the longest a socket read or write may wait) and caps the connect
-    /// timeout at the same value. A large upload that keeps moving is never cut off.
-    pub fn timeout(mut self, d: Duration) -> Self {
-        self.agent = agent(d.min(DEFAULT_CONNECT_TIMEOUT), d);
+    /// Sets the idle timeout: the longest a socket read or write may wait (default 30 s). A
+    /// large upload that keeps moving is never cut off. The same meaning as
+    /// `safe_download::Downloader::timeout`; the connect timeout is [`Uploader::connect_timeout`].
+    pub fn timeout(mut self, idle: Duration) -> Self {
+        self.idle_timeout = idle;
+        self.agent = agent(self.connect_timeout, idle);
+        self
+    }
+
+    /// Sets the connect timeout: the longest wait for a TCP (and TLS) connection (default 10 s).
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self.agent = agent(d, self.idle_timeout);
         self
     }
 
