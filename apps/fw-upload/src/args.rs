@@ -1,6 +1,6 @@
 //! fw-upload's command line: the help text, the flags and the checks between them.
 
-use binary_io::{FilePolicy, Kind};
+use binary_io::FilePolicy;
 use fw_cli::ProgressMode;
 use multipart_upload::Resume;
 use std::path::PathBuf;
@@ -16,7 +16,7 @@ usage: fw-upload URL FILE... [options]          multipart/form-data POST
 options:
   -F, --field NAME=VALUE   a text field (repeatable)
   --field-name NAME        the form field for the files (default: file)
-  --accept MIME,...        allowed content types, judged by the bytes (e.g. image/png,image/jpeg)
+  --accept TYPES           allowed content types, judged by the bytes, e.g. image/*,application/pdf,png
   --max-size SIZE          largest file accepted (e.g. 512k, 5MB, 5MiB)
   --avatar                 profile-picture preset: JPEG/PNG/WebP/GIF, <= 5 MB, extension must match
   -H, --header 'NAME: VALUE'  an extra request header (repeatable)
@@ -144,12 +144,14 @@ pub(crate) fn parse_args(mut a: pico_args::Arguments) -> Result<Args, String> {
 
     let mut policy = avatar.then(FilePolicy::avatar);
     if let Some(list) = accept {
-        let mut kinds = Vec::new();
-        for mime in list.split(',').map(str::trim).filter(|m| !m.is_empty()) {
-            kinds.push(
-                Kind::from_mime(mime)
-                    .ok_or_else(|| format!("--accept: unknown content type `{mime}`"))?,
-            );
+        // The one --accept grammar (binary-io): types, type/* and short names; an upload is
+        // judged by its bytes, so the list becomes the kinds it allows.
+        let patterns = binary_io::parse_accept(&list).map_err(|e| format!("--accept: {e}"))?;
+        let kinds = binary_io::accepted_kinds(&patterns);
+        if kinds.is_empty() {
+            return Err(format!(
+                "--accept: `{list}` names no kind fw-upload can recognise by its bytes"
+            ));
         }
         policy = Some(policy.unwrap_or_default().allow(kinds));
     }

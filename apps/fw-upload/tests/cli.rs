@@ -279,3 +279,28 @@ fn header_flags_that_would_break_the_framing_are_usage_errors() {
     }
     assert_eq!(tb.stats().requests, 0, "nothing may be sent");
 }
+
+#[test]
+fn accept_takes_the_same_grammar_as_fw_download() {
+    let tb = Testbed::start().unwrap();
+    let jpeg = fixture("images/avatar.jpg");
+    let pdf = fixture("documents/receipt.pdf");
+    // A wildcard and a short name, as fw-download takes them.
+    let ok = fw_upload(&[
+        &tb.url("/upload"),
+        path_arg(&jpeg),
+        "--accept",
+        "image/*,pdf",
+    ]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let refused = fw_upload(&[&tb.url("/upload"), path_arg(&pdf), "--accept", "image/*"]);
+    assert_eq!(refused.status.code(), Some(3));
+    let bad = fw_upload(&[&tb.url("/upload"), path_arg(&jpeg), "--accept", "image/"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert_eq!(tb.stats().uploads.len(), 1);
+}

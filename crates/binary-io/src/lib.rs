@@ -21,9 +21,11 @@
 //! size and first bytes with [`FilePolicy::check_size`] and [`FilePolicy::check_kind`]), no
 //! decoding of images, and no trust in file names beyond the optional extension check.
 
+mod accept;
 mod kind;
 mod policy;
 
+pub use accept::{AcceptError, accept_matches, accepted_kinds, parse_accept};
 pub use kind::{Kind, SNIFF_LEN, sniff};
 pub use policy::{ExtensionRule, FilePolicy};
 

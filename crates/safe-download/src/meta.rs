@@ -7,22 +7,10 @@ use std::io;
 use ureq::http::HeaderMap;
 
 /// Turns `--accept` text (`image/*,application/pdf,png`) into MIME patterns: full types,
-/// `type/*`, `*/*`, or file extensions known to [`binary_io::Kind`].
+/// `type/*`, `*/*`, or short names known to [`binary_io::Kind`]. The grammar is binary-io's
+/// [`binary_io::parse_accept`], the same in every app.
 pub fn parse_accept(list: &str) -> Result<Vec<String>, DownloadError> {
-    let mut out = Vec::new();
-    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let lower = item.to_ascii_lowercase();
-        if lower.contains('/') {
-            out.push(lower);
-        } else if let Some(kind) = Kind::from_extension(&lower) {
-            out.push(kind.mime().to_string());
-        } else {
-            return Err(DownloadError::InvalidAccept {
-                pattern: item.to_string(),
-            });
-        }
-    }
-    Ok(out)
+    binary_io::parse_accept(list).map_err(|e| DownloadError::InvalidAccept { pattern: e.pattern })
 }
 
 pub(crate) fn check_url(url: &str) -> Result<(), DownloadError> {
@@ -104,11 +92,8 @@ pub(crate) fn accepted(patterns: &[String], declared: Option<&str>) -> bool {
         return false;
     };
     patterns.iter().any(|p| {
-        if p == "*/*" || p == declared {
+        if binary_io::accept_matches(p, declared) {
             return true;
-        }
-        if let Some(prefix) = p.strip_suffix("/*") {
-            return declared.split('/').next() == Some(prefix);
         }
         // Aliases such as image/jpg for image/jpeg.
         matches!((Kind::from_mime(p), Kind::from_mime(declared)), (Some(a), Some(b)) if a == b && a != Kind::Unknown)
