@@ -352,6 +352,11 @@ fn run_noise(samples: &[Sample], judge: &Judge) -> Result<()> {
         texts.len(),
         fixtures.len()
     ));
+    let misses_path = scratch("eval")?.join("noise-misses.jsonl");
+    let mut misses = std::io::BufWriter::new(
+        std::fs::File::create(&misses_path)
+            .with_context(|| format!("creating {}", misses_path.display()))?,
+    );
     println!();
     println!(
         "{:>6} | {:>9} | {:>9} | {:>9} || {:>13} | {:>12}",
@@ -369,7 +374,19 @@ fn run_noise(samples: &[Sample], judge: &Judge) -> Result<()> {
             for (k, (s, text)) in texts.iter().enumerate() {
                 let mut rng = noise::Rng::new(seed << 32 ^ k as u64);
                 let noisy = noise::corrupt(text, rate, &mut rng);
-                dev.add(judge.score(&s.truth, &receipt_parse::parse(&noisy)));
+                let got = receipt_parse::parse(&noisy);
+                let score = judge.score(&s.truth, &got);
+                dev.add(score);
+                if seed == 0 && !(score.total && score.date) {
+                    let row = serde_json::json!({
+                        "id": s.id,
+                        "rate": rate,
+                        "total": [s.truth.total, got.total.map(|a| a.to_string())],
+                        "date": [s.truth.date, got.date],
+                        "text": noisy,
+                    });
+                    writeln!(misses, "{row}")?;
+                }
             }
         }
         for seed in 0..FIXTURE_SEEDS {
@@ -400,6 +417,14 @@ fn run_noise(samples: &[Sample], judge: &Judge) -> Result<()> {
         "noise: share of characters corrupted (confusions, split amounts, glued or split tokens,"
     );
     println!("dropped letters, merged rows, debris rows; see xtask/src/noise.rs).");
+    misses.flush()?;
+    println!(
+        "misses (first seed): {}",
+        misses_path
+            .strip_prefix(root())
+            .unwrap_or(&misses_path)
+            .display()
+    );
     Ok(())
 }
 

@@ -270,9 +270,112 @@ pub(crate) fn scan(line: &str) -> Vec<Found> {
     out
 }
 
-/// Appends the money-like numbers in one line to `out`, left to right (see [`scan`]).
+/// Appends the money-like numbers in one line to `out`, left to right (see [`scan`]); amounts
+/// OCR split apart are joined first (see [`repair`]).
 pub(crate) fn scan_into(line: &str, out: &mut Vec<Found>) {
-    let b = line.as_bytes();
+    match repair(line.as_bytes()) {
+        Some(fixed) => scan_bytes(&fixed, out),
+        None => scan_bytes(line.as_bytes(), out),
+    }
+}
+
+/// A byte OCR leaves inside a number: a space or a stray mark.
+fn is_gap(b: u8) -> bool {
+    matches!(
+        b,
+        b' ' | b'\'' | b'`' | b':' | b';' | b'~' | b'|' | b'_' | b'"' | b'^'
+    )
+}
+
+/// Letters OCR prints for a digit at the start of an amount ("Z8.15", "S0.00").
+fn leading_digit(b: u8) -> Option<u8> {
+    match b {
+        b'O' | b'o' => Some(b'0'),
+        b'l' | b'I' | b'|' => Some(b'1'),
+        b'Z' => Some(b'2'),
+        b'S' => Some(b'5'),
+        b'B' => Some(b'8'),
+        _ => None,
+    }
+}
+
+/// The line with amounts OCR split apart joined again: "41 .20", "16. 95", "23.1 5",
+/// "102.4:0", "12,5'0", "4'9.90", and a letter read for the first digit ("Z8.15"); `None` when
+/// nothing needed joining. Only shapes with exactly two decimals after the join are touched,
+/// and a space between whole numbers is left alone ("2 9.90" is a count and a price).
+fn repair(b: &[u8]) -> Option<Vec<u8>> {
+    let n = b.len();
+    let digit = |j: usize| j < n && b[j].is_ascii_digit();
+    // the number ends at `j`: no digit, separator or letter glued after it
+    let ends = |j: usize| j >= n || !(b[j].is_ascii_alphanumeric() || is_sep(b[j]));
+    let mut drop: [usize; 8] = [usize::MAX; 8];
+    let mut dropped = 0;
+    let mut lead: [usize; 4] = [usize::MAX; 4];
+    let mut leads = 0;
+    for g in 1..n.saturating_sub(1) {
+        let x = b[g];
+        if is_gap(x) && dropped < drop.len() {
+            let stray = x != b' ';
+            let split = (
+                // "23.1 5", "102.4:0"
+                g >= 3 && digit(g - 1) && is_sep(b[g - 2]) && digit(g - 3) && digit(g + 1)
+                    && ends(g + 2)
+            ) || (
+                // "41 .20"
+                digit(g - 1) && b.get(g + 1).is_some_and(|&y| is_sep(y))
+                    && digit(g + 2) && digit(g + 3) && ends(g + 4)
+            ) || (
+                // "16. 95"
+                g >= 2 && b[g - 1] == b'.' && digit(g - 2) && digit(g + 1) && digit(g + 2)
+                    && ends(g + 3)
+            ) || (
+                // "4'9.90": a mark, never a space, between the digits of the whole part
+                stray && x != b':' && digit(g - 1) && digit(g + 1) && {
+                    let mut k = g + 1;
+                    while digit(k) {
+                        k += 1;
+                    }
+                    k < n && is_sep(b[k]) && digit(k + 1) && digit(k + 2) && ends(k + 3)
+                }
+            );
+            if split {
+                drop[dropped] = g;
+                dropped += 1;
+            }
+        } else if leading_digit(x).is_some()
+            && leads < lead.len()
+            && digit(g + 1)
+            && (g == 0 || matches!(b[g - 1], b' ' | b':' | b'$'))
+        {
+            let mut k = g + 1;
+            while digit(k) {
+                k += 1;
+            }
+            if k < n && b[k] == b'.' && digit(k + 1) && digit(k + 2) && ends(k + 3) {
+                lead[leads] = g;
+                leads += 1;
+            }
+        }
+    }
+    if dropped == 0 && leads == 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(n);
+    for (i, &x) in b.iter().enumerate() {
+        if drop[..dropped].contains(&i) {
+            continue;
+        }
+        if lead[..leads].contains(&i) {
+            out.push(leading_digit(x).unwrap_or(x));
+        } else {
+            out.push(x);
+        }
+    }
+    Some(out)
+}
+
+/// [`scan_into`] over bytes (UTF-8 text, or that text with splits joined).
+fn scan_bytes(b: &[u8], out: &mut Vec<Found>) {
     let n = b.len();
     let mut i = 0;
     while i < n {
@@ -531,6 +634,23 @@ mod tests {
         assert!(values("12.03.2018").is_empty());
         assert!(values("TEL 03-8051 9514").is_empty());
         assert!(values("INV A1234").is_empty());
+    }
+
+    #[test]
+    fn joins_amounts_that_ocr_split() {
+        assert_eq!(values("TOTAL $41 .20"), ["41.20"]);
+        assert_eq!(values("TOTAL 16. 95"), ["16.95"]);
+        assert_eq!(values("TOTAL 23.1 5"), ["23.15"]);
+        assert_eq!(values("TOTAL 102.4:0"), ["102.40"]);
+        assert_eq!(values("Summe 12,5'0"), ["12.50"]);
+        assert_eq!(values("TOTAL 4'9.90"), ["49.90"]);
+        assert_eq!(values("TOTAL DUE Z8.15"), ["28.15"]);
+        assert_eq!(values("Zu zahlen 12,5O €"), ["12.50"]);
+        // a count and a price stay apart; a time stays a time
+        assert_eq!(values("2 9.90"), ["9.90"]);
+        assert_eq!(values("1 PC * 9.000 0.00 9.00"), ["9.000", "0.00", "9.00"]);
+        assert!(values("10:25:49 PM").is_empty());
+        assert!(values("NO. 12, 34 JALAN").is_empty());
     }
 
     #[test]

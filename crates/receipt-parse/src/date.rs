@@ -180,6 +180,29 @@ fn full_year(y: u32, digits: usize) -> Option<u16> {
     (1990..=2099).contains(&y).then_some(y as u16)
 }
 
+/// The year a date's last number gives: two or four digits, or the same glued to the time
+/// printed after it ("22/12/201714:03", "14-03-1821:49").
+fn year_of(t: &Tok, line: &[u8]) -> Option<u16> {
+    let s = t.text();
+    if !t.digits || s.is_empty() {
+        return None;
+    }
+    let plain = |digits: usize| full_year(s.get(..digits)?.parse().ok()?, digits);
+    if t.len == 2 || t.len == 4 {
+        if let Some(y) = plain(t.len) {
+            return Some(y);
+        }
+    }
+    if line.get(t.end) != Some(&b':') {
+        return None;
+    }
+    match t.len {
+        5 | 6 => plain(4),
+        3 | 4 => plain(2),
+        _ => None,
+    }
+}
+
 fn valid(year: u16, month: u8, day: u8) -> bool {
     (1..=12).contains(&month) && day >= 1 && day <= days_in(month, year)
 }
@@ -382,8 +405,9 @@ fn scan_plain(line: &str) -> Vec<FoundDate> {
                 && !continued;
             // dd/mm/yyyy, mm/dd/yyyy, yyyy-mm-dd
             if numeric_seps && t0.digits && t1.digits && t2.digits {
-                if let (Some(a), Some(b), Some(c)) = (num(t0), num(t1), num(t2)) {
+                if let (Some(a), Some(b)) = (num(t0), num(t1)) {
                     let (la, lb, lc) = (t0.len, t1.len, t2.len);
+                    let c = num(t2).unwrap_or(0);
                     if la == 4 && lb <= 2 && lc <= 2 {
                         if let Some(y) = full_year(a, 4) {
                             let (m, d) = (b as u8, c as u8);
@@ -398,8 +422,8 @@ fn scan_plain(line: &str) -> Vec<FoundDate> {
                                 matched = true;
                             }
                         }
-                    } else if la <= 2 && lb <= 2 && (lc == 2 || lc == 4) {
-                        if let Some(y) = full_year(c, lc) {
+                    } else if la <= 2 && lb <= 2 {
+                        if let Some(y) = year_of(t2, bytes) {
                             let (a, b) = (a as u8, b as u8);
                             if valid(y, b, a) {
                                 let ambiguous = valid(y, a, b) && a != b;
@@ -602,6 +626,14 @@ mod tests {
         assert!(isos("HD03-04-06 - 5/40/160").is_empty(), "a product code");
         assert!(isos("MI11/3-21 - 12/480").is_empty());
         assert_eq!(isos("25032018"), ["2018-03-25"]);
+    }
+
+    #[test]
+    fn reads_dates_glued_to_their_time() {
+        assert_eq!(isos("Date: 22/12/201714:03"), ["2017-12-22"]);
+        assert_eq!(isos("14-03-1821:49"), ["2018-03-14"]);
+        assert_eq!(isos("06/01/2018 10:25"), ["2018-01-06"]);
+        assert!(isos("14-03-182149").is_empty(), "no time after it: not a date");
     }
 
     #[test]
