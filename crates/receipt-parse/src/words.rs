@@ -421,6 +421,12 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("supermercado", COMPANY),
     ("supermercato", COMPANY),
     ("winkel", COMPANY),
+    // words one letter away from a label that are not one (kept from the fuzzy lookup)
+    ("charge", 0),
+    ("charges", 0),
+    ("service charge", 0),
+    ("hotel", COMPANY),
+    ("metal", 0),
 ];
 
 /// Folds one character to its OCR-tolerant upper-case ASCII form; `None` for a word break.
@@ -748,6 +754,10 @@ struct Keywords {
     /// Single keywords of six letters or more, keyed with I and L merged: in a long word the
     /// confusion is safe to forgive ("INCLUSLVE"), in a short one it is not (JLN/JIN, SRL/SRI).
     long: KeyTable<Flags>,
+    /// Label keywords of five letters or more, and every form of them with one letter deleted:
+    /// a word one edit away from a label (a letter dropped, added or misread: "TOAL",
+    /// "PAYAABLE", "ROVNDING") finds it here by its own key or one of its deletions.
+    fuzzy: KeyTable<Flags>,
     /// Which (length, first letter) pairs start a keyword: words that cannot be one skip the
     /// lookup (most words on a receipt are names, numbers and addresses).
     first_letters: [u32; 32],
@@ -760,6 +770,7 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
     let mut t = Keywords {
         first: KeyTable::new(KEYWORDS.len()),
         long: KeyTable::new(KEYWORDS.len()),
+        fuzzy: KeyTable::new(KEYWORDS.len() * 12),
         first_letters: [0; 32],
         second_letters: [0; 32],
         last_letters: [0; 32],
@@ -789,6 +800,14 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
                     *t.long.entry(merged) |= flags;
                 }
             }
+            if first.len() >= FUZZY_MIN && flags & FUZZY != 0 {
+                let b = first.as_bytes();
+                for skip in (0..b.len()).map(Some).chain([None]) {
+                    if let Some(k) = key_without(b, skip) {
+                        *t.fuzzy.entry(k) |= flags & FUZZY;
+                    }
+                }
+            }
         } else {
             let rest: Option<Vec<u128>> = words[1..]
                 .iter()
@@ -801,6 +820,43 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
     }
     t
 });
+
+/// The flags a misread word may stand for: the labels of the payment block.
+const FUZZY: Flags = TOTAL | SUB | ROUND | ROUNDED | CHANGE | STRONG | BALANCE | TIP | DISCOUNT;
+/// The shortest keyword read through a misread letter (shorter ones have too many neighbours).
+const FUZZY_MIN: usize = 5;
+/// Rows with more words than this are not labels: no fuzzy lookup.
+const FUZZY_MAX_WORDS: usize = 6;
+
+/// [`key`] of a word with one letter left out (`None`: none left out).
+fn key_without(word: &[u8], skip: Option<usize>) -> Option<u128> {
+    if word.len() > KEY_MAX + 1 {
+        return None;
+    }
+    let mut k: u128 = 0;
+    for (i, &b) in word.iter().enumerate() {
+        if Some(i) != skip {
+            k = (k << 6) | u128::from(CODE[usize::from(b)]);
+        }
+    }
+    (k != 0).then_some(k)
+}
+
+/// The label a word one edit away from stands for ("TOAL", "T0TAAL", "CHANCE"), if any.
+fn fuzzy_flags(table: &Keywords, w: &[u8]) -> Flags {
+    if !(FUZZY_MIN - 1..=FUZZY_MIN + 10).contains(&w.len())
+        || w.iter().any(|b| !b.is_ascii_uppercase())
+    {
+        return 0;
+    }
+    let mut out = 0;
+    for skip in [None].into_iter().chain((0..w.len()).map(Some)) {
+        if let Some(f) = key_without(w, skip).and_then(|k| table.fuzzy.get(k)) {
+            out |= f;
+        }
+    }
+    out
+}
 
 fn letter_bit(b: u8) -> u32 {
     if b.is_ascii_uppercase() {
@@ -874,6 +930,16 @@ fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
             }
         }
     }
+    // a short row without a label may hold one that OCR misread by a letter
+    if out & FUZZY == 0 && spans.len() <= FUZZY_MAX_WORDS {
+        for i in 0..spans.len() {
+            let w = word(i);
+            let known = key(w, false).is_some_and(|k| table.first.get(k).is_some());
+            if !known {
+                out |= fuzzy_flags(table, w);
+            }
+        }
+    }
     out
 }
 
@@ -897,6 +963,26 @@ mod tests {
         for line in ["TOTAL", "Tota1", "T0TAL", "ToTaL:", "TOTA|"] {
             assert_ne!(of(line) & TOTAL, 0, "{line}");
         }
+    }
+
+    #[test]
+    fn reads_labels_one_letter_off() {
+        for (line, flag) in [
+            ("TOAL", TOTAL),
+            ("TOTAAL:", TOTAL),
+            ("T0TAK 12.00", TOTAL),
+            ("ROVNDING ADJ", ROUND),
+            ("AMOUNT PAYAABLE", STRONG),
+            ("CHANCE", CHANGE),
+        ] {
+            assert_ne!(of(line) & flag, 0, "{line}");
+        }
+        // short words and long rows are left alone
+        assert_eq!(of("CASE") & FUZZY, 0);
+        assert_eq!(of("MOUNT AUSTIN"), 0);
+        assert_eq!(of("HOTEL") & TOTAL, 0);
+        assert_eq!(of("SERV CHARGE 10%") & CHANGE, 0);
+        assert_eq!(of("ONE TWO THREE FOUR FIVE SIX SEVEN TOAL") & TOTAL, 0);
     }
 
     #[test]
