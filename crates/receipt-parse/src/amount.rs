@@ -216,11 +216,13 @@ fn currency_before(line: &[u8], at: usize) -> bool {
     // every code ends in one of these bytes: most numbers have none before them
     if !matches!(
         head.last(),
-        Some(b'M' | b'$' | 0xac | 0xa3 | b'R' | b'D' | b'P' | b'F' | b'.')
+        Some(b'M' | b'$' | 0xac | 0xa3 | b'R' | b'D' | b'P' | b'F' | b'.' | b'N' | 0xba)
     ) {
         return false;
     }
-    const CODES: [&[u8]; 11] = [
+    const CODES: [&[u8]; 13] = [
+        b"PLN",
+        b"\xe2\x82\xba",
         b"RM",
         b"$",
         b"\xe2\x82\xac",
@@ -249,7 +251,20 @@ fn currency_after(line: &[u8], at: usize) -> bool {
         start += 1;
     }
     let tail = &line[start..];
-    const CODES: [&[u8]; 6] = [b"\xe2\x82\xac", b"\xc2\xa3", b"EUR", b"RM", b"USD", b"CHF"];
+    const CODES: [&[u8]; 12] = [
+        b"\xe2\x82\xac",
+        b"\xc2\xa3",
+        b"EUR",
+        b"RM",
+        b"USD",
+        b"CHF",
+        b"z\xc5\x82",
+        b"PLN",
+        b"TL",
+        b"K\xc4\x8d",
+        b"\xd0\xbb\xd0\xb2",
+        b"\xe2\x82\xba",
+    ];
     CODES.iter().any(|c| {
         tail.starts_with(c) && {
             let after = tail.get(c.len()).copied();
@@ -625,6 +640,9 @@ mod tests {
         assert_eq!(values("Amount Due £12.40"), ["12.40"]);
         assert_eq!(values("Total € 12"), ["12"]);
         assert!(scan("TOTAL RM9.00")[0].currency);
+        assert_eq!(values("RAZEM 12 zł"), ["12"]);
+        assert_eq!(values("TOPLAM ₺45"), ["45"]);
+        assert_eq!(values("CELKEM 120 Kč"), ["120"]);
     }
 
     #[test]

@@ -174,6 +174,8 @@ fn full_year(y: u32, digits: usize) -> Option<u16> {
         // two digits: 00-49 are 2000s, 90-99 the 1990s; the rest is not a receipt year
         2 if y < 50 => 2000 + y,
         2 if y >= 90 => 1900 + y,
+        // the Thai Buddhist era runs 543 years ahead (2561 is 2018)
+        4 if (2533..=2642).contains(&y) => y - 543,
         4 => y,
         _ => return None,
     };
@@ -632,6 +634,7 @@ mod tests {
     fn reads_dates_glued_to_their_time() {
         assert_eq!(isos("Date: 22/12/201714:03"), ["2017-12-22"]);
         assert_eq!(isos("14-03-1821:49"), ["2018-03-14"]);
+        assert_eq!(isos("12/03/2561"), ["2018-03-12"], "Thai Buddhist era");
         assert_eq!(isos("06/01/2018 10:25"), ["2018-01-06"]);
         assert!(isos("14-03-182149").is_empty(), "no time after it: not a date");
     }

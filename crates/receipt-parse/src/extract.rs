@@ -343,8 +343,9 @@ fn pair_labels_with_values(rows: &mut [Row]) {
     }
 }
 
-/// A row with nothing to say: punctuation or a currency code alone.
+/// A row with nothing to say: punctuation, debris or a currency code alone.
 fn is_filler(r: &Row) -> bool {
+    // OCR debris of a stain or a fold ("'.:;", "1 l|") counts as nothing too
     r.amounts.is_empty() && r.digits == 0 && r.letters <= 3 && r.flags & LABELS == 0
 }
 
@@ -551,6 +552,35 @@ fn pick_total(rows: &[Row]) -> (Option<Amount>, u8, Option<usize>) {
                 return (Some(fixed), 45, Some(i));
             }
         }
+        // a total row that nothing confirms, while another amount is exactly what was paid
+        // (tendered − change) or what subtotal and tax add up to: its keyword was garbled
+        // beyond reading and an item, tax or change amount took its place
+        let paid_exactly = tendered
+            .zip(change)
+            .filter(|(t, c)| c.minor > 0 && t.milli() > c.milli())
+            .map(|(t, c)| t.milli() - c.milli());
+        let summed = subtotal
+            .zip(tax)
+            .filter(|(s, t)| t.milli() > 0 && t.milli() * 3 < s.milli())
+            .map(|(s, t)| s.milli() + t.milli() + rounding.map_or(0, |r| r.milli()));
+        let confirmed = |x: i64| {
+            paid_exactly.is_some_and(|p| near(p, x)) || summed.is_some_and(|s| near(s, x))
+        };
+        if !confirmed(v.milli()) {
+            let agreed = paid_exactly
+                .zip(summed)
+                .filter(|(p, s)| near(*p, *s))
+                .map(|(p, _)| p);
+            let printed = |x: i64| {
+                rows.iter().any(|r| {
+                    !matches!(r.kind, Kind::Tendered | Kind::Change)
+                        && r.amounts.iter().any(|f| f.decimal && near(f.amount.milli(), x))
+                })
+            };
+            if let Some(x) = agreed.filter(|&x| x > 0 && printed(x)) {
+                return (Some(Amount::from_milli(x)), 50, Some(i));
+            }
+        }
         return (Some(v), conf, Some(i));
     }
     // no total line: what was paid, or subtotal + tax, else the amount printed most often
@@ -586,21 +616,20 @@ fn pick_total(rows: &[Row]) -> (Option<Amount>, u8, Option<usize>) {
 }
 
 fn pick_currency(rows: &[Row]) -> (Option<Currency>, u8) {
-    let mut counts = [0u32; 6];
-    let all = [
-        Currency::Eur,
-        Currency::Gbp,
-        Currency::Usd,
-        Currency::Myr,
-        Currency::Chf,
-        Currency::Sgd,
+    const ALL: [(Currency, Flags); 10] = [
+        (Currency::Eur, words::CUR_EUR),
+        (Currency::Gbp, words::CUR_GBP),
+        (Currency::Usd, words::CUR_USD),
+        (Currency::Myr, words::CUR_MYR),
+        (Currency::Chf, words::CUR_CHF),
+        (Currency::Sgd, words::CUR_SGD),
+        (Currency::Pln, words::CUR_PLN),
+        (Currency::Try, words::CUR_TRY),
+        (Currency::Czk, words::CUR_CZK),
+        (Currency::Bgn, words::CUR_BGN),
     ];
-    let any_code = words::CUR_EUR
-        | words::CUR_GBP
-        | words::CUR_USD
-        | words::CUR_MYR
-        | words::CUR_CHF
-        | words::CUR_SGD;
+    let mut counts = [0u32; ALL.len()];
+    let any_code = ALL.iter().fold(0, |acc, (_, f)| acc | f);
     for r in rows {
         if r.flags & any_code == 0 && r.ascii && !r.dollar && !r.singapore_dollar {
             continue;
@@ -617,16 +646,11 @@ fn pick_currency(rows: &[Row]) -> (Option<Currency>, u8) {
             if r.text.contains('£') {
                 counts[1] += 1;
             }
+            if r.text.contains('₺') {
+                counts[7] += 1;
+            }
         }
-        let codes = [
-            words::CUR_EUR,
-            words::CUR_GBP,
-            words::CUR_USD,
-            words::CUR_MYR,
-            words::CUR_CHF,
-            words::CUR_SGD,
-        ];
-        for (count, code) in counts.iter_mut().zip(codes) {
+        for (count, (_, code)) in counts.iter_mut().zip(ALL) {
             if r.flags & code != 0 {
                 *count += 1;
             }
@@ -642,7 +666,7 @@ fn pick_currency(rows: &[Row]) -> (Option<Currency>, u8) {
         return (None, 0);
     }
     let total: u32 = counts.iter().sum();
-    (Some(all[best]), (50 + 50 * n / total.max(1)).min(100) as u8)
+    (Some(ALL[best].0), (50 + 50 * n / total.max(1)).min(100) as u8)
 }
 
 /// The time of day printed in a row; one with fewer than three digits has none ("8:05").

@@ -8,7 +8,7 @@
 use std::sync::LazyLock;
 
 /// What a keyword says about its line (bit flags).
-pub(crate) type Flags = u32;
+pub(crate) type Flags = u64;
 
 /// "total", "summe", "totale", "totaal", "gesamt".
 pub(crate) const TOTAL: Flags = 1;
@@ -68,10 +68,27 @@ pub(crate) const CUR_MYR: Flags = 1 << 26;
 pub(crate) const CUR_CHF: Flags = 1 << 27;
 /// "SGD".
 pub(crate) const CUR_SGD: Flags = 1 << 28;
+/// "PLN", "zł".
+pub(crate) const CUR_PLN: Flags = 1 << 29;
+/// "TRY", "TL".
+pub(crate) const CUR_TRY: Flags = 1 << 30;
+/// "CZK", "Kč".
+pub(crate) const CUR_CZK: Flags = 1 << 31;
+/// "BGN", "лв" (shares its bit with nothing else: the flags are `u64`).
+pub(crate) const CUR_BGN: Flags = 1 << 32;
 
-/// The keyword table: phrase (as printed) and what it says, for en, de, fr, es, it, nl and ms.
+/// The keyword table: phrase (as printed) and what it says, for en, de, fr, es, pt, it, nl, pl,
+/// cs, tr, bg and ms.
 const KEYWORDS: &[(&str, Flags)] = &[
     // currencies
+    ("pln", CUR_PLN),
+    ("zł", CUR_PLN),
+    ("try", CUR_TRY),
+    ("tl", CUR_TRY),
+    ("czk", CUR_CZK),
+    ("kč", CUR_CZK),
+    ("bgn", CUR_BGN),
+    ("лв", CUR_BGN),
     ("eur", CUR_EUR),
     ("euro", CUR_EUR),
     ("euros", CUR_EUR),
@@ -129,7 +146,38 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("te betalen", TOTAL | STRONG),
     ("bedrag", AMOUNT),
     ("jumlah", TOTAL),
+    ("total sale", TOTAL | STRONG),
+    // pl
+    ("razem", TOTAL),
+    ("suma", TOTAL),
+    ("suma pln", TOTAL | STRONG),
+    ("razem pln", TOTAL | STRONG),
+    ("do zapłaty", TOTAL | STRONG),
+    ("należność", TOTAL | STRONG),
+    // tr
+    ("toplam", TOTAL),
+    ("genel toplam", TOTAL | STRONG),
+    ("ödenecek", STRONG),
+    ("ödenecek tutar", TOTAL | STRONG),
+    ("tutar", AMOUNT),
+    // pt
+    ("total geral", TOTAL | STRONG),
+    ("valor a pagar", TOTAL | STRONG),
+    // cs
+    ("celkem", TOTAL),
+    ("celkem k úhradě", TOTAL | STRONG),
+    ("k úhradě", TOTAL | STRONG),
+    ("celková částka", TOTAL | STRONG),
+    // bg
+    ("общо", TOTAL),
+    ("обща сума", TOTAL | STRONG),
+    ("сума", TOTAL),
+    ("за плащане", TOTAL | STRONG),
     // rounding
+    ("zaokrouhlení", ROUND),
+    ("zaokrąglenie", ROUND),
+    ("yuvarlama", ROUND),
+    ("arredondamento", ROUND),
     ("rounding", ROUND),
     ("round", ROUND),
     ("rounding adj", ROUND),
@@ -146,6 +194,12 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("arrotondamento", ROUND),
     ("afronding", ROUND),
     // subtotals
+    ("mezisoučet", SUB),
+    ("ara toplam", SUB),
+    ("aratoplam", SUB),
+    ("междинна сума", SUB),
+    ("sprzedaż opodatkowana", SUB),
+    ("sprzed opod", SUB),
     ("subtotal", SUB),
     ("sub total", SUB),
     ("sub", SUB),
@@ -197,6 +251,20 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("iva", TAX),
     ("btw", TAX),
     ("imposta", TAX),
+    ("hst", TAX),
+    ("pst", TAX),
+    ("qst", TAX),
+    ("tps", TAX),
+    ("tvq", TAX),
+    ("ptu", TAX),
+    ("suma ptu", TAX),
+    ("podatek", TAX),
+    ("kdv", TAX),
+    ("topkdv", TAX),
+    ("toplam kdv", TAX),
+    ("dph", TAX),
+    ("ддс", TAX),
+    ("ndv", TAX),
     // tips
     ("tip", TIP),
     ("tips", TIP),
@@ -206,6 +274,11 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("propina", TIP),
     ("mancia", TIP),
     ("fooi", TIP),
+    ("napiwek", TIP),
+    ("bahşiş", TIP),
+    ("gorjeta", TIP),
+    ("spropitné", TIP),
+    ("бакшиш", TIP),
     // payment
     ("cash", CASH),
     ("tendered", CASH),
@@ -222,6 +295,23 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("contante", CASH),
     ("contant", CASH),
     ("tunai", CASH),
+    ("tend", CASH),
+    ("tender", CASH),
+    ("amount tendered", CASH),
+    ("gotówka", CASH),
+    ("nakit", CASH),
+    ("dinheiro", CASH),
+    ("numerário", CASH),
+    ("hotově", CASH),
+    ("hotovost", CASH),
+    ("в брой", CASH),
+    ("брой", CASH),
+    ("karta", CARD),
+    ("kart", CARD),
+    ("kredi kartı", CARD),
+    ("cartão", CARD),
+    ("multibanco", CARD),
+    ("карта", CARD),
     ("visa", CARD),
     ("master", CARD),
     ("mastercard", CARD),
@@ -252,6 +342,13 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("wisselgeld", CHANGE),
     ("terug", CHANGE),
     ("baki", CHANGE),
+    ("reszta", CHANGE),
+    ("para üstü", CHANGE),
+    ("paraüstü", CHANGE),
+    ("troco", CHANGE),
+    ("vráceno", CHANGE),
+    ("vrátit", CHANGE),
+    ("ресто", CHANGE),
     // counts
     ("qty", COUNT),
     ("quantity", COUNT),
@@ -274,6 +371,11 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("descuento", DISCOUNT),
     ("sconto", DISCOUNT),
     ("korting", DISCOUNT),
+    ("rabat", DISCOUNT),
+    ("indirim", DISCOUNT),
+    ("desconto", DISCOUNT),
+    ("sleva", DISCOUNT),
+    ("отстъпка", DISCOUNT),
     // dates
     ("date", DATE),
     ("datum", DATE),
@@ -281,6 +383,8 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("data", DATE),
     ("tarikh", DATE),
     ("dated", DATE),
+    ("tarih", DATE),
+    ("дата", DATE),
     // never the merchant
     ("receipt", BANNER),
     ("official receipt", BANNER),
@@ -304,6 +408,13 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("ricevuta", BANNER),
     ("bon", BANNER),
     ("kassabon", BANNER),
+    ("paragon", BANNER),
+    ("paragon fiskalny", BANNER),
+    ("fatura", BANNER),
+    ("fiş", BANNER),
+    ("účtenka", BANNER),
+    ("касов бон", BANNER),
+    ("фискален бон", BANNER),
     ("bienvenue", BANNER),
     ("willkommen", BANNER),
     ("bienvenido", BANNER),
@@ -445,8 +556,51 @@ fn fold_char(c: char) -> Option<&'static str> {
         's' | 'S' | '5' => "S",
         'b' | 'B' | '8' => "B",
         'ß' => "SS",
-        'ç' | 'Ç' => "C",
-        'ñ' | 'Ñ' => "N",
+        'ç' | 'Ç' | 'č' | 'Č' | 'ć' | 'Ć' => "C",
+        'ñ' | 'Ñ' | 'ń' | 'Ń' | 'ň' | 'Ň' => "N",
+        'ł' | 'Ł' => "L",
+        'ą' | 'Ą' => "A",
+        'ę' | 'Ę' | 'ě' | 'Ě' => "E",
+        'ś' | 'Ś' | 'š' | 'Š' | 'ş' | 'Ş' => "S",
+        'ż' | 'Ż' | 'ź' | 'Ź' | 'ž' | 'Ž' => "Z",
+        'ı' | 'İ' => "I",
+        'ğ' | 'Ğ' => "G",
+        'ř' | 'Ř' => "R",
+        'ů' | 'Ů' => "U",
+        'ý' | 'Ý' => "Y",
+        'ď' | 'Ď' => "D",
+        'ť' | 'Ť' => "T",
+        // Cyrillic: letters that look like Latin ones fold with them (OCR mixes the scripts:
+        // "OБЩO", "CУMA"), the others to a transliteration
+        'а' | 'А' => "A",
+        'б' | 'Б' => "B",
+        'в' | 'В' => "B",
+        'г' | 'Г' => "G",
+        'д' | 'Д' => "D",
+        'е' | 'Е' | 'ё' | 'Ё' => "E",
+        'ж' | 'Ж' => "ZH",
+        'з' | 'З' => "Z",
+        'и' | 'И' | 'й' | 'Й' => "I",
+        'к' | 'К' => "K",
+        'л' | 'Л' => "L",
+        'м' | 'М' => "M",
+        'н' | 'Н' => "H",
+        'о' | 'О' => "O",
+        'п' | 'П' => "P",
+        'р' | 'Р' => "P",
+        'с' | 'С' => "C",
+        'т' | 'Т' => "T",
+        'у' | 'У' => "Y",
+        'ф' | 'Ф' => "F",
+        'х' | 'Х' => "X",
+        'ц' | 'Ц' => "TS",
+        'ч' | 'Ч' => "CH",
+        'ш' | 'Ш' => "SH",
+        'щ' | 'Щ' => "SHT",
+        'ъ' | 'Ъ' => "A",
+        'ь' | 'Ь' => "Y",
+        'ю' | 'Ю' => "YU",
+        'я' | 'Я' => "YA",
         c if c.is_ascii_alphabetic() => {
             const UPPER: [&str; 26] = [
                 "A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O", "P",
