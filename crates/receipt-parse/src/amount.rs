@@ -327,9 +327,9 @@ fn repair(b: &[u8]) -> Option<Vec<u8>> {
     let mut dropped = 0;
     let mut lead: [usize; 4] = [usize::MAX; 4];
     let mut leads = 0;
-    for g in 1..n.saturating_sub(1) {
+    for g in 0..n.saturating_sub(1) {
         let x = b[g];
-        if is_gap(x) && dropped < drop.len() {
+        if g > 0 && is_gap(x) && dropped < drop.len() {
             let stray = x != b' ';
             let split = (
                 // "23.1 5", "102.4:0"
@@ -663,6 +663,7 @@ mod tests {
         assert_eq!(values("Summe 12,5'0"), ["12.50"]);
         assert_eq!(values("TOTAL 4'9.90"), ["49.90"]);
         assert_eq!(values("TOTAL DUE Z8.15"), ["28.15"]);
+        assert_eq!(values("Z2.90"), ["22.90"]);
         assert_eq!(values("Zu zahlen 12,5O €"), ["12.50"]);
         // a count and a price stay apart; a time stays a time
         assert_eq!(values("2 9.90"), ["9.90"]);

@@ -346,7 +346,15 @@ fn pair_labels_with_values(rows: &mut [Row]) {
 /// A row with nothing to say: punctuation, debris or a currency code alone.
 fn is_filler(r: &Row) -> bool {
     // OCR debris of a stain or a fold ("'.:;", "1 l|") counts as nothing too
-    r.amounts.is_empty() && r.digits == 0 && r.letters <= 3 && r.flags & LABELS == 0
+    // one digit among marks and strokes ("1 l|"), not a count ("2") nor a rate ("SR = 6%")
+    let debris = || {
+        r.digits == 1
+            && r.text.bytes().any(|b| matches!(b, b'|' | b'~' | b'`' | b'^' | b';'))
+            && r.text.bytes().all(|b| {
+                b.is_ascii_digit() || matches!(b, b' ' | b'l' | b'I' | b'i' | b'|' | b'~' | b'`' | b'^' | b';' | b'.' | b':' | b'\'' | b'-' | b'_')
+            })
+    };
+    r.amounts.is_empty() && r.letters <= 3 && r.flags & LABELS == 0 && (r.digits == 0 || debris())
 }
 
 /// Marks the rounded total that some receipts print without a total label: a "ROUNDING" row
@@ -579,6 +587,12 @@ fn pick_total(rows: &[Row]) -> (Option<Amount>, u8, Option<usize>) {
             };
             if let Some(x) = agreed.filter(|&x| x > 0 && printed(x)) {
                 return (Some(Amount::from_milli(x)), 50, Some(i));
+            }
+            // more than the cash handed over cannot be the total ("RM 2800" for 28.00)
+            if let (Some(p), Some(t)) = (paid_exactly, tendered) {
+                if paid_cash && v.milli() > t.milli() && p > 0 {
+                    return (Some(Amount::from_milli(p)), 40, Some(i));
+                }
             }
         }
         return (Some(v), conf, Some(i));
