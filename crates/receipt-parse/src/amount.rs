@@ -359,16 +359,29 @@ fn repair(b: &[u8]) -> Option<Vec<u8>> {
             }
         } else if leading_digit(x).is_some()
             && leads < lead.len()
-            && digit(g + 1)
             && (g == 0 || matches!(b[g - 1], b' ' | b':' | b'$'))
         {
+            // "Z8.15", "ZS.15": letters read for digits up to a point and two decimals
             let mut k = g + 1;
-            while digit(k) {
+            while k < n && (b[k].is_ascii_digit() || leading_digit(b[k]).is_some()) {
                 k += 1;
             }
-            if k < n && b[k] == b'.' && digit(k + 1) && digit(k + 2) && ends(k + 3) {
-                lead[leads] = g;
-                leads += 1;
+            let letters = b[g..k].iter().filter(|x| !x.is_ascii_digit()).count();
+            if k < n
+                && b[k] == b'.'
+                && digit(k + 1)
+                && digit(k + 2)
+                && ends(k + 3)
+                && (letters < k - g || k - g >= 2)
+                && letters <= 2
+                && leads + letters <= lead.len()
+            {
+                for (j, &y) in b.iter().enumerate().take(k).skip(g) {
+                    if !y.is_ascii_digit() {
+                        lead[leads] = j;
+                        leads += 1;
+                    }
+                }
             }
         }
     }
@@ -664,6 +677,7 @@ mod tests {
         assert_eq!(values("TOTAL 4'9.90"), ["49.90"]);
         assert_eq!(values("TOTAL DUE Z8.15"), ["28.15"]);
         assert_eq!(values("Z2.90"), ["22.90"]);
+        assert_eq!(values("DUE ZS.15"), ["25.15"]);
         assert_eq!(values("Zu zahlen 12,5O €"), ["12.50"]);
         // a count and a price stay apart; a time stays a time
         assert_eq!(values("2 9.90"), ["9.90"]);

@@ -949,7 +949,8 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
         let entry = t.first.entry(k);
         if words.len() == 1 {
             entry.single |= flags;
-            if first.len() >= 6 {
+            // "INCL" read "1NCL" is no other word: the tax markers are forgiven at any length
+            if first.len() >= 6 || flags & (INCL | EXCL) != 0 {
                 if let Some(merged) = key(first.as_bytes(), true) {
                     *t.long.entry(merged) |= flags;
                 }
@@ -976,7 +977,8 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
 });
 
 /// The flags a misread word may stand for: the labels of the payment block.
-const FUZZY: Flags = TOTAL | SUB | ROUND | ROUNDED | CHANGE | STRONG | BALANCE | TIP | DISCOUNT;
+const FUZZY: Flags =
+    TOTAL | SUB | ROUND | ROUNDED | CHANGE | STRONG | BALANCE | TIP | DISCOUNT | INCL | EXCL;
 /// The shortest keyword read through a misread letter (shorter ones have too many neighbours).
 const FUZZY_MIN: usize = 5;
 /// Rows with more words than this are not labels: no fuzzy lookup.
@@ -1070,7 +1072,7 @@ fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
             }
             continue;
         }
-        if len >= 6 && w.contains(&b'L') {
+        if len >= 3 && w.contains(&b'L') {
             if let Some(f) = key(w, true).and_then(|k| table.long.get(k)) {
                 out |= f;
             }
@@ -1085,12 +1087,20 @@ fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
         }
     }
     // a short row without a label may hold one that OCR misread by a letter
-    if out & FUZZY == 0 && spans.len() <= FUZZY_MAX_WORDS {
+    // (and a total's "incl" or "excl" may be misread: "TOTAL SALES (INCLUSIVF OF GST)")
+    let want = if out & FUZZY & !(INCL | EXCL) == 0 {
+        FUZZY
+    } else if out & (TOTAL | SUB) != 0 && out & (INCL | EXCL) == 0 {
+        INCL | EXCL
+    } else {
+        0
+    };
+    if want != 0 && spans.len() <= FUZZY_MAX_WORDS {
         for i in 0..spans.len() {
             let w = word(i);
             let known = key(w, false).is_some_and(|k| table.first.get(k).is_some());
             if !known {
-                out |= fuzzy_flags(table, w);
+                out |= fuzzy_flags(table, w) & want;
             }
         }
     }
@@ -1151,6 +1161,9 @@ mod tests {
         assert_eq!(of("TOTAL QTY: 3") & COUNT, COUNT);
         assert_eq!(of("Subtotal") & TOTAL, 0);
         assert_ne!(of("TOTAL (INCLUSLVE OF GST)") & INCL, 0);
+        assert_ne!(of("TOTAL 1NCL. GST@6%") & INCL, 0);
+        assert_ne!(of("TOTAL SALES (INCLUSIVF OF GST)") & INCL, 0);
+        assert_eq!(of("JLN SRI") & (INCL | EXCL), 0);
     }
 
     #[test]
