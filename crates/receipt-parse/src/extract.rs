@@ -588,6 +588,15 @@ fn pick_total(rows: &[Row]) -> (Option<Amount>, u8, Option<usize>) {
             if let Some(x) = agreed.filter(|&x| x > 0 && printed(x)) {
                 return (Some(Amount::from_milli(x)), 50, Some(i));
             }
+            // the total is the largest amount on its side of the payment block: what was paid,
+            // or what subtotal and tax add up to, printed and above the pick, is the total
+            if let Some(x) = [paid_exactly, summed]
+                .into_iter()
+                .flatten()
+                .find(|&x| x > v.milli() && printed(x))
+            {
+                return (Some(Amount::from_milli(x)), 40, Some(i));
+            }
             // more than the cash handed over cannot be the total ("RM 2800" for 28.00)
             if let (Some(p), Some(t)) = (paid_exactly, tendered) {
                 if paid_cash && v.milli() > t.milli() && p > 0 {
