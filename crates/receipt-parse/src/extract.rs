@@ -362,6 +362,17 @@ fn is_filler(r: &Row) -> bool {
 fn infer_rounded_totals(rows: &mut [Row]) {
     let mut last_total: Option<Amount> = None;
     let mut last_rounding: Option<(usize, Amount)> = None;
+    // rows without an amount (a garbled label, debris)
+    // (or lent to a label): how many such rows lie right above each row
+    let quiet: Vec<usize> = (0..rows.len())
+        .map(|i| {
+            rows[..i]
+                .iter()
+                .rev()
+                .take_while(|r| r.amounts.is_empty() || r.lent)
+                .count()
+        })
+        .collect();
     for (i, row) in rows.iter_mut().enumerate() {
         let Some(v) = row.value else { continue };
         let rounds_total = |(t, adj): (Amount, Amount)| {
@@ -389,7 +400,7 @@ fn infer_rounded_totals(rows: &mut [Row]) {
             Kind::Other
                 if is_value_only(row)
                     && !row.lent
-                    && last_rounding.is_some_and(|(r, _)| r + 1 == i)
+                    && last_rounding.is_some_and(|(r, _)| i - r <= 4 && i - r - 1 <= quiet[i])
                     && pair.is_some_and(rounds_total) =>
             {
                 row.kind = Kind::Total;

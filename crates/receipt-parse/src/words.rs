@@ -555,6 +555,7 @@ fn fold_char(c: char) -> Option<&'static str> {
         'u' | 'U' | 'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => "U",
         's' | 'S' | '5' => "S",
         'b' | 'B' | '8' => "B",
+        '~' | '`' | '^' => "",
         'ß' => "SS",
         'ç' | 'Ç' | 'č' | 'Č' | 'ć' | 'Ć' => "C",
         'ñ' | 'Ñ' | 'ń' | 'Ń' | 'ň' | 'Ň' => "N",
@@ -616,7 +617,11 @@ fn fold_char(c: char) -> Option<&'static str> {
     })
 }
 
-/// The folded form of each ASCII byte (as [`fold_char`] gives it): 0 for a word break.
+/// What [`ASCII_FOLD`] gives a stray mark inside a word ("R~UNDING"): nothing, and no break.
+const SKIP: u8 = 1;
+
+/// The folded form of each ASCII byte (as [`fold_char`] gives it): 0 for a word break, [`SKIP`]
+/// for a mark OCR strews into words.
 const ASCII_FOLD: [u8; 128] = {
     let mut t = [0u8; 128];
     let mut b = 0u8;
@@ -628,6 +633,7 @@ const ASCII_FOLD: [u8; 128] = {
             b'b' | b'B' | b'8' => b'B',
             b'a'..=b'z' => b - b'a' + b'A',
             b'A'..=b'Z' | b'0'..=b'9' => b,
+            b'~' | b'`' | b'^' => SKIP,
             _ => 0,
         };
         b += 1;
@@ -756,6 +762,9 @@ fn fold_spans(line: &str, out: &mut Vec<u8>, spans: &mut Spans) -> usize {
                 gap = true;
                 continue;
             }
+            if f == SKIP {
+                continue;
+            }
             if gap {
                 if count > 0 {
                     spans.push((word_start as u32, w as u32));
@@ -781,6 +790,9 @@ fn fold_spans(line: &str, out: &mut Vec<u8>, spans: &mut Spans) -> usize {
             gap = true;
             continue;
         };
+        if f.is_empty() {
+            continue;
+        }
         if gap {
             if count > 0 {
                 spans.push(((word_start - base) as u32, (out.len() - base) as u32));
@@ -949,8 +961,8 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
         let entry = t.first.entry(k);
         if words.len() == 1 {
             entry.single |= flags;
-            // "INCL" read "1NCL" is no other word: the tax markers are forgiven at any length
-            if first.len() >= 6 || flags & (INCL | EXCL) != 0 {
+            // "INCL" read "1NCL", "ITEM" read "1TEM" are no other words: forgiven at any length
+            if first.len() >= 6 || flags & (INCL | EXCL | COUNT) != 0 {
                 if let Some(merged) = key(first.as_bytes(), true) {
                     *t.long.entry(merged) |= flags;
                 }
@@ -1090,8 +1102,8 @@ fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
     // (and a total's "incl" or "excl" may be misread: "TOTAL SALES (INCLUSIVF OF GST)")
     let want = if out & FUZZY & !(INCL | EXCL) == 0 {
         FUZZY
-    } else if out & (TOTAL | SUB) != 0 && out & (INCL | EXCL) == 0 {
-        INCL | EXCL
+    } else if out & (TOTAL | SUB) != 0 {
+        (INCL | EXCL | STRONG | ROUNDED) & !out
     } else {
         0
     };
@@ -1101,6 +1113,19 @@ fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
             let known = key(w, false).is_some_and(|k| table.first.get(k).is_some());
             if !known {
                 out |= fuzzy_flags(table, w) & want;
+            }
+            // a word a stray mark broke in two: "TOT,L", "PAY ABLE"
+            if let Some(next) = (i + 1 < spans.len()).then(|| word(i + 1)) {
+                if w.len() <= 5 && next.len() <= 5 && w.len() + next.len() >= FUZZY_MIN - 1 {
+                    let mut joined = [0u8; 10];
+                    joined[..w.len()].copy_from_slice(w);
+                    joined[w.len()..w.len() + next.len()].copy_from_slice(next);
+                    let joined = &joined[..w.len() + next.len()];
+                    let exact = key(joined, false)
+                        .and_then(|k| table.first.get(k))
+                        .map_or(0, |e| e.single);
+                    out |= (exact | fuzzy_flags(table, joined)) & want;
+                }
             }
         }
     }
@@ -1146,6 +1171,10 @@ mod tests {
         assert_eq!(of("MOUNT AUSTIN"), 0);
         assert_eq!(of("HOTEL") & TOTAL, 0);
         assert_eq!(of("SERV CHARGE 10%") & CHANGE, 0);
+        assert_ne!(of("TOT,L :") & TOTAL, 0);
+        assert_ne!(of("R~UNDING RM") & ROUND, 0);
+        assert_ne!(of("TOTAL PAYABE:") & STRONG, 0);
+        assert_ne!(of("1TEM(S) : 2") & COUNT, 0);
         assert_eq!(of("ONE TWO THREE FOUR FIVE SIX SEVEN TOAL") & TOTAL, 0);
     }
 
@@ -1169,7 +1198,7 @@ mod tests {
     #[test]
     fn the_ascii_table_folds_like_fold_char() {
         for b in 0u8..128 {
-            let expected = fold_char(char::from(b)).map_or(0, |f| f.as_bytes()[0]);
+            let expected = fold_char(char::from(b)).map_or(0, |f| f.bytes().next().unwrap_or(SKIP));
             assert_eq!(ASCII_FOLD[usize::from(b)], expected, "byte {b}");
         }
     }
