@@ -52,7 +52,8 @@ pub(crate) const ADDRESS: Flags = 1 << 18;
 pub(crate) const COMPANY: Flags = 1 << 19;
 /// A legal form that ends a company name: "sdn bhd", "bhd", "s/b", "gmbh", "ltd", "inc", "sarl".
 pub(crate) const LEGAL: Flags = 1 << 20;
-/// Tax contained in the total, stated after it: "included in total", "davon", "dont", "di cui".
+/// Tax contained in the total, stated after it, or a line of the tax breakdown: "included in
+/// total", "davon", "dont", "di cui", "sprzedaż opodatk." (sales at one tax rate).
 pub(crate) const TAX_NOTE: Flags = 1 << 21;
 /// The head of a tax breakdown table below the total: "gst summary", "tax summary".
 pub(crate) const SUMMARY: Flags = 1 << 22;
@@ -198,8 +199,6 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("ara toplam", SUB),
     ("aratoplam", SUB),
     ("междинна сума", SUB),
-    ("sprzedaż opodatkowana", SUB),
-    ("sprzed opod", SUB),
     ("subtotal", SUB),
     ("sub total", SUB),
     ("sub", SUB),
@@ -230,6 +229,8 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("dont", TAX_NOTE),
     ("di cui", TAX_NOTE),
     ("waarvan", TAX_NOTE),
+    ("sprzedaż opodatk", TAX_NOTE),
+    ("sprzedaż opodatkowana", TAX_NOTE),
     ("summary", SUMMARY),
     ("tax code", SUMMARY),
     ("to be paid", STRONG),
