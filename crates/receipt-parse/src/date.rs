@@ -195,7 +195,16 @@ fn year_of(t: &Tok, line: &[u8]) -> Option<u16> {
             return Some(y);
         }
     }
-    if line.get(t.end) != Some(&b':') {
+    // the time's first separator is ":" (or "." misread: "06/01/1812.17:26PM")
+    let time_after = match line.get(t.end) {
+        Some(b':') => true,
+        Some(b'.') => {
+            let rest = line.get(t.end + 1..).unwrap_or_default();
+            rest.len() >= 3 && rest[..2].iter().all(u8::is_ascii_digit) && rest[2] == b':'
+        }
+        _ => false,
+    };
+    if !time_after {
         return None;
     }
     match t.len {
@@ -396,7 +405,11 @@ fn scan_plain(line: &str) -> Vec<FoundDate> {
             // one separator, twice, no spaces ("25/12/2018"), not glued to a code before it
             // ("HD03-04-06") nor continued after it (a phone number "05.22.95.66.66")
             let tight = |a: &Tok, b: &Tok| b.start == a.end + 1;
-            let glued_before = i > 0 && toks[i - 1].end == t0.start && !toks[i - 1].digits;
+            // (a short word glued to a full date is OCR's lost space: "le30/03/2018")
+            let glued_before = i > 0
+                && toks[i - 1].end == t0.start
+                && !toks[i - 1].digits
+                && !(toks[i - 1].len <= 3 && t2.len >= 4 && t2.digits);
             let continued = toks
                 .get(i + 3)
                 .is_some_and(|t3| t3.digits && tight(t2, t3) && bytes.get(t2.end).copied() == s2);
@@ -453,8 +466,8 @@ fn scan_plain(line: &str) -> Vec<FoundDate> {
             }
             // 25 Dec 2018, 25-DEC-18, 25. Dezember 2018
             if !matched && t0.digits && !t1.digits && t2.digits && s1.is_some() && s2.is_some() {
-                if let (Some(d), Some(m), Some(yv)) = (num(t0), month_named(t1.text()), num(t2)) {
-                    if let Some(y) = full_year(yv, t2.len) {
+                if let (Some(d), Some(m)) = (num(t0), month_named(t1.text())) {
+                    if let Some(y) = year_of(t2, bytes) {
                         if t0.len <= 2 && valid(y, m, d as u8) {
                             out.push(FoundDate {
                                 year: y,
@@ -635,6 +648,11 @@ mod tests {
         assert_eq!(isos("Date: 22/12/201714:03"), ["2017-12-22"]);
         assert_eq!(isos("14-03-1821:49"), ["2018-03-14"]);
         assert_eq!(isos("12/03/2561"), ["2018-03-12"], "Thai Buddhist era");
+        assert_eq!(isos("24Mar201818:23"), ["2018-03-24"]);
+        assert_eq!(isos("24 Mar-201803:44:22PM"), ["2018-03-24"]);
+        assert_eq!(isos("Date 06/01/1812.17:26PM"), ["2018-01-06"]);
+        assert_eq!(isos("le30/03/2018 a 12:36"), ["2018-03-30"]);
+        assert!(isos("HD03-04-06").is_empty(), "a code, not a date");
         assert_eq!(isos("06/01/2018 10:25"), ["2018-01-06"]);
         assert!(isos("14-03-182149").is_empty(), "no time after it: not a date");
     }

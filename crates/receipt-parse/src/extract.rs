@@ -804,6 +804,14 @@ fn merchant_candidate(r: &Row) -> bool {
 /// Drops registration numbers, leading counters and owner prefixes:
 /// "99 SPEED MART S/B (519537-X)", "#000002 BAIFU (M) SDN BHD", "OWNED BY: X SDN BHD".
 fn clean_merchant(name: &str) -> String {
+    // full-width brackets (PP-OCR prints "S/B（519537-X)") read as plain ones
+    let plain;
+    let name = if name.contains(['（', '）']) {
+        plain = name.replace('（', "(").replace('）', ")");
+        plain.as_str()
+    } else {
+        name
+    };
     let mut s = name.trim();
     // "(519537-X)", "(CO. NO. 113825-W)": the first bracket holding a number, and what follows
     let mut from = 0;

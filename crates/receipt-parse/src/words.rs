@@ -472,6 +472,7 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("caisse", ADDRESS),
     // companies
     ("sdn bhd", COMPANY | LEGAL),
+    ("sdnbhd", COMPANY | LEGAL),
     ("sdn", COMPANY | LEGAL),
     ("bhd", COMPANY | LEGAL),
     ("s b", COMPANY | LEGAL),
