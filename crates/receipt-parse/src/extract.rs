@@ -574,9 +574,10 @@ fn pick_total(rows: &[Row]) -> (Option<Amount>, u8, Option<usize>) {
         // a total row that nothing confirms, while another amount is exactly what was paid
         // (tendered − change) or what subtotal and tax add up to: its keyword was garbled
         // beyond reading and an item, tax or change amount took its place
+        // (a change of 0.00 printed says the tendered amount was the total)
         let paid_exactly = tendered
             .zip(change)
-            .filter(|(t, c)| c.minor > 0 && t.milli() > c.milli())
+            .filter(|(t, c)| c.minor >= 0 && t.milli() > c.milli())
             .map(|(t, c)| t.milli() - c.milli());
         let summed = subtotal
             .zip(tax)

@@ -286,6 +286,7 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("cash tendered", CASH),
     ("paid", CASH),
     ("payment", CASH),
+    ("pay", CASH),
     ("received", CASH),
     ("bar", CASH),
     ("gegeben", CASH),
@@ -996,7 +997,7 @@ const FUZZY: Flags =
 /// The shortest keyword read through a misread letter (shorter ones have too many neighbours).
 const FUZZY_MIN: usize = 5;
 /// Rows with more words than this are not labels: no fuzzy lookup.
-const FUZZY_MAX_WORDS: usize = 6;
+const FUZZY_MAX_WORDS: usize = 9;
 
 /// [`key`] of a word with one letter left out (`None`: none left out).
 fn key_without(word: &[u8], skip: Option<usize>) -> Option<u128> {
@@ -1091,6 +1092,12 @@ fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
                 out |= f;
             }
         }
+        // a label glued to its currency: "CASHRM", "TOTALRM"
+        if len > 3 && w.ends_with(b"RM") {
+            if let Some(e) = key(&w[..len - 2], false).and_then(|k| table.first.get(k)) {
+                out |= e.single;
+            }
+        }
         // glued words that OCR or printers produce: "SUBTOTAL", "TOTALRM", "GRANDTOTAL"
         if len > 5 {
             if w.starts_with(b"SUBTOTAL") {
@@ -1177,7 +1184,9 @@ mod tests {
         assert_ne!(of("R~UNDING RM") & ROUND, 0);
         assert_ne!(of("TOTAL PAYABE:") & STRONG, 0);
         assert_ne!(of("1TEM(S) : 2") & COUNT, 0);
-        assert_eq!(of("ONE TWO THREE FOUR FIVE SIX SEVEN TOAL") & TOTAL, 0);
+        assert_ne!(of("CASHRM 52.00") & CASH, 0);
+        assert_ne!(of("lotal Sales(inclusive GsT） RM 11.50") & TOTAL, 0);
+        assert_eq!(of("ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE TOAL") & TOTAL, 0);
     }
 
     #[test]
