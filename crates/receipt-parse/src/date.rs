@@ -288,13 +288,17 @@ fn tokens(line: &str) -> Vec<Tok> {
 fn confusable(b: u8) -> Option<u8> {
     match b {
         b'O' | b'o' => Some(b'0'),
-        b'l' | b'I' => Some(b'1'),
+        b'l' | b'I' | b'|' => Some(b'1'),
+        b'S' => Some(b'5'),
+        b'B' => Some(b'8'),
+        b'Z' => Some(b'2'),
+        b'G' => Some(b'6'),
         _ => None,
     }
 }
 
-/// Finds the dates in a line, left to right, reading O as 0 and l/I as 1 where they touch a
-/// digit or a slash ("05/O8/2019").
+/// Finds the dates in a line, left to right, reading O as 0, l/I as 1 (and S, B, Z, G as 5, 8,
+/// 2, 6 between digits) where they touch a digit or a slash ("05/O8/2019", "06/02/1B").
 pub(crate) fn scan(line: &str) -> Vec<FoundDate> {
     if !maybe_date(line) {
         return Vec::new();
@@ -302,7 +306,12 @@ pub(crate) fn scan(line: &str) -> Vec<FoundDate> {
     let b = line.as_bytes();
     let near_digit = |i: usize| {
         let touches = |j: usize| b.get(j).is_some_and(|&x| x.is_ascii_digit() || x == b'/');
-        (i > 0 && touches(i - 1)) || touches(i + 1)
+        let touching = (i > 0 && touches(i - 1)) || touches(i + 1);
+        // S, B, Z and G only between digits and separators, never beside a letter ("AUG2018")
+        let letter = |j: usize| b.get(j).is_some_and(u8::is_ascii_alphabetic);
+        touching
+            && (matches!(b[i], b'O' | b'o' | b'l' | b'I')
+                || !((i > 0 && letter(i - 1)) || letter(i + 1)))
     };
     let needs_mapping = (0..b.len()).any(|i| confusable(b[i]).is_some() && near_digit(i));
     if !needs_mapping {
@@ -357,7 +366,7 @@ fn maybe_date(line: &str) -> bool {
             && i > 0
             && b[i - 1].is_ascii_digit()
             && b.get(i + 1)
-                .is_some_and(|x| x.is_ascii_digit() || matches!(x, b'O' | b'o' | b'l' | b'I'))
+                .is_some_and(|&x| x.is_ascii_digit() || confusable(x).is_some())
         {
             separated += 1;
             if separated >= 2 {
@@ -367,7 +376,7 @@ fn maybe_date(line: &str) -> bool {
         i += 1;
     }
     // "05/O8/2019": a confusable letter may hide the second separator's digit
-    separated >= 1 && b.iter().any(|&x| matches!(x, b'O' | b'o' | b'l' | b'I'))
+    separated >= 1 && b.iter().any(|&x| confusable(x).is_some())
 }
 
 fn scan_plain(line: &str) -> Vec<FoundDate> {
@@ -653,6 +662,9 @@ mod tests {
         assert_eq!(isos("Date 06/01/1812.17:26PM"), ["2018-01-06"]);
         assert_eq!(isos("le30/03/2018 a 12:36"), ["2018-03-30"]);
         assert!(isos("HD03-04-06").is_empty(), "a code, not a date");
+        assert_eq!(isos("06/02/1B 18:47"), ["2018-02-06"]);
+        assert_eq!(isos("2S/12/2018"), ["2018-12-25"]);
+        assert_eq!(isos("25AUG2018"), ["2018-08-25"]);
         assert_eq!(isos("06/01/2018 10:25"), ["2018-01-06"]);
         assert!(isos("14-03-182149").is_empty(), "no time after it: not a date");
     }
