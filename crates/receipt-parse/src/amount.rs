@@ -353,6 +353,7 @@ fn repair(b: &[u8]) -> Option<Vec<u8>> {
                     k < n && is_sep(b[k]) && digit(k + 1) && digit(k + 2) && ends(k + 3)
                 }
             );
+            let split = split || (!stray && whole_part_split(b, g));
             if split {
                 drop[dropped] = g;
                 dropped += 1;
@@ -399,7 +400,41 @@ fn repair(b: &[u8]) -> Option<Vec<u8>> {
             out.push(x);
         }
     }
+    // a join may bring a misread leading digit next to its amount ("$l 1.40")
+    if dropped > 0 {
+        if let Some(again) = repair(&out) {
+            return Some(again);
+        }
+    }
     Some(out)
+}
+
+/// Whether the space at `g` splits the whole part of an amount right after a currency sign
+/// ("$l 1.40", "RM1 3.80") or in a row that holds nothing else ("1 3.80"); elsewhere "2 9.90"
+/// is a count and a price.
+fn whole_part_split(b: &[u8], g: usize) -> bool {
+    let n = b.len();
+    let digit = |j: usize| j < n && b[j].is_ascii_digit();
+    let mut s = g;
+    while s > 0 && g - s < 3 && (b[s - 1].is_ascii_digit() || leading_digit(b[s - 1]).is_some()) {
+        s -= 1;
+    }
+    if s == g || !b[s..g].iter().any(u8::is_ascii_digit) && s == 0 {
+        return false;
+    }
+    let mut k = g + 1;
+    while digit(k) {
+        k += 1;
+    }
+    let amount_after = k > g + 1
+        && k < n
+        && is_sep(b[k])
+        && digit(k + 1)
+        && digit(k + 2)
+        && (k + 3 == n || !b[k + 3].is_ascii_alphanumeric() && !is_sep(b[k + 3]));
+    let marked = s > 0 && (b[s - 1] == b'$' || (s > 1 && &b[s - 2..s] == b"RM"));
+    let bare = s == 0 && k + 3 == n;
+    amount_after && (marked || bare)
 }
 
 /// [`scan_into`] over bytes (UTF-8 text, or that text with splits joined).
@@ -678,9 +713,14 @@ mod tests {
         assert_eq!(values("TOTAL DUE Z8.15"), ["28.15"]);
         assert_eq!(values("Z2.90"), ["22.90"]);
         assert_eq!(values("DUE ZS.15"), ["25.15"]);
+        assert_eq!(values("$l 1.40"), ["11.40"]);
+        assert_eq!(values("1 3.80"), ["13.80"]);
+        assert_eq!(values("RM1 3.80"), ["13.80"]);
+        assert_eq!(values("2 9.90 SR"), ["9.90"]);
         assert_eq!(values("Zu zahlen 12,5O €"), ["12.50"]);
         // a count and a price stay apart; a time stays a time
-        assert_eq!(values("2 9.90"), ["9.90"]);
+        assert_eq!(values("2 9.90 SR"), ["9.90"]);
+        assert_eq!(values("2 X 9.90"), ["9.90"]);
         assert_eq!(values("1 PC * 9.000 0.00 9.00"), ["9.000", "0.00", "9.00"]);
         assert!(values("10:25:49 PM").is_empty());
         assert!(values("NO. 12, 34 JALAN").is_empty());

@@ -611,7 +611,7 @@ fn pick_total(rows: &[Row]) -> (Option<Amount>, u8, Option<usize>) {
             }
             // more than the cash handed over cannot be the total ("RM 2800" for 28.00)
             if let (Some(p), Some(t)) = (paid_exactly, tendered) {
-                if paid_cash && v.milli() > t.milli() && p > 0 {
+                if paid_cash && v.milli() > t.milli() && p > 0 && printed(p) {
                     return (Some(Amount::from_milli(p)), 40, Some(i));
                 }
             }
