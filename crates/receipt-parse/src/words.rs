@@ -1,7 +1,8 @@
 //! Keyword tables per language and OCR-tolerant matching of them.
 //!
 //! A line is folded to upper-case ASCII words with the characters OCR confuses mapped to one
-//! representative (0/O → O, 1/l/L/| → L, 5/S → S, 8/B → B, accents dropped), and so is every
+//! representative (0/O → O, 1/l/L/| → L, 5/S → S, 8/B → B, 6/G → G, 2/Z → Z, accents dropped),
+//! and so is every
 //! keyword, so `T0TAL`, `Tota1` and `TOTAL` all read the same. Keywords are looked up by their
 //! first word in a table, so matching costs a few hash lookups per line.
 
@@ -558,6 +559,8 @@ fn fold_char(c: char) -> Option<&'static str> {
         'u' | 'U' | 'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => "U",
         's' | 'S' | '5' => "S",
         'b' | 'B' | '8' => "B",
+        'g' | 'G' | '6' => "G",
+        'z' | 'Z' | '2' => "Z",
         '~' | '`' | '^' => "",
         'ß' => "SS",
         'ç' | 'Ç' | 'č' | 'Č' | 'ć' | 'Ć' => "C",
@@ -634,6 +637,8 @@ const ASCII_FOLD: [u8; 128] = {
             b'o' | b'O' | b'0' => b'O',
             b's' | b'S' | b'5' => b'S',
             b'b' | b'B' | b'8' => b'B',
+            b'g' | b'G' | b'6' => b'G',
+            b'z' | b'Z' | b'2' => b'Z',
             b'a'..=b'z' => b - b'a' + b'A',
             b'A'..=b'Z' | b'0'..=b'9' => b,
             b'~' | b'`' | b'^' => SKIP,
@@ -1185,6 +1190,7 @@ mod tests {
         assert_ne!(of("TOTAL PAYABE:") & STRONG, 0);
         assert_ne!(of("1TEM(S) : 2") & COUNT, 0);
         assert_ne!(of("CASHRM 52.00") & CASH, 0);
+        assert_ne!(of("YOUR CHH~N6E") & CHANGE, 0);
         assert_ne!(of("lotal Sales(inclusive GsT） RM 11.50") & TOTAL, 0);
         assert_eq!(of("ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE TOAL") & TOTAL, 0);
     }
