@@ -294,6 +294,31 @@ fn row<'a>(s: Scanned<'a>, folded: &'a str, amounts: &'a [Found]) -> Row<'a> {
     }
 }
 
+/// Adds the labels OCR misread ([`words::misread`]) to the rows that may label an amount: a
+/// row with an amount of its own, or one with an amount-only row within the next three.
+fn read_misread_labels(rows: &mut [Row]) {
+    for i in 0..rows.len() {
+        let r = &rows[i];
+        if r.letters < 3 {
+            continue;
+        }
+        let near_value = !r.amounts.is_empty()
+            || rows[i + 1..]
+                .iter()
+                .take(3)
+                .any(|n| !n.amounts.is_empty() && n.letters <= 4);
+        if !near_value {
+            continue;
+        }
+        let extra = words::misread(r.words, r.flags);
+        if extra != 0 {
+            let r = &mut rows[i];
+            r.flags |= extra;
+            r.kind = classify(r.flags);
+        }
+    }
+}
+
 fn is_label_only(r: &Row) -> bool {
     // a column header ("QTY DESCRIPTION TOTAL TAX") labels no single amount
     r.flags & LABELS != 0 && r.flags & words::COUNT == 0 && r.amounts.is_empty()
@@ -684,6 +709,12 @@ fn pick_currency(rows: &[Row]) -> (Option<Currency>, u8) {
             if r.text.contains('₺') {
                 counts[7] += 1;
             }
+            if r.text.contains("zł") {
+                counts[6] += 1;
+            }
+            if r.text.contains("лв") {
+                counts[9] += 1;
+            }
         }
         for (count, (_, code)) in counts.iter_mut().zip(ALL) {
             if r.flags & code != 0 {
@@ -1064,6 +1095,7 @@ pub(crate) fn receipt<'a>(texts: impl Iterator<Item = &'a str>, size_hint: usize
         .into_iter()
         .map(|s| row(s, &folded, &amounts))
         .collect();
+    read_misread_labels(&mut rows);
     pair_labels_with_values(&mut rows);
     infer_rounded_totals(&mut rows);
 

@@ -70,13 +70,13 @@ pub(crate) const CUR_MYR: Flags = 1 << 26;
 pub(crate) const CUR_CHF: Flags = 1 << 27;
 /// "SGD".
 pub(crate) const CUR_SGD: Flags = 1 << 28;
-/// "PLN", "zł".
+/// "PLN" ("zł" is read from the text: it folds like the digits "21").
 pub(crate) const CUR_PLN: Flags = 1 << 29;
 /// "TRY", "TL".
 pub(crate) const CUR_TRY: Flags = 1 << 30;
 /// "CZK", "Kč".
 pub(crate) const CUR_CZK: Flags = 1 << 31;
-/// "BGN", "лв" (shares its bit with nothing else: the flags are `u64`).
+/// "BGN" ("лв" is read from the text: it folds like the digits "18").
 pub(crate) const CUR_BGN: Flags = 1 << 32;
 
 /// The keyword table: phrase (as printed) and what it says, for en, de, fr, es, pt, it, nl, pl,
@@ -84,13 +84,11 @@ pub(crate) const CUR_BGN: Flags = 1 << 32;
 const KEYWORDS: &[(&str, Flags)] = &[
     // currencies
     ("pln", CUR_PLN),
-    ("zł", CUR_PLN),
     ("try", CUR_TRY),
     ("tl", CUR_TRY),
     ("czk", CUR_CZK),
     ("kč", CUR_CZK),
     ("bgn", CUR_BGN),
-    ("лв", CUR_BGN),
     ("eur", CUR_EUR),
     ("euro", CUR_EUR),
     ("euros", CUR_EUR),
@@ -932,6 +930,9 @@ struct Keywords {
     /// a word one edit away from a label (a letter dropped, added or misread: "TOAL",
     /// "PAYAABLE", "ROVNDING") finds it here by its own key or one of its deletions.
     fuzzy: KeyTable<Flags>,
+    /// For a word length, the letters that begin (first three letters) a fuzzy keyword of
+    /// that length or one more or less.
+    fuzzy_lead: [u32; 32],
     /// Which (length, first letter) pairs start a keyword: words that cannot be one skip the
     /// lookup (most words on a receipt are names, numbers and addresses).
     first_letters: [u32; 32],
@@ -945,6 +946,7 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
         first: KeyTable::new(KEYWORDS.len()),
         long: KeyTable::new(KEYWORDS.len()),
         fuzzy: KeyTable::new(KEYWORDS.len() * 12),
+        fuzzy_lead: [0; 32],
         first_letters: [0; 32],
         second_letters: [0; 32],
         last_letters: [0; 32],
@@ -977,6 +979,10 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
             }
             if first.len() >= FUZZY_MIN && flags & FUZZY != 0 {
                 let b = first.as_bytes();
+                let lead = b.iter().take(3).fold(0, |m, &x| m | letter_bit(x));
+                for len in b.len() - 1..=(b.len() + 1).min(31) {
+                    t.fuzzy_lead[len] |= lead;
+                }
                 for skip in (0..b.len()).map(Some).chain([None]) {
                     if let Some(k) = key_without(b, skip) {
                         *t.fuzzy.entry(k) |= flags & FUZZY;
@@ -1023,6 +1029,11 @@ fn fuzzy_flags(table: &Keywords, w: &[u8]) -> Flags {
     if !(FUZZY_MIN - 1..=FUZZY_MIN + 10).contains(&w.len())
         || w.iter().any(|b| !b.is_ascii_uppercase())
     {
+        return 0;
+    }
+    // a word one edit from a keyword starts with one of the keyword's first three letters
+    let lead = table.fuzzy_lead[w.len().min(31)];
+    if lead & (letter_bit(w[0]) | letter_bit(w[1])) == 0 {
         return 0;
     }
     let mut out = 0;
@@ -1112,34 +1123,50 @@ fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
             }
         }
     }
-    // a short row without a label may hold one that OCR misread by a letter
-    // (and a total's "incl" or "excl" may be misread: "TOTAL SALES (INCLUSIVF OF GST)")
-    let want = if out & FUZZY & !(INCL | EXCL) == 0 {
+    out
+}
+
+/// The label flags a row's words may carry through an OCR misreading, beyond the flags `have`
+/// that [`fold_flags`] found: a label one letter off ("TOAL", "ROVNDING", "PAYAABLE"), one a
+/// stray mark broke in two ("TOT,L"), and a total's misread "incl", "excl" or "payable"
+/// ("TOTAL SALES (INCLUSIVF OF GST)"). Costlier than exact matching: the caller asks only for
+/// rows that may label an amount.
+pub(crate) fn misread(folded: Folded<'_>, have: Flags) -> Flags {
+    let want = if have & FUZZY & !(INCL | EXCL) == 0 {
         FUZZY
-    } else if out & (TOTAL | SUB) != 0 {
-        (INCL | EXCL | STRONG | ROUNDED) & !out
+    } else if have & (TOTAL | SUB) != 0 {
+        (INCL | EXCL | STRONG | ROUNDED) & !have
     } else {
         0
     };
-    if want != 0 && spans.len() <= FUZZY_MAX_WORDS {
-        for i in 0..spans.len() {
-            let w = word(i);
-            let known = key(w, false).is_some_and(|k| table.first.get(k).is_some());
-            if !known {
-                out |= fuzzy_flags(table, w) & want;
-            }
-            // a word a stray mark broke in two: "TOT,L", "PAY ABLE"
-            if let Some(next) = (i + 1 < spans.len()).then(|| word(i + 1)) {
-                if w.len() <= 5 && next.len() <= 5 && w.len() + next.len() >= FUZZY_MIN - 1 {
-                    let mut joined = [0u8; 10];
-                    joined[..w.len()].copy_from_slice(w);
-                    joined[w.len()..w.len() + next.len()].copy_from_slice(next);
-                    let joined = &joined[..w.len() + next.len()];
-                    let exact = key(joined, false)
-                        .and_then(|k| table.first.get(k))
-                        .map_or(0, |e| e.single);
-                    out |= (exact | fuzzy_flags(table, joined)) & want;
-                }
+    if want == 0 || folded.count() > FUZZY_MAX_WORDS {
+        return 0;
+    }
+    let table = &*TABLE;
+    let mut words: [&[u8]; FUZZY_MAX_WORDS] = [&[]; FUZZY_MAX_WORDS];
+    let mut n = 0;
+    for (slot, w) in words.iter_mut().zip(folded.words()) {
+        *slot = w.as_bytes();
+        n += 1;
+    }
+    let words = &words[..n];
+    let mut out = 0;
+    for (i, &w) in words.iter().enumerate() {
+        let known = key(w, false).is_some_and(|k| table.first.get(k).is_some());
+        if !known {
+            out |= fuzzy_flags(table, w) & want;
+        }
+        // a word a stray mark broke in two: "TOT,L", "PAY ABLE"
+        if let Some(&next) = words.get(i + 1) {
+            if w.len() <= 5 && next.len() <= 5 && w.len() + next.len() >= FUZZY_MIN - 1 {
+                let mut joined = [0u8; 10];
+                joined[..w.len()].copy_from_slice(w);
+                joined[w.len()..w.len() + next.len()].copy_from_slice(next);
+                let joined = &joined[..w.len() + next.len()];
+                let exact = key(joined, false)
+                    .and_then(|k| table.first.get(k))
+                    .map_or(0, |e| e.single);
+                out |= (exact | fuzzy_flags(table, joined)) & want;
             }
         }
     }
@@ -1158,7 +1185,9 @@ mod tests {
     use super::*;
 
     fn of(line: &str) -> Flags {
-        flags(fold(line).get())
+        let folded = fold(line);
+        let exact = flags(folded.get());
+        exact | misread(folded.get(), exact)
     }
 
     #[test]
