@@ -410,7 +410,7 @@ fn repair(b: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Whether the space at `g` splits the whole part of an amount right after a currency sign
-/// ("$l 1.40", "RM1 3.80") or in a row that holds nothing else ("1 3.80"); elsewhere "2 9.90"
+/// ("$l 1.40") or in a row that holds nothing else ("1 3.80"); elsewhere "2 9.90"
 /// is a count and a price.
 fn whole_part_split(b: &[u8], g: usize) -> bool {
     let n = b.len();
@@ -432,7 +432,8 @@ fn whole_part_split(b: &[u8], g: usize) -> bool {
         && digit(k + 1)
         && digit(k + 2)
         && (k + 3 == n || !b[k + 3].is_ascii_alphanumeric() && !is_sep(b[k + 3]));
-    let marked = s > 0 && (b[s - 1] == b'$' || (s > 1 && &b[s - 2..s] == b"RM"));
+    // (not after "RM": "RM1 86.00" is as often "RM 86.00" with the gap read as a 1)
+    let marked = s > 0 && b[s - 1] == b'$';
     let bare = s == 0 && k + 3 == n;
     amount_after && (marked || bare)
 }
@@ -477,7 +478,7 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) {
         i = end.max(start + 1);
         // ".01": cents without the leading zero
         if start > 0
-            && b[start - 1] == b'.'
+            && is_sep(b[start - 1])
             && end - start == 2
             && b[start..end].iter().all(u8::is_ascii_digit)
             && (start < 2 || matches!(b[start - 2], b' ' | b'-' | b'$' | b'M'))
@@ -715,7 +716,7 @@ mod tests {
         assert_eq!(values("DUE ZS.15"), ["25.15"]);
         assert_eq!(values("$l 1.40"), ["11.40"]);
         assert_eq!(values("1 3.80"), ["13.80"]);
-        assert_eq!(values("RM1 3.80"), ["13.80"]);
+        assert_eq!(values("Total RM1 86.00"), ["1", "86.00"], "not joined after RM");
         assert_eq!(values("2 9.90 SR"), ["9.90"]);
         assert_eq!(values("Zu zahlen 12,5O €"), ["12.50"]);
         // a count and a price stay apart; a time stays a time
@@ -731,6 +732,7 @@ mod tests {
         assert_eq!(values("ROUNDING -0.02"), ["-0.02"]);
         assert_eq!(values("ROUNDING 0.02-"), ["-0.02"]);
         assert_eq!(values("ROUNDING ADJUSTMENT RM .01"), ["0.01"]);
+        assert_eq!(values("Rounding Adjustment RM -,01"), ["-0.01"]);
         assert_eq!(values("TOTAL 1O.00"), ["10.00"]);
         assert_eq!(values("TOTAL 12.5O"), ["12.50"]);
     }

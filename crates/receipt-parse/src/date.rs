@@ -376,7 +376,14 @@ fn maybe_date(line: &str) -> bool {
         i += 1;
     }
     // "05/O8/2019": a confusable letter may hide the second separator's digit
-    separated >= 1 && b.iter().any(|&x| confusable(x).is_some())
+    separated >= 1
+        && (b.iter().any(|&x| matches!(x, b'O' | b'o' | b'l' | b'I'))
+            || (1..b.len().saturating_sub(1)).any(|i| {
+                let sep = |x: u8| matches!(x, b'/' | b'-' | b'.');
+                confusable(b[i]).is_some()
+                    && ((b[i - 1].is_ascii_digit() && sep(b[i + 1]))
+                        || (sep(b[i - 1]) && b[i + 1].is_ascii_digit()))
+            }))
 }
 
 fn scan_plain(line: &str) -> Vec<FoundDate> {

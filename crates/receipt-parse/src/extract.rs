@@ -389,15 +389,14 @@ fn infer_rounded_totals(rows: &mut [Row]) {
     let mut last_rounding: Option<(usize, Amount)> = None;
     // rows without an amount (a garbled label, debris)
     // (or lent to a label): how many such rows lie right above each row
-    let quiet: Vec<usize> = (0..rows.len())
-        .map(|i| {
-            rows[..i]
-                .iter()
-                .rev()
-                .take_while(|r| r.amounts.is_empty() || r.lent)
-                .count()
-        })
-        .collect();
+    let mut quiet: Vec<usize> = Vec::with_capacity(rows.len());
+    for i in 0..rows.len() {
+        let above = i
+            .checked_sub(1)
+            .filter(|&p| rows[p].amounts.is_empty() || rows[p].lent)
+            .map_or(0, |p| quiet[p] + 1);
+        quiet.push(above);
+    }
     for (i, row) in rows.iter_mut().enumerate() {
         let Some(v) = row.value else { continue };
         let rounds_total = |(t, adj): (Amount, Amount)| {

@@ -1155,6 +1155,11 @@ pub(crate) fn misread(folded: Folded<'_>, have: Flags) -> Flags {
         let known = key(w, false).is_some_and(|k| table.first.get(k).is_some());
         if !known {
             out |= fuzzy_flags(table, w) & want;
+            // keywords printed without spaces: "TOTALAMTINCL", "AMTPAYABLE" (not "TAXINVOICE")
+            let g = glued(table, w, 2);
+            if g & (BANNER | ADDRESS) == 0 {
+                out |= g;
+            }
         }
         // a word a stray mark broke in two: "TOT,L", "PAY ABLE"
         if let Some(&next) = words.get(i + 1) {
@@ -1171,6 +1176,36 @@ pub(crate) fn misread(folded: Folded<'_>, have: Flags) -> Flags {
         }
     }
     out
+}
+
+/// The flags of a word that is keywords glued together (up to `depth` + 1 of them, each of two
+/// letters or more), 0 when it is not.
+fn glued(table: &Keywords, w: &[u8], depth: u32) -> Flags {
+    if w.len() < 5 || w.len() > KEY_MAX {
+        return 0;
+    }
+    let single = |part: &[u8]| {
+        key(part, false)
+            .and_then(|k| table.first.get(k))
+            .map_or(0, |e| e.single)
+    };
+    for cut in 3..=w.len() - 2 {
+        let head = single(&w[..cut]);
+        if head == 0 {
+            continue;
+        }
+        let tail = single(&w[cut..]);
+        if tail != 0 {
+            return head | tail;
+        }
+        if depth > 0 {
+            let rest = glued(table, &w[cut..], depth - 1);
+            if rest != 0 {
+                return head | rest;
+            }
+        }
+    }
+    0
 }
 
 /// The flags of one folded word on its own.
@@ -1220,6 +1255,8 @@ mod tests {
         assert_ne!(of("1TEM(S) : 2") & COUNT, 0);
         assert_ne!(of("CASHRM 52.00") & CASH, 0);
         assert_ne!(of("YOUR CHH~N6E") & CHANGE, 0);
+        assert_ne!(of("TotalAmtIncl.GST@6%: 156.00") & INCL, 0);
+        assert_ne!(of("Total AmtPayable: 156.00") & STRONG, 0);
         assert_ne!(of("lotal Sales(inclusive GsT） RM 11.50") & TOTAL, 0);
         assert_eq!(of("ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE TOAL") & TOTAL, 0);
     }
