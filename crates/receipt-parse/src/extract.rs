@@ -916,6 +916,16 @@ fn pick_merchant(rows: &[Row]) -> (Option<String>, u8) {
         if r.flags & words::LEGAL != 0 {
             score += 3.0;
         }
+        if r.flags & (words::COMPANY | words::LEGAL) == 0 {
+            // a name glued to its legal form or trade: "UROKOJAPANESECUISINESDNBHD"
+            let glued = words::company_suffix(r.words);
+            score += if glued & words::LEGAL != 0 { 3.0 } else { 0.0 };
+            score += if glued & words::COMPANY != 0 { 4.0 } else { 0.0 };
+        }
+        // printed names are capitalised: an all-lower-case row is a note or a stamp
+        if r.ascii && !r.text.bytes().any(|b| b.is_ascii_uppercase()) {
+            score -= 2.0;
+        }
         ranked.push((score, i));
     }
     // best first; ties to the earlier row

@@ -1208,6 +1208,25 @@ fn glued(table: &Keywords, w: &[u8], depth: u32) -> Flags {
     0
 }
 
+/// The company flags of words that end in a company word of five letters or more, glued on
+/// by OCR ("ABCHOTRADING", "UROKOJAPANESECUISINESDNBHD").
+pub(crate) fn company_suffix(folded: Folded<'_>) -> Flags {
+    let table = &*TABLE;
+    let mut out = 0;
+    for w in folded.words().map(str::as_bytes).filter(|w| w.len() >= 8) {
+        for start in 1..=w.len() - 5 {
+            let f = key(&w[start..], false)
+                .and_then(|k| table.first.get(k))
+                .map_or(0, |e| e.single);
+            if f & COMPANY != 0 {
+                out |= f & (COMPANY | LEGAL);
+                break;
+            }
+        }
+    }
+    out
+}
+
 /// The flags of one folded word on its own.
 pub(crate) fn word_flags(word: &str) -> Flags {
     key(word.as_bytes(), false)
@@ -1257,6 +1276,10 @@ mod tests {
         assert_ne!(of("YOUR CHH~N6E") & CHANGE, 0);
         assert_ne!(of("TotalAmtIncl.GST@6%: 156.00") & INCL, 0);
         assert_ne!(of("Total AmtPayable: 156.00") & STRONG, 0);
+        let glued = fold("UROKOJAPANESECUISINESDNBHD");
+        assert_eq!(company_suffix(glued.get()), COMPANY | LEGAL);
+        let glued = fold("ABCHOTRADING");
+        assert_eq!(company_suffix(glued.get()), COMPANY);
         assert_ne!(of("lotal Sales(inclusive GsT） RM 11.50") & TOTAL, 0);
         assert_eq!(of("ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE TOAL") & TOTAL, 0);
     }
