@@ -1036,11 +1036,21 @@ fn fuzzy_flags(table: &Keywords, w: &[u8]) -> Flags {
     if lead & (letter_bit(w[0]) | letter_bit(w[1])) == 0 {
         return 0;
     }
-    let mut out = 0;
-    for skip in [None].into_iter().chain((0..w.len()).map(Some)) {
-        if let Some(f) = key_without(w, skip).and_then(|k| table.fuzzy.get(k)) {
+    // every key with one letter left out, from the keys of the word's heads and tails: the
+    // head before `skip` shifted over the tail after it (6 bits a letter)
+    let n = w.len();
+    let mut heads = [0u128; FUZZY_MIN + 11];
+    for i in 0..n {
+        heads[i + 1] = (heads[i] << 6) | u128::from(CODE[usize::from(w[i])]);
+    }
+    let mut out = table.fuzzy.get(heads[n]).copied().unwrap_or(0);
+    let mut tail: u128 = 0;
+    for skip in (0..n).rev() {
+        let k = (heads[skip] << (6 * (n - 1 - skip))) | tail;
+        if let Some(f) = table.fuzzy.get(k) {
             out |= f;
         }
+        tail |= u128::from(CODE[usize::from(w[skip])]) << (6 * (n - 1 - skip));
     }
     out
 }
@@ -1185,6 +1195,14 @@ fn glued(table: &Keywords, w: &[u8], depth: u32) -> Flags {
         return 0;
     }
     let single = |part: &[u8]| {
+        // most cuts cannot be a keyword by their first and last letters: no lookup
+        let n = part.len();
+        if n >= table.first_letters.len()
+            || table.first_letters[n] & letter_bit(part[0]) == 0
+            || table.last_letters[n] & letter_bit(part[n - 1]) == 0
+        {
+            return 0;
+        }
         key(part, false)
             .and_then(|k| table.first.get(k))
             .map_or(0, |e| e.single)
