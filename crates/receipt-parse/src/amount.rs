@@ -251,6 +251,13 @@ fn currency_after(line: &[u8], at: usize) -> bool {
         start += 1;
     }
     let tail = &line[start..];
+    // every code starts with one of these bytes: most numbers have none after them
+    if !matches!(
+        tail.first(),
+        Some(0xe2 | 0xc2 | b'E' | b'R' | b'U' | b'C' | b'z' | b'P' | b'T' | b'K' | 0xd0)
+    ) {
+        return false;
+    }
     const CODES: [&[u8]; 12] = [
         b"\xe2\x82\xac",
         b"\xc2\xa3",
@@ -302,6 +309,19 @@ fn is_gap(b: u8) -> bool {
     )
 }
 
+/// The bytes where [`repair`] has something to check: a gap ([`is_gap`]) or a letter read for
+/// a leading digit ([`leading_digit`]).
+const MAY_REPAIR: [bool; 256] = {
+    let mut t = [false; 256];
+    let marks = b" '`:;~|_\"^OolIZSB";
+    let mut i = 0;
+    while i < marks.len() {
+        t[marks[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 /// Letters OCR prints for a digit at the start of an amount ("Z8.15", "S0.00").
 fn leading_digit(b: u8) -> Option<u8> {
     match b {
@@ -329,6 +349,9 @@ fn repair(b: &[u8]) -> Option<Vec<u8>> {
     let mut leads = 0;
     for g in 0..n.saturating_sub(1) {
         let x = b[g];
+        if !MAY_REPAIR[usize::from(x)] {
+            continue;
+        }
         // a split needs a digit, a separator or a misread digit right before the gap
         let joinable =
             |p: u8| p.is_ascii_digit() || is_sep(p) || leading_digit(p).is_some();
@@ -704,6 +727,14 @@ mod tests {
         assert!(values("12.03.2018").is_empty());
         assert!(values("TEL 03-8051 9514").is_empty());
         assert!(values("INV A1234").is_empty());
+    }
+
+    #[test]
+    fn the_repair_table_covers_gaps_and_leading_letters() {
+        for b in 0u8..=255 {
+            let expected = is_gap(b) || leading_digit(b).is_some();
+            assert_eq!(MAY_REPAIR[usize::from(b)], expected, "byte {b}");
+        }
     }
 
     #[test]

@@ -267,17 +267,25 @@ fn scan_row<'a>(text: &'a str, folded: &mut Vec<u8>, amounts: &mut Vec<Found>) -
     }
 }
 
+/// The amount a row's label applies to: its last decimal amount, else its last amount.
+fn own_value(amounts: &[Found]) -> Option<Amount> {
+    amounts
+        .iter()
+        .rev()
+        .find(|f| f.decimal)
+        .or(amounts.last())
+        .map(|f| f.amount)
+}
+
+/// A total confidence at or above this was confirmed by the amounts around it.
+const CONFIRMED: u8 = 75;
+
 fn row<'a>(s: Scanned<'a>, folded: &'a str, amounts: &'a [Found]) -> Row<'a> {
     // only ASCII was folded, so every range is a char boundary; `get` keeps that unchecked
     let words = words::Folded::new(folded.get(s.folded).unwrap_or(""), s.count);
     let flags = s.flags;
     let amounts = &amounts[s.amounts];
-    let value = amounts
-        .iter()
-        .rev()
-        .find(|f| f.decimal)
-        .or(amounts.last())
-        .map(|f| f.amount);
+    let value = own_value(amounts);
     Row {
         text: s.text,
         letters: s.letters,
@@ -295,8 +303,10 @@ fn row<'a>(s: Scanned<'a>, folded: &'a str, amounts: &'a [Found]) -> Row<'a> {
 }
 
 /// Adds the labels OCR misread ([`words::misread`]) to the rows that may label an amount: a
-/// row with an amount of its own, or one with an amount-only row within the next three.
-fn read_misread_labels(rows: &mut [Row]) {
+/// row with an amount of its own, or one with an amount-only row within the next three;
+/// returns whether any row gained one.
+fn read_misread_labels(rows: &mut [Row]) -> bool {
+    let mut changed = false;
     for i in 0..rows.len() {
         let r = &rows[i];
         if r.letters < 3 {
@@ -311,12 +321,12 @@ fn read_misread_labels(rows: &mut [Row]) {
             continue;
         }
         let extra = words::misread(r.words, r.flags);
-        if extra != 0 {
-            let r = &mut rows[i];
-            r.flags |= extra;
-            r.kind = classify(r.flags);
+        if extra & !r.flags != 0 {
+            rows[i].flags |= extra;
+            changed = true;
         }
     }
+    changed
 }
 
 fn is_label_only(r: &Row) -> bool {
@@ -1104,11 +1114,21 @@ pub(crate) fn receipt<'a>(texts: impl Iterator<Item = &'a str>, size_hint: usize
         .into_iter()
         .map(|s| row(s, &folded, &amounts))
         .collect();
-    read_misread_labels(&mut rows);
     pair_labels_with_values(&mut rows);
     infer_rounded_totals(&mut rows);
-
-    let (total, total_conf, total_row) = pick_total(&rows);
+    let (mut total, mut total_conf, mut total_row) = pick_total(&rows);
+    // a total that nothing confirms: labels OCR misread may say more (an exact reading that
+    // the amounts confirm needs no second look, which keeps clean text fast)
+    if total_conf < CONFIRMED && read_misread_labels(&mut rows) {
+        for r in &mut rows {
+            r.value = own_value(r.amounts);
+            r.lent = false;
+            r.kind = classify(r.flags);
+        }
+        pair_labels_with_values(&mut rows);
+        infer_rounded_totals(&mut rows);
+        (total, total_conf, total_row) = pick_total(&rows);
+    }
     let before = |k: Kind| {
         let end = total_row.unwrap_or(rows.len());
         rows[..end]
