@@ -355,7 +355,12 @@ fn repair(b: &[u8]) -> Option<Vec<u8>> {
         // a split needs a digit, a separator or a misread digit right before the gap
         let joinable =
             |p: u8| p.is_ascii_digit() || is_sep(p) || leading_digit(p).is_some();
-        if g > 0 && is_gap(x) && dropped < drop.len() && joinable(b[g - 1]) {
+        if g > 0
+            && is_gap(x)
+            && dropped < drop.len()
+            && joinable(b[g - 1])
+            && (digit(g + 1) || is_sep(b[g + 1]))
+        {
             let stray = x != b' ';
             let split = (
                 // "23.1 5", "102.4:0"
