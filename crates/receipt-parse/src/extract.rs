@@ -226,10 +226,15 @@ fn scan_row<'a>(text: &'a str, folded: &mut Vec<u8>, amounts: &mut Vec<Found>) -
     let text = trim(cut(text));
     // one pass over the bytes: letters, digits, dollar signs, anything beyond ASCII
     let (mut letters, mut digits, mut dollar, mut ascii) = (0, 0, None, true);
+    // (and whether an amount may be split apart: most rows skip the repair pass)
+    let mut split = false;
     for (i, &b) in text.as_bytes().iter().enumerate() {
         let class = CLASS[usize::from(b)];
         letters += usize::from(class & LETTER);
         digits += usize::from(class >> 1 & 1);
+        if !split && amount::MAY_REPAIR[usize::from(b)] {
+            split = amount::may_split_at(text.as_bytes(), i);
+        }
         if class & (DOLLAR | WIDE) != 0 {
             if class == DOLLAR {
                 if dollar.is_none() {
@@ -252,7 +257,11 @@ fn scan_row<'a>(text: &'a str, folded: &mut Vec<u8>, amounts: &mut Vec<Found>) -
     };
     let amount_start = amounts.len();
     if digits > 0 {
-        amount::scan_into(text, amounts);
+        if split {
+            amount::scan_into(text, amounts);
+        } else {
+            amount::scan_unsplit(text, amounts);
+        }
     }
     Scanned {
         text,
