@@ -977,6 +977,14 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
                     *t.long.entry(merged) |= flags;
                 }
             }
+            // four-letter labels only through an added letter ("CAASH", "NETTT"): their
+            // one-letter-less forms are too common
+            if first.len() == FUZZY_MIN - 1 && flags & FUZZY != 0 {
+                if let Some(k) = key(first.as_bytes(), false) {
+                    *t.fuzzy.entry(k) |= flags & FUZZY;
+                }
+                t.fuzzy_lead[FUZZY_MIN] |= first.bytes().take(2).fold(0, |m, x| m | letter_bit(x));
+            }
             if first.len() >= FUZZY_MIN && flags & FUZZY != 0 {
                 let b = first.as_bytes();
                 let lead = b.iter().take(3).fold(0, |m, &x| m | letter_bit(x));
@@ -1004,7 +1012,7 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
 
 /// The flags a misread word may stand for: the labels of the payment block.
 const FUZZY: Flags =
-    TOTAL | SUB | ROUND | ROUNDED | CHANGE | STRONG | BALANCE | TIP | DISCOUNT | INCL | EXCL;
+    TOTAL | SUB | ROUND | ROUNDED | CHANGE | STRONG | BALANCE | TIP | DISCOUNT | INCL | EXCL | CASH;
 /// The shortest keyword read through a misread letter (shorter ones have too many neighbours).
 const FUZZY_MIN: usize = 5;
 /// Rows with more words than this are not labels: no fuzzy lookup.
@@ -1292,6 +1300,8 @@ mod tests {
         assert_ne!(of("1TEM(S) : 2") & COUNT, 0);
         assert_ne!(of("CASHRM 52.00") & CASH, 0);
         assert_ne!(of("YOUR CHH~N6E") & CHANGE, 0);
+        assert_ne!(of("CAASH RM 50.00") & CASH, 0);
+        assert_eq!(of("CASE 12") & CASH, 0);
         assert_ne!(of("TotalAmtIncl.GST@6%: 156.00") & INCL, 0);
         assert_ne!(of("Total AmtPayable: 156.00") & STRONG, 0);
         let glued = fold("UROKOJAPANESECUISINESDNBHD");
