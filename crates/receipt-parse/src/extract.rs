@@ -375,7 +375,20 @@ fn pair_labels_with_values(rows: &mut [Row]) {
                 .map(|k| (idx[i + k], idx[first_value + k]))
                 .collect()
         } else if values > 0 {
-            vec![(idx[first_value - 1], idx[first_value])]
+            // a label broken over two rows: "TOTAL AFTER ADJ" / "INCL GST" / "122.80"
+            let (last, before) = (idx[first_value - 1], idx[first_value.saturating_sub(2)]);
+            let qualifier = |f: Flags| {
+                f & (words::INCL | words::EXCL) != 0
+                    && f & (words::TOTAL | words::STRONG | words::SUB | words::ROUNDED) == 0
+            };
+            if labels >= 2 && qualifier(rows[last].flags) && rows[before].kind == Kind::Total {
+                let extra = rows[last].flags & (words::INCL | words::EXCL);
+                rows[before].flags |= extra;
+                rows[before].kind = classify(rows[before].flags);
+                vec![(before, idx[first_value])]
+            } else {
+                vec![(last, idx[first_value])]
+            }
         } else {
             Vec::new()
         };

@@ -1181,8 +1181,10 @@ pub(crate) fn misread(folded: Folded<'_>, have: Flags) -> Flags {
         }
         // a word a stray mark broke in two: "TOT,L", "PAY ABLE"
         if let Some(&next) = words.get(i + 1) {
-            if w.len() <= 5 && next.len() <= 5 && w.len() + next.len() >= FUZZY_MIN - 1 {
-                let mut joined = [0u8; 10];
+            if (w.len() <= 5 || next.len() <= 5)
+                && (FUZZY_MIN - 1..=12).contains(&(w.len() + next.len()))
+            {
+                let mut joined = [0u8; 12];
                 joined[..w.len()].copy_from_slice(w);
                 joined[w.len()..w.len() + next.len()].copy_from_slice(next);
                 let joined = &joined[..w.len() + next.len()];
@@ -1301,6 +1303,7 @@ mod tests {
         assert_ne!(of("CASHRM 52.00") & CASH, 0);
         assert_ne!(of("YOUR CHH~N6E") & CHANGE, 0);
         assert_ne!(of("CAASH RM 50.00") & CASH, 0);
+        assert_ne!(of("TOTAL SAALES (I-CLUSIVE OF GST)") & INCL, 0);
         assert_eq!(of("CASE 12") & CASH, 0);
         assert_ne!(of("TotalAmtIncl.GST@6%: 156.00") & INCL, 0);
         assert_ne!(of("Total AmtPayable: 156.00") & STRONG, 0);

@@ -365,3 +365,10 @@ fn keywords_of_the_new_locales_in_ocr_forms() {
         assert_eq!(parse(text).total, amt(total), "{text}");
     }
 }
+
+#[test]
+fn a_total_label_broken_over_two_rows_keeps_its_amount() {
+    let r = parse("ROUNDING ADJ\n0.02\nTOTAL AFTER ADJ\nINCL GST\n122.80\nCASH\n200.00\nCHANGE\n77.20");
+    assert_eq!(r.total, amt("122.80"));
+    assert_ne!(r.tax, amt("122.80"));
+}
