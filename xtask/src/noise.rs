@@ -109,15 +109,15 @@ pub fn corrupt(text: &str, rate: f64, rng: &mut Rng) -> String {
                 // a debris row inserted
                 1 => {
                     out.push('\n');
-                    out.push_str(*rng.pick(DEBRIS));
+                    out.push_str(rng.pick::<&str>(DEBRIS));
                     out.push('\n');
                 }
                 // two debris rows
                 _ => {
                     out.push('\n');
-                    out.push_str(*rng.pick(DEBRIS));
+                    out.push_str(rng.pick::<&str>(DEBRIS));
                     out.push('\n');
-                    out.push_str(*rng.pick(DEBRIS));
+                    out.push_str(rng.pick::<&str>(DEBRIS));
                     out.push('\n');
                 }
             },

@@ -366,8 +366,7 @@ fn repair(b: &[u8]) -> Option<Vec<u8>> {
             continue;
         }
         // a split needs a digit, a separator or a misread digit right before the gap
-        let joinable =
-            |p: u8| p.is_ascii_digit() || is_sep(p) || leading_digit(p).is_some();
+        let joinable = |p: u8| p.is_ascii_digit() || is_sep(p) || leading_digit(p).is_some();
         if g > 0
             && is_gap(x)
             && dropped < drop.len()
@@ -377,15 +376,26 @@ fn repair(b: &[u8]) -> Option<Vec<u8>> {
             let stray = x != b' ';
             let split = (
                 // "23.1 5", "102.4:0"
-                g >= 3 && digit(g - 1) && is_sep(b[g - 2]) && digit(g - 3) && digit(g + 1)
+                g >= 3
+                    && digit(g - 1)
+                    && is_sep(b[g - 2])
+                    && digit(g - 3)
+                    && digit(g + 1)
                     && ends(g + 2)
             ) || (
                 // "41 .20"
-                digit(g - 1) && b.get(g + 1).is_some_and(|&y| is_sep(y))
-                    && digit(g + 2) && digit(g + 3) && ends(g + 4)
+                digit(g - 1)
+                    && b.get(g + 1).is_some_and(|&y| is_sep(y))
+                    && digit(g + 2)
+                    && digit(g + 3)
+                    && ends(g + 4)
             ) || (
                 // "16. 95"
-                g >= 2 && b[g - 1] == b'.' && digit(g - 2) && digit(g + 1) && digit(g + 2)
+                g >= 2
+                    && b[g - 1] == b'.'
+                    && digit(g - 2)
+                    && digit(g + 1)
+                    && digit(g + 2)
                     && ends(g + 3)
             ) || (
                 // "4'9.90": a mark, never a space, between the digits of the whole part
@@ -768,7 +778,11 @@ mod tests {
         assert_eq!(values("DUE ZS.15"), ["25.15"]);
         assert_eq!(values("$l 1.40"), ["11.40"]);
         assert_eq!(values("1 3.80"), ["13.80"]);
-        assert_eq!(values("Total RM1 86.00"), ["1", "86.00"], "not joined after RM");
+        assert_eq!(
+            values("Total RM1 86.00"),
+            ["1", "86.00"],
+            "not joined after RM"
+        );
         assert_eq!(values("2 9.90 SR"), ["9.90"]);
         assert_eq!(values("Zu zahlen 12,5O €"), ["12.50"]);
         // a count and a price stay apart; a time stays a time

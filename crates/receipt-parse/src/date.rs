@@ -673,7 +673,10 @@ mod tests {
         assert_eq!(isos("2S/12/2018"), ["2018-12-25"]);
         assert_eq!(isos("25AUG2018"), ["2018-08-25"]);
         assert_eq!(isos("06/01/2018 10:25"), ["2018-01-06"]);
-        assert!(isos("14-03-182149").is_empty(), "no time after it: not a date");
+        assert!(
+            isos("14-03-182149").is_empty(),
+            "no time after it: not a date"
+        );
     }
 
     #[test]

@@ -406,9 +406,27 @@ fn is_filler(r: &Row) -> bool {
     // one digit among marks and strokes ("1 l|"), not a count ("2") nor a rate ("SR = 6%")
     let debris = || {
         r.digits == 1
-            && r.text.bytes().any(|b| matches!(b, b'|' | b'~' | b'`' | b'^' | b';'))
+            && r.text
+                .bytes()
+                .any(|b| matches!(b, b'|' | b'~' | b'`' | b'^' | b';'))
             && r.text.bytes().all(|b| {
-                b.is_ascii_digit() || matches!(b, b' ' | b'l' | b'I' | b'i' | b'|' | b'~' | b'`' | b'^' | b';' | b'.' | b':' | b'\'' | b'-' | b'_')
+                b.is_ascii_digit()
+                    || matches!(
+                        b,
+                        b' ' | b'l'
+                            | b'I'
+                            | b'i'
+                            | b'|'
+                            | b'~'
+                            | b'`'
+                            | b'^'
+                            | b';'
+                            | b'.'
+                            | b':'
+                            | b'\''
+                            | b'-'
+                            | b'_'
+                    )
             })
     };
     r.amounts.is_empty() && r.letters <= 3 && r.flags & LABELS == 0 && (r.digits == 0 || debris())
@@ -639,9 +657,8 @@ fn pick_total(rows: &[Row]) -> (Option<Amount>, u8, Option<usize>) {
             .zip(tax)
             .filter(|(s, t)| t.milli() > 0 && t.milli() * 3 < s.milli())
             .map(|(s, t)| s.milli() + t.milli() + rounding.map_or(0, |r| r.milli()));
-        let confirmed = |x: i64| {
-            paid_exactly.is_some_and(|p| near(p, x)) || summed.is_some_and(|s| near(s, x))
-        };
+        let confirmed =
+            |x: i64| paid_exactly.is_some_and(|p| near(p, x)) || summed.is_some_and(|s| near(s, x));
         if !confirmed(v.milli()) {
             let agreed = paid_exactly
                 .zip(summed)
@@ -650,7 +667,9 @@ fn pick_total(rows: &[Row]) -> (Option<Amount>, u8, Option<usize>) {
             let printed = |x: i64| {
                 rows.iter().any(|r| {
                     !matches!(r.kind, Kind::Tendered | Kind::Change)
-                        && r.amounts.iter().any(|f| f.decimal && near(f.amount.milli(), x))
+                        && r.amounts
+                            .iter()
+                            .any(|f| f.decimal && near(f.amount.milli(), x))
                 })
             };
             if let Some(x) = agreed.filter(|&x| x > 0 && printed(x)) {
@@ -763,7 +782,10 @@ fn pick_currency(rows: &[Row]) -> (Option<Currency>, u8) {
         return (None, 0);
     }
     let total: u32 = counts.iter().sum();
-    (Some(ALL[best].0), (50 + 50 * n / total.max(1)).min(100) as u8)
+    (
+        Some(ALL[best].0),
+        (50 + 50 * n / total.max(1)).min(100) as u8,
+    )
 }
 
 /// The time of day printed in a row; one with fewer than three digits has none ("8:05").
@@ -952,7 +974,11 @@ fn pick_merchant(rows: &[Row]) -> (Option<String>, u8) {
             // a name glued to its legal form or trade: "UROKOJAPANESECUISINESDNBHD"
             let glued = words::company_suffix(r.words);
             score += if glued & words::LEGAL != 0 { 3.0 } else { 0.0 };
-            score += if glued & words::COMPANY != 0 { 4.0 } else { 0.0 };
+            score += if glued & words::COMPANY != 0 {
+                4.0
+            } else {
+                0.0
+            };
         }
         // printed names are capitalised: an all-lower-case row is a note or a stamp
         if r.ascii && !r.text.bytes().any(|b| b.is_ascii_uppercase()) {

@@ -1312,7 +1312,10 @@ mod tests {
         let glued = fold("ABCHOTRADING");
         assert_eq!(company_suffix(glued.get()), COMPANY);
         assert_ne!(of("lotal Sales(inclusive GsT） RM 11.50") & TOTAL, 0);
-        assert_eq!(of("ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE TOAL") & TOTAL, 0);
+        assert_eq!(
+            of("ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE TOAL") & TOTAL,
+            0
+        );
     }
 
     #[test]

@@ -277,7 +277,10 @@ fn merchant_keeps_an_unclosed_bracket_before_the_registration_number() {
 #[test]
 fn polish_receipt_with_suma_pln_ptu_and_reszta() {
     let r = fixture("pl.txt");
-    assert_eq!(r.merchant.as_deref(), Some("PIEKARNIA POD LIPAMI Sp. z o.o."));
+    assert_eq!(
+        r.merchant.as_deref(),
+        Some("PIEKARNIA POD LIPAMI Sp. z o.o.")
+    );
     assert_eq!(r.date.as_deref(), Some("2023-05-19"));
     assert_eq!(r.currency, Some(Currency::Pln));
     assert_eq!(r.tax, amt("1.28"), "SUMA PTU is the tax, not the total");
@@ -359,7 +362,10 @@ fn keywords_of_the_new_locales_in_ocr_forms() {
         ("IMPORTE 9,95 €\nEFECTIVO 10,00\nCAMBIO 0,05", "9.95"),
         ("CELKEM 120 Kč\nHOTOVĚ 200 Kč\nVRÁCENO 80 Kč", "120"),
         ("T0TAL A PAGAR 6,40\nDINHEIRO 10,00\nTROCO 3,60", "6.40"),
-        ("ZU ZAHLEN\n'.:;\n|| ~\n12,5O €\nBAR 20,00\nRÜCKGELD 7,50", "12.50"),
+        (
+            "ZU ZAHLEN\n'.:;\n|| ~\n12,5O €\nBAR 20,00\nRÜCKGELD 7,50",
+            "12.50",
+        ),
         ("TOTAL $41 .20\nCASH 50.00\nCHANGE 8.80", "41.20"),
     ] {
         assert_eq!(parse(text).total, amt(total), "{text}");
@@ -368,7 +374,8 @@ fn keywords_of_the_new_locales_in_ocr_forms() {
 
 #[test]
 fn a_total_label_broken_over_two_rows_keeps_its_amount() {
-    let r = parse("ROUNDING ADJ\n0.02\nTOTAL AFTER ADJ\nINCL GST\n122.80\nCASH\n200.00\nCHANGE\n77.20");
+    let r =
+        parse("ROUNDING ADJ\n0.02\nTOTAL AFTER ADJ\nINCL GST\n122.80\nCASH\n200.00\nCHANGE\n77.20");
     assert_eq!(r.total, amt("122.80"));
     assert_ne!(r.tax, amt("122.80"));
 }
