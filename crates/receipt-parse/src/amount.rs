@@ -301,17 +301,9 @@ pub(crate) fn scan_into(line: &str, out: &mut Vec<Found>) {
     }
 }
 
-/// [`scan_into`] for a line [`may_split_at`] found no split in.
+/// [`scan_into`] for a line where nothing can have split an amount apart.
 pub(crate) fn scan_unsplit(line: &str, out: &mut Vec<Found>) {
     scan_bytes(line.as_bytes(), out);
-}
-
-/// Whether [`repair`] may have something to do at `i` (a byte [`MAY_REPAIR`] marks): a number
-/// part on both sides of a gap, or a misread leading digit before a number part.
-pub(crate) fn may_split_at(b: &[u8], i: usize) -> bool {
-    let part = |x: u8| x.is_ascii_digit() || is_sep(x) || leading_digit(x).is_some();
-    let next = b.get(i + 1).is_some_and(|&x| part(x));
-    next && (i == 0 || part(b[i - 1]) || matches!(b[i - 1], b' ' | b':' | b'$'))
 }
 
 /// A byte OCR leaves inside a number: a space or a stray mark.
@@ -324,7 +316,7 @@ fn is_gap(b: u8) -> bool {
 
 /// The bytes where [`repair`] has something to check: a gap ([`is_gap`]) or a letter read for
 /// a leading digit ([`leading_digit`]).
-pub(crate) const MAY_REPAIR: [bool; 256] = {
+const MAY_REPAIR: [bool; 256] = {
     let mut t = [false; 256];
     let marks = b" '`:;~|_\"^OolIZSB";
     let mut i = 0;

@@ -202,6 +202,41 @@ const DIGIT: u8 = 2;
 const DOLLAR: u8 = 4;
 const WIDE: u8 = 8;
 
+/// Byte classes for noticing a split amount in the row pass, a superset of what
+/// `amount::repair` joins: a number part (digit, separator, letter read for a digit), a gap
+/// OCR leaves in a number, a letter read for a leading digit, and what may precede one.
+const SPLIT: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let c = b as u8;
+        let lead = matches!(c, b'O' | b'o' | b'l' | b'I' | b'|' | b'Z' | b'S' | b'B');
+        let mut v = 0;
+        if c.is_ascii_digit() || c == b'.' || c == b',' || lead {
+            v |= NUM_PART;
+        }
+        if matches!(
+            c,
+            b' ' | b'\'' | b'`' | b':' | b';' | b'~' | b'|' | b'_' | b'"' | b'^'
+        ) {
+            v |= GAP;
+        }
+        if lead {
+            v |= LEAD;
+        }
+        if matches!(c, b' ' | b':' | b'$') {
+            v |= OPEN;
+        }
+        t[b] = v;
+        b += 1;
+    }
+    t
+};
+const NUM_PART: u8 = 1;
+const GAP: u8 = 2;
+const LEAD: u8 = 4;
+const OPEN: u8 = 8;
+
 /// [`str::trim`], with a byte loop for the ASCII ends that receipt rows have.
 fn trim(text: &str) -> &str {
     // the ASCII characters with Unicode's White_Space property
@@ -227,14 +262,17 @@ fn scan_row<'a>(text: &'a str, folded: &mut Vec<u8>, amounts: &mut Vec<Found>) -
     // one pass over the bytes: letters, digits, dollar signs, anything beyond ASCII
     let (mut letters, mut digits, mut dollar, mut ascii) = (0, 0, None, true);
     // (and whether an amount may be split apart: most rows skip the repair pass)
-    let mut split = false;
+    let (mut split, mut pending, mut prev) = (false, false, 0u8);
     for (i, &b) in text.as_bytes().iter().enumerate() {
         let class = CLASS[usize::from(b)];
         letters += usize::from(class & LETTER);
         digits += usize::from(class >> 1 & 1);
-        if !split && amount::MAY_REPAIR[usize::from(b)] {
-            split = amount::may_split_at(text.as_bytes(), i);
-        }
+        // a gap after a number part, or a misread leading digit, then a number part
+        let s = SPLIT[usize::from(b)];
+        split |= pending & (s & NUM_PART != 0);
+        pending = (s & GAP != 0 && prev & NUM_PART != 0)
+            | (s & LEAD != 0 && (i == 0 || prev & OPEN != 0));
+        prev = s;
         if class & (DOLLAR | WIDE) != 0 {
             if class == DOLLAR {
                 if dollar.is_none() {

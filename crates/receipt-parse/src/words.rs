@@ -1121,7 +1121,8 @@ fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
             }
             continue;
         }
-        if len >= 3 && w.contains(&b'L') {
+        // (short words only where a tax marker or a count may hide: INCL, EXCL, ITEM)
+        if (len >= 6 || (len >= 3 && matches!(w[0], b'I' | b'L' | b'E'))) && w.contains(&b'L') {
             if let Some(f) = key(w, true).and_then(|k| table.long.get(k)) {
                 out |= f;
             }
