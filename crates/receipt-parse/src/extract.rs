@@ -262,16 +262,17 @@ fn scan_row<'a>(text: &'a str, folded: &mut Vec<u8>, amounts: &mut Vec<Found>) -
     // one pass over the bytes: letters, digits, dollar signs, anything beyond ASCII
     let (mut letters, mut digits, mut dollar, mut ascii) = (0, 0, None, true);
     // (and whether an amount may be split apart: most rows skip the repair pass)
-    let (mut split, mut pending, mut prev) = (false, false, 0u8);
+    // (bit arithmetic, no branches: `pending` is 1 after a gap behind a number part or a
+    // misread leading digit, and a number part right after it is a possible split)
+    let (mut split, mut pending, mut prev) = (0u8, 0u8, OPEN);
     for (i, &b) in text.as_bytes().iter().enumerate() {
         let class = CLASS[usize::from(b)];
         letters += usize::from(class & LETTER);
         digits += usize::from(class >> 1 & 1);
         // a gap after a number part, or a misread leading digit, then a number part
         let s = SPLIT[usize::from(b)];
-        split |= pending & (s & NUM_PART != 0);
-        pending = (s & GAP != 0 && prev & NUM_PART != 0)
-            | (s & LEAD != 0 && (i == 0 || prev & OPEN != 0));
+        split |= pending & s;
+        pending = ((s >> 1) & prev | (s >> 2) & (prev >> 3)) & NUM_PART;
         prev = s;
         if class & (DOLLAR | WIDE) != 0 {
             if class == DOLLAR {
@@ -295,7 +296,7 @@ fn scan_row<'a>(text: &'a str, folded: &mut Vec<u8>, amounts: &mut Vec<Found>) -
     };
     let amount_start = amounts.len();
     if digits > 0 {
-        if split {
+        if split & NUM_PART != 0 {
             amount::scan_into(text, amounts);
         } else {
             amount::scan_unsplit(text, amounts);
