@@ -295,15 +295,15 @@ pub(crate) fn scan(line: &str) -> Vec<Found> {
 /// Appends the money-like numbers in one line to `out`, left to right (see [`scan`]); amounts
 /// OCR split apart are joined first (see [`repair`]).
 pub(crate) fn scan_into(line: &str, out: &mut Vec<Found>) {
-    match repair(line.as_bytes()) {
-        Some(fixed) => scan_bytes(&fixed, out),
-        None => scan_bytes(line.as_bytes(), out),
+    let before = out.len();
+    // the plain scan notes a gap or a misread digit at the edge of a number; only then is the
+    // line repaired and scanned again
+    if scan_bytes(line.as_bytes(), out) {
+        if let Some(fixed) = repair(line.as_bytes()) {
+            out.truncate(before);
+            scan_bytes(&fixed, out);
+        }
     }
-}
-
-/// [`scan_into`] for a line where nothing can have split an amount apart.
-pub(crate) fn scan_unsplit(line: &str, out: &mut Vec<Found>) {
-    scan_bytes(line.as_bytes(), out);
 }
 
 /// A byte OCR leaves inside a number: a space or a stray mark.
@@ -313,19 +313,6 @@ fn is_gap(b: u8) -> bool {
         b' ' | b'\'' | b'`' | b':' | b';' | b'~' | b'|' | b'_' | b'"' | b'^'
     )
 }
-
-/// The bytes where [`repair`] has something to check: a gap ([`is_gap`]) or a letter read for
-/// a leading digit ([`leading_digit`]).
-const MAY_REPAIR: [bool; 256] = {
-    let mut t = [false; 256];
-    let marks = b" '`:;~|_\"^OolIZSB";
-    let mut i = 0;
-    while i < marks.len() {
-        t[marks[i] as usize] = true;
-        i += 1;
-    }
-    t
-};
 
 /// Letters OCR prints for a digit at the start of an amount ("Z8.15", "S0.00").
 fn leading_digit(b: u8) -> Option<u8> {
@@ -354,7 +341,7 @@ fn repair(b: &[u8]) -> Option<Vec<u8>> {
     let mut leads = 0;
     for g in 0..n.saturating_sub(1) {
         let x = b[g];
-        if !MAY_REPAIR[usize::from(x)] {
+        if !is_gap(x) && leading_digit(x).is_none() {
             continue;
         }
         // a split needs a digit, a separator or a misread digit right before the gap
@@ -485,9 +472,13 @@ fn whole_part_split(b: &[u8], g: usize) -> bool {
 }
 
 /// [`scan_into`] over bytes (UTF-8 text, or that text with splits joined).
-fn scan_bytes(b: &[u8], out: &mut Vec<Found>) {
+/// Returns whether a number had a gap or a misread digit at its edge (a possible split,
+/// see [`repair`]).
+fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
     let n = b.len();
     let mut i = 0;
+    let mut split = false;
+    let part = |x: u8| x.is_ascii_digit() || is_sep(x);
     while i < n {
         let start = i;
         if !b[i].is_ascii_digit() {
@@ -522,6 +513,15 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) {
             end += 1;
         }
         i = end.max(start + 1);
+        // "41 .20", "16. 95", "23.1 5", "4'9.90" after it; "Z8.15", "$l 1.40" before it
+        let at = |k: usize| b.get(k).copied().unwrap_or(b'\n');
+        split |= (is_gap(at(end)) && part(at(end + 1)))
+            || (is_sep(at(end)) && is_gap(at(end + 1)) && at(end + 2).is_ascii_digit())
+            || (start > 0 && leading_digit(b[start - 1]).is_some())
+            || (start > 1 && is_gap(b[start - 1]) && leading_digit(b[start - 2]).is_some())
+            || (start > 1 && is_sep(b[start - 1]) && leading_digit(b[start - 2]).is_some())
+            // a bar read into the number: "11.4|0"
+            || b[start..end].contains(&b'|');
         // ".01": cents without the leading zero
         if start > 0
             && is_sep(b[start - 1])
@@ -619,6 +619,7 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) {
             currency,
         });
     }
+    split
 }
 
 /// Reads digits with grouping and a decimal separator: returns the amount and whether it had decimals.
@@ -750,19 +751,12 @@ mod tests {
     }
 
     #[test]
-    fn the_repair_table_covers_gaps_and_leading_letters() {
-        for b in 0u8..=255 {
-            let expected = is_gap(b) || leading_digit(b).is_some();
-            assert_eq!(MAY_REPAIR[usize::from(b)], expected, "byte {b}");
-        }
-    }
-
-    #[test]
     fn joins_amounts_that_ocr_split() {
         assert_eq!(values("TOTAL $41 .20"), ["41.20"]);
         assert_eq!(values("TOTAL 16. 95"), ["16.95"]);
         assert_eq!(values("TOTAL 23.1 5"), ["23.15"]);
         assert_eq!(values("TOTAL 102.4:0"), ["102.40"]);
+        assert_eq!(values("NETT TOTAL: $11.4|0"), ["11.40"]);
         assert_eq!(values("Summe 12,5'0"), ["12.50"]);
         assert_eq!(values("TOTAL 4'9.90"), ["49.90"]);
         assert_eq!(values("TOTAL DUE Z8.15"), ["28.15"]);

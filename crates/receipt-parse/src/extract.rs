@@ -202,41 +202,6 @@ const DIGIT: u8 = 2;
 const DOLLAR: u8 = 4;
 const WIDE: u8 = 8;
 
-/// Byte classes for noticing a split amount in the row pass, a superset of what
-/// `amount::repair` joins: a number part (digit, separator, letter read for a digit), a gap
-/// OCR leaves in a number, a letter read for a leading digit, and what may precede one.
-const SPLIT: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut b = 0usize;
-    while b < 256 {
-        let c = b as u8;
-        let lead = matches!(c, b'O' | b'o' | b'l' | b'I' | b'|' | b'Z' | b'S' | b'B');
-        let mut v = 0;
-        if c.is_ascii_digit() || c == b'.' || c == b',' || lead {
-            v |= NUM_PART;
-        }
-        if matches!(
-            c,
-            b' ' | b'\'' | b'`' | b':' | b';' | b'~' | b'|' | b'_' | b'"' | b'^'
-        ) {
-            v |= GAP;
-        }
-        if lead {
-            v |= LEAD;
-        }
-        if matches!(c, b' ' | b':' | b'$') {
-            v |= OPEN;
-        }
-        t[b] = v;
-        b += 1;
-    }
-    t
-};
-const NUM_PART: u8 = 1;
-const GAP: u8 = 2;
-const LEAD: u8 = 4;
-const OPEN: u8 = 8;
-
 /// [`str::trim`], with a byte loop for the ASCII ends that receipt rows have.
 fn trim(text: &str) -> &str {
     // the ASCII characters with Unicode's White_Space property
@@ -261,19 +226,10 @@ fn scan_row<'a>(text: &'a str, folded: &mut Vec<u8>, amounts: &mut Vec<Found>) -
     let text = trim(cut(text));
     // one pass over the bytes: letters, digits, dollar signs, anything beyond ASCII
     let (mut letters, mut digits, mut dollar, mut ascii) = (0, 0, None, true);
-    // (and whether an amount may be split apart: most rows skip the repair pass)
-    // (bit arithmetic, no branches: `pending` is 1 after a gap behind a number part or a
-    // misread leading digit, and a number part right after it is a possible split)
-    let (mut split, mut pending, mut prev) = (0u8, 0u8, OPEN);
     for (i, &b) in text.as_bytes().iter().enumerate() {
         let class = CLASS[usize::from(b)];
         letters += usize::from(class & LETTER);
         digits += usize::from(class >> 1 & 1);
-        // a gap after a number part, or a misread leading digit, then a number part
-        let s = SPLIT[usize::from(b)];
-        split |= pending & s;
-        pending = ((s >> 1) & prev | (s >> 2) & (prev >> 3)) & NUM_PART;
-        prev = s;
         if class & (DOLLAR | WIDE) != 0 {
             if class == DOLLAR {
                 if dollar.is_none() {
@@ -296,11 +252,7 @@ fn scan_row<'a>(text: &'a str, folded: &mut Vec<u8>, amounts: &mut Vec<Found>) -
     };
     let amount_start = amounts.len();
     if digits > 0 {
-        if split & NUM_PART != 0 {
-            amount::scan_into(text, amounts);
-        } else {
-            amount::scan_unsplit(text, amounts);
-        }
+        amount::scan_into(text, amounts);
     }
     Scanned {
         text,
