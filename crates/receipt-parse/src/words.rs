@@ -941,6 +941,19 @@ struct Keywords {
     last_letters: [u32; 32],
 }
 
+impl Keywords {
+    /// Whether a word's length and first, second and last letters fit some keyword's first
+    /// word (a quick test before the lookup).
+    fn may_be_keyword(&self, w: &[u8]) -> bool {
+        let n = w.len();
+        n > 0
+            && n < self.first_letters.len()
+            && self.first_letters[n] & letter_bit(w[0]) != 0
+            && self.last_letters[n] & letter_bit(w[n - 1]) != 0
+            && (n < 2 || self.second_letters[n] & letter_bit(w[1]) != 0)
+    }
+}
+
 static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
     let mut t = Keywords {
         first: KeyTable::new(KEYWORDS.len()),
@@ -1171,7 +1184,8 @@ pub(crate) fn misread(folded: Folded<'_>, have: Flags) -> Flags {
     let words = &words[..n];
     let mut out = 0;
     for (i, &w) in words.iter().enumerate() {
-        let known = key(w, false).is_some_and(|k| table.first.get(k).is_some());
+        let known =
+            table.may_be_keyword(w) && key(w, false).is_some_and(|k| table.first.get(k).is_some());
         if !known {
             out |= fuzzy_flags(table, w) & want;
             // keywords printed without spaces: "TOTALAMTINCL", "AMTPAYABLE" (not "TAXINVOICE")
@@ -1207,11 +1221,7 @@ fn glued(table: &Keywords, w: &[u8], depth: u32) -> Flags {
     }
     let single = |part: &[u8]| {
         // most cuts cannot be a keyword by their first and last letters: no lookup
-        let n = part.len();
-        if n >= table.first_letters.len()
-            || table.first_letters[n] & letter_bit(part[0]) == 0
-            || table.last_letters[n] & letter_bit(part[n - 1]) == 0
-        {
+        if !table.may_be_keyword(part) {
             return 0;
         }
         key(part, false)
@@ -1244,7 +1254,11 @@ pub(crate) fn company_suffix(folded: Folded<'_>) -> Flags {
     let mut out = 0;
     for w in folded.words().map(str::as_bytes).filter(|w| w.len() >= 8) {
         for start in 1..=w.len() - 5 {
-            let f = key(&w[start..], false)
+            let tail = &w[start..];
+            if !table.may_be_keyword(tail) {
+                continue;
+            }
+            let f = key(tail, false)
                 .and_then(|k| table.first.get(k))
                 .map_or(0, |e| e.single);
             if f & COMPANY != 0 {
