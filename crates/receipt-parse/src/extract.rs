@@ -303,11 +303,17 @@ fn row<'a>(s: Scanned<'a>, folded: &'a str, amounts: &'a [Found]) -> Row<'a> {
 }
 
 /// Adds the labels OCR misread ([`words::misread`]) to the rows that may label an amount: a
-/// row with an amount of its own, or one with an amount-only row within the next three;
-/// returns whether any row gained one.
+/// row with an amount of its own, or one with an amount-only row within the next three, from
+/// a few rows above the first label read exactly; returns whether any row gained one.
 fn read_misread_labels(rows: &mut [Row]) -> bool {
     let mut changed = false;
-    for i in 0..rows.len() {
+    // the payment block: from a few rows above the first label read exactly (item rows above
+    // it are left alone), or everything when no label was read
+    let first_label = rows
+        .iter()
+        .position(|r| r.kind != Kind::Other && r.kind != Kind::Discount && r.value.is_some())
+        .unwrap_or(0);
+    for i in first_label.saturating_sub(6)..rows.len() {
         let r = &rows[i];
         if r.letters < 3 {
             continue;
