@@ -478,7 +478,6 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
     let n = b.len();
     let mut i = 0;
     let mut split = false;
-    let part = |x: u8| x.is_ascii_digit() || is_sep(x);
     while i < n {
         let start = i;
         if !b[i].is_ascii_digit() {
@@ -515,13 +514,23 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
         i = end.max(start + 1);
         // "41 .20", "16. 95", "23.1 5", "4'9.90" after it; "Z8.15", "$l 1.40" before it
         let at = |k: usize| b.get(k).copied().unwrap_or(b'\n');
-        split |= (is_gap(at(end)) && part(at(end + 1)))
+        // (a space before another number joins only after one decimal or a short whole part:
+        // "9.00 0.00" is two amounts)
+        let token = &b[start..end];
+        let joins_after = |x: u8| {
+            is_sep(x)
+                || (x.is_ascii_digit()
+                    && (at(end) != b' '
+                        || (token.len() >= 2 && is_sep(token[token.len() - 2]))
+                        || (token.len() <= 3 && !token.iter().any(|&y| is_sep(y)))))
+        };
+        split |= (is_gap(at(end)) && joins_after(at(end + 1)))
             || (is_sep(at(end)) && is_gap(at(end + 1)) && at(end + 2).is_ascii_digit())
             || (start > 0 && leading_digit(b[start - 1]).is_some())
             || (start > 1 && is_gap(b[start - 1]) && leading_digit(b[start - 2]).is_some())
             || (start > 1 && is_sep(b[start - 1]) && leading_digit(b[start - 2]).is_some())
             // a bar read into the number: "11.4|0"
-            || b[start..end].contains(&b'|');
+            || token.contains(&b'|');
         // ".01": cents without the leading zero
         if start > 0
             && is_sep(b[start - 1])
