@@ -2,7 +2,9 @@
 //!
 //! Its one job: read the text an OCR engine printed for a receipt photo and say what the receipt
 //! says. Keyword tables cover English, German, French, Spanish, Portuguese, Italian, Dutch, Polish,
-//! Czech, Turkish, Bulgarian and Malay (Cyrillic read through its Latin look-alikes); matching
+//! Czech, Turkish, Bulgarian and Malay (Cyrillic read through its Latin look-alikes); labels one
+//! letter off, glued together or broken by a stray mark are still read when the exact reading
+//! leaves the total unconfirmed; amounts OCR split apart (`$41 .20`, `16. 95`) are joined; matching
 //! tolerates the usual OCR confusions (0/O, 1/l/|, 5/S, 8/B); amounts may use either decimal
 //! separator and thousands grouping; the grand total is picked among several total-like lines
 //! (after rounding, before cash and change) and cross-checked (tendered − change, subtotal + tax).
