@@ -434,17 +434,16 @@ fn is_filler(r: &Row) -> bool {
 fn infer_rounded_totals(rows: &mut [Row]) {
     let mut last_total: Option<Amount> = None;
     let mut last_rounding: Option<(usize, Amount)> = None;
-    // rows without an amount (a garbled label, debris)
-    // (or lent to a label): how many such rows lie right above each row
-    let mut quiet: Vec<usize> = Vec::with_capacity(rows.len());
-    for i in 0..rows.len() {
-        let above = i
-            .checked_sub(1)
-            .filter(|&p| rows[p].amounts.is_empty() || rows[p].lent)
-            .map_or(0, |p| quiet[p] + 1);
-        quiet.push(above);
-    }
+    // how many rows without an amount of their own (a garbled label, debris, a value lent to
+    // a label) lie right above the current row
+    let mut quiet = 0usize;
     for (i, row) in rows.iter_mut().enumerate() {
+        let quiet_above = quiet;
+        quiet = if row.amounts.is_empty() || row.lent {
+            quiet + 1
+        } else {
+            0
+        };
         let Some(v) = row.value else { continue };
         let rounds_total = |(t, adj): (Amount, Amount)| {
             adj.minor != 0
@@ -471,7 +470,8 @@ fn infer_rounded_totals(rows: &mut [Row]) {
             Kind::Other
                 if is_value_only(row)
                     && !row.lent
-                    && last_rounding.is_some_and(|(r, _)| i - r <= 4 && i - r - 1 <= quiet[i])
+                    && last_rounding
+                        .is_some_and(|(r, _)| i - r <= 4 && i - r - 1 <= quiet_above)
                     && pair.is_some_and(rounds_total) =>
             {
                 row.kind = Kind::Total;
