@@ -8,6 +8,7 @@
 //!   Levenshtein similarity ≥ 0.9 (absorbs OCR slips and annotation typos such as TEO/TED),
 //!   "exact" means equal after that normalisation. The target (≥ 90 %) is on "similar".
 
+use crate::noise;
 use crate::util::{self, root, scratch, shared_data, step};
 use anyhow::{Context, Result, bail};
 use receipt_parse::{Amount, Line, Receipt};
@@ -194,7 +195,7 @@ fn norm_name(s: &str) -> String {
 }
 
 /// 1 − Levenshtein distance / longer length.
-fn similarity(a: &str, b: &str) -> f64 {
+pub(crate) fn similarity(a: &str, b: &str) -> f64 {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let longest = a.len().max(b.len());
@@ -258,11 +259,266 @@ fn data_path(args: &mut pico_args::Arguments) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// Compares a parse with its annotation, field by field (see the module doc).
+struct Judge {
+    month_words: Regex,
+    numeric: Regex,
+    compact: Regex,
+}
+
+/// Which fields of one parse match the annotation.
+#[derive(Debug, Default, Clone, Copy)]
+struct Score {
+    total: bool,
+    date: bool,
+    merchant_similar: bool,
+}
+
+impl Judge {
+    fn new() -> Result<Judge> {
+        Ok(Judge {
+            month_words: Regex::new(r"(\d{1,2})[\s\-./]*([A-Z]{3,9})[\s\-.,/]*(\d{4}|\d{2})\b")?,
+            numeric: Regex::new(r"(\d{1,4})[/\-.](\d{1,2})[/\-.](\d{2,4})")?,
+            compact: Regex::new(r"\b(20\d{2})(\d{2})(\d{2})\b")?,
+        })
+    }
+
+    fn date(&self, text: &str) -> Option<String> {
+        truth_date(text, &self.month_words, &self.numeric, &self.compact)
+    }
+
+    fn score(&self, truth: &Truth, got: &Receipt) -> Score {
+        let want_total = truth.total.as_deref().and_then(truth_amount);
+        let want_date = truth.date.as_deref().and_then(|d| self.date(d));
+        let want_name = truth.company.as_deref().map(norm_name);
+        let got_name = got.merchant.as_deref().map(norm_name);
+        let merchant_similar =
+            matches!((&want_name, &got_name), (Some(w), Some(g)) if similarity(w, g) >= 0.9);
+        Score {
+            total: matches!((want_total, got.total), (Some(w), Some(g)) if w.same_value(g)),
+            date: want_date.is_some() && want_date == got.date,
+            merchant_similar,
+        }
+    }
+}
+
+/// Field hits over a set of parses.
+#[derive(Debug, Default, Clone, Copy)]
+struct Hits {
+    total: usize,
+    date: usize,
+    merchant: usize,
+    n: usize,
+}
+
+impl Hits {
+    fn add(&mut self, s: Score) {
+        self.total += usize::from(s.total);
+        self.date += usize::from(s.date);
+        self.merchant += usize::from(s.merchant_similar);
+        self.n += 1;
+    }
+}
+
+/// Noise rates of `eval --noise`, and how many seeds each is run with.
+const NOISE_RATES: [f64; 4] = [0.0, 0.02, 0.05, 0.10];
+const NOISE_SEEDS: u64 = 3;
+/// The locale fixtures are few: each is corrupted with this many seeds per rate.
+const FIXTURE_SEEDS: u64 = 30;
+
+/// `eval --noise`: accuracy per field per rate of character noise, on the dev receipts (their
+/// `ocr_lines` as text) and on the locale fixtures (whose truth is their clean parse, which
+/// `crates/receipt-parse/tests/locales.rs` checks field by field).
+fn run_noise(samples: &[Sample], judge: &Judge) -> Result<()> {
+    let fixtures_dir = root().join("fixtures").join("receipts");
+    let mut fixtures: Vec<(String, String)> = Vec::new();
+    for entry in std::fs::read_dir(&fixtures_dir)
+        .with_context(|| format!("reading {}", fixtures_dir.display()))?
+    {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "txt") {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            fixtures.push((path.display().to_string(), text));
+        }
+    }
+    fixtures.sort();
+    let texts: Vec<(&Sample, String)> = samples
+        .iter()
+        .filter_map(|s| Input::LinesText.text(s).map(|t| (s, t)))
+        .collect();
+    step(&format!(
+        "noise curve: {} dev receipts ({NOISE_SEEDS} seeds per rate) and {} locale fixtures ({FIXTURE_SEEDS} seeds)",
+        texts.len(),
+        fixtures.len()
+    ));
+    let misses_path = scratch("eval")?.join("noise-misses.jsonl");
+    let mut misses = std::io::BufWriter::new(
+        std::fs::File::create(&misses_path)
+            .with_context(|| format!("creating {}", misses_path.display()))?,
+    );
+    println!();
+    println!(
+        "{:>6} | {:>9} | {:>9} | {:>9} || {:>13} | {:>12}",
+        "noise", "total", "date", "merchant~", "fixture total", "fixture date"
+    );
+    println!("{}", "-".repeat(6 + 9 * 3 + 13 + 12 + 16));
+    let clean: Vec<Receipt> = fixtures
+        .iter()
+        .map(|(_, t)| receipt_parse::parse(t))
+        .collect();
+    for rate in NOISE_RATES {
+        let mut dev = Hits::default();
+        let (mut fx_total, mut fx_date, mut fx_n) = (0usize, 0usize, 0usize);
+        for seed in 0..NOISE_SEEDS {
+            for (k, (s, text)) in texts.iter().enumerate() {
+                let mut rng = noise::Rng::new(seed << 32 ^ k as u64);
+                let noisy = noise::corrupt(text, rate, &mut rng);
+                let got = receipt_parse::parse(&noisy);
+                let score = judge.score(&s.truth, &got);
+                dev.add(score);
+                if seed == 0 && !(score.total && score.date) {
+                    let row = serde_json::json!({
+                        "id": s.id,
+                        "rate": rate,
+                        "total": [s.truth.total, got.total.map(|a| a.to_string())],
+                        "date": [s.truth.date, got.date],
+                        "text": noisy,
+                    });
+                    writeln!(misses, "{row}")?;
+                }
+            }
+        }
+        for seed in 0..FIXTURE_SEEDS {
+            for (k, ((_, text), want)) in fixtures.iter().zip(&clean).enumerate() {
+                let mut rng = noise::Rng::new(seed << 32 ^ (1 << 20) ^ k as u64);
+                let got = receipt_parse::parse(&noise::corrupt(text, rate, &mut rng));
+                fx_total += usize::from(
+                    want.total
+                        .zip(got.total)
+                        .is_some_and(|(w, g)| w.same_value(g)),
+                );
+                fx_date += usize::from(want.date.is_some() && want.date == got.date);
+                fx_n += 1;
+            }
+        }
+        println!(
+            "{:>4.0} % | {:>9} | {:>9} | {:>9} || {:>13} | {:>12}",
+            rate * 100.0,
+            pct(dev.total, dev.n),
+            pct(dev.date, dev.n),
+            pct(dev.merchant, dev.n),
+            pct(fx_total, fx_n),
+            pct(fx_date, fx_n)
+        );
+    }
+    println!();
+    println!(
+        "noise: share of characters corrupted (confusions, split amounts, glued or split tokens,"
+    );
+    println!("dropped letters, merged rows, debris rows; see xtask/src/noise.rs).");
+    misses.flush()?;
+    println!(
+        "misses (first seed): {}",
+        misses_path
+            .strip_prefix(root())
+            .unwrap_or(&misses_path)
+            .display()
+    );
+    Ok(())
+}
+
+/// `eval --texts DIR --truth FILE.jsonl...`: OCR text per receipt in DIR/ID.txt, scored against
+/// the `truth` of each line (`id`, `truth`) of the truth files.
+fn run_texts(dir: &Path, truths: &[PathBuf], judge: &Judge) -> Result<()> {
+    #[derive(Deserialize)]
+    struct Labelled {
+        id: String,
+        truth: Truth,
+    }
+    let misses_path = scratch("eval")?.join("texts-misses.jsonl");
+    let mut misses = std::io::BufWriter::new(
+        std::fs::File::create(&misses_path)
+            .with_context(|| format!("creating {}", misses_path.display()))?,
+    );
+    let mut hits = Hits::default();
+    let mut missing = 0usize;
+    for path in truths {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let l: Labelled = serde_json::from_str(line).with_context(|| {
+                format!("{}:{}: not an `id` + `truth` line", path.display(), i + 1)
+            })?;
+            let txt = dir.join(format!("{}.txt", l.id));
+            let Ok(ocr) = std::fs::read_to_string(&txt) else {
+                missing += 1;
+                continue;
+            };
+            let got = receipt_parse::parse(&ocr);
+            let s = judge.score(&l.truth, &got);
+            hits.add(s);
+            if !(s.total && s.date && s.merchant_similar) {
+                let row = serde_json::json!({
+                    "id": l.id,
+                    "total": [l.truth.total, got.total.map(|a| a.to_string())],
+                    "date": [l.truth.date, got.date],
+                    "merchant": [l.truth.company, got.merchant],
+                    "ok": [s.total, s.date, s.merchant_similar],
+                });
+                writeln!(misses, "{row}")?;
+            }
+        }
+    }
+    misses.flush()?;
+    if hits.n == 0 {
+        bail!(
+            "no DIR/ID.txt in {} for the ids of the truth files",
+            dir.display()
+        );
+    }
+    println!();
+    println!(
+        "{} receipts from {} ({missing} without text): total {}, date {}, merchant~ {}",
+        hits.n,
+        dir.display(),
+        pct(hits.total, hits.n),
+        pct(hits.date, hits.n),
+        pct(hits.merchant, hits.n)
+    );
+    println!(
+        "misses: {}",
+        misses_path
+            .strip_prefix(root())
+            .unwrap_or(&misses_path)
+            .display()
+    );
+    Ok(())
+}
+
 /// Runs the accuracy evaluation.
 pub fn run(mut args: pico_args::Arguments) -> Result<()> {
+    let judge = Judge::new()?;
+    let texts: Option<PathBuf> = args.opt_value_from_str("--texts")?;
+    if let Some(dir) = texts {
+        let truths: Vec<PathBuf> = args.values_from_str("--truth")?;
+        util::reject_rest(args)?;
+        if truths.is_empty() {
+            bail!("--texts DIR needs one or more --truth FILE.jsonl (lines with `id` and `truth`)");
+        }
+        return run_texts(&dir, &truths, &judge);
+    }
+    let noise = args.contains("--noise");
     let path = data_path(&mut args)?;
     util::reject_rest(args)?;
     let samples = load(&path)?;
+    if noise {
+        return run_noise(&samples, &judge);
+    }
     step(&format!(
         "receipt-parse over {} receipts from {}",
         samples.len(),

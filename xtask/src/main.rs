@@ -11,6 +11,7 @@ mod bench_upload;
 mod demo;
 mod deps;
 mod eval;
+mod noise;
 mod test;
 mod tidy;
 mod util;
@@ -26,6 +27,9 @@ tasks:
   bench [upload|put|download|batch|scan|parse|chunk|all]
                             budgets of ARCHITECTURE.md, as ratios against peers measured in the same run
   eval [--data FILE.jsonl]  receipt-parse accuracy on a receipt set (default ../shared/data/sroie/dev.jsonl)
+  eval --noise              the same under 0/2/5/10 % OCR character noise (a robustness curve)
+  eval --texts DIR --truth FILE.jsonl...
+                            accuracy on OCR text files DIR/ID.txt against `id` + `truth` lines
 ";
 
 fn main() -> Result<()> {

@@ -216,11 +216,13 @@ fn currency_before(line: &[u8], at: usize) -> bool {
     // every code ends in one of these bytes: most numbers have none before them
     if !matches!(
         head.last(),
-        Some(b'M' | b'$' | 0xac | 0xa3 | b'R' | b'D' | b'P' | b'F' | b'.')
+        Some(b'M' | b'$' | 0xac | 0xa3 | b'R' | b'D' | b'P' | b'F' | b'.' | b'N' | 0xba)
     ) {
         return false;
     }
-    const CODES: [&[u8]; 11] = [
+    const CODES: [&[u8]; 13] = [
+        b"PLN",
+        b"\xe2\x82\xba",
         b"RM",
         b"$",
         b"\xe2\x82\xac",
@@ -249,7 +251,27 @@ fn currency_after(line: &[u8], at: usize) -> bool {
         start += 1;
     }
     let tail = &line[start..];
-    const CODES: [&[u8]; 6] = [b"\xe2\x82\xac", b"\xc2\xa3", b"EUR", b"RM", b"USD", b"CHF"];
+    // every code starts with one of these bytes: most numbers have none after them
+    if !matches!(
+        tail.first(),
+        Some(0xe2 | 0xc2 | b'E' | b'R' | b'U' | b'C' | b'z' | b'P' | b'T' | b'K' | 0xd0)
+    ) {
+        return false;
+    }
+    const CODES: [&[u8]; 12] = [
+        b"\xe2\x82\xac",
+        b"\xc2\xa3",
+        b"EUR",
+        b"RM",
+        b"USD",
+        b"CHF",
+        b"z\xc5\x82",
+        b"PLN",
+        b"TL",
+        b"K\xc4\x8d",
+        b"\xd0\xbb\xd0\xb2",
+        b"\xe2\x82\xba",
+    ];
     CODES.iter().any(|c| {
         tail.starts_with(c) && {
             let after = tail.get(c.len()).copied();
@@ -270,11 +292,192 @@ pub(crate) fn scan(line: &str) -> Vec<Found> {
     out
 }
 
-/// Appends the money-like numbers in one line to `out`, left to right (see [`scan`]).
+/// Appends the money-like numbers in one line to `out`, left to right (see [`scan`]); amounts
+/// OCR split apart are joined first (see [`repair`]).
 pub(crate) fn scan_into(line: &str, out: &mut Vec<Found>) {
-    let b = line.as_bytes();
+    let before = out.len();
+    // the plain scan notes a gap or a misread digit at the edge of a number; only then is the
+    // line repaired and scanned again
+    if scan_bytes(line.as_bytes(), out) {
+        if let Some(fixed) = repair(line.as_bytes()) {
+            out.truncate(before);
+            scan_bytes(&fixed, out);
+        }
+    }
+}
+
+/// A byte OCR leaves inside a number: a space or a stray mark.
+fn is_gap(b: u8) -> bool {
+    matches!(
+        b,
+        b' ' | b'\'' | b'`' | b':' | b';' | b'~' | b'|' | b'_' | b'"' | b'^'
+    )
+}
+
+/// Letters OCR prints for a digit at the start of an amount ("Z8.15", "S0.00").
+fn leading_digit(b: u8) -> Option<u8> {
+    match b {
+        b'O' | b'o' => Some(b'0'),
+        b'l' | b'I' | b'|' => Some(b'1'),
+        b'Z' => Some(b'2'),
+        b'S' => Some(b'5'),
+        b'B' => Some(b'8'),
+        _ => None,
+    }
+}
+
+/// The line with amounts OCR split apart joined again: "41 .20", "16. 95", "23.1 5",
+/// "102.4:0", "12,5'0", "4'9.90", and a letter read for the first digit ("Z8.15"); `None` when
+/// nothing needed joining. Only shapes with exactly two decimals after the join are touched,
+/// and a space between whole numbers is left alone ("2 9.90" is a count and a price).
+fn repair(b: &[u8]) -> Option<Vec<u8>> {
+    let n = b.len();
+    let digit = |j: usize| j < n && b[j].is_ascii_digit();
+    // the number ends at `j`: no digit, separator or letter glued after it
+    let ends = |j: usize| j >= n || !(b[j].is_ascii_alphanumeric() || is_sep(b[j]));
+    let mut drop: [usize; 8] = [usize::MAX; 8];
+    let mut dropped = 0;
+    let mut lead: [usize; 4] = [usize::MAX; 4];
+    let mut leads = 0;
+    for g in 0..n.saturating_sub(1) {
+        let x = b[g];
+        if !is_gap(x) && leading_digit(x).is_none() {
+            continue;
+        }
+        // a split needs a digit, a separator or a misread digit right before the gap
+        let joinable = |p: u8| p.is_ascii_digit() || is_sep(p) || leading_digit(p).is_some();
+        if g > 0
+            && is_gap(x)
+            && dropped < drop.len()
+            && joinable(b[g - 1])
+            && (digit(g + 1) || is_sep(b[g + 1]))
+        {
+            let stray = x != b' ';
+            let split = (
+                // "23.1 5", "102.4:0"
+                g >= 3
+                    && digit(g - 1)
+                    && is_sep(b[g - 2])
+                    && digit(g - 3)
+                    && digit(g + 1)
+                    && ends(g + 2)
+            ) || (
+                // "41 .20"
+                digit(g - 1)
+                    && b.get(g + 1).is_some_and(|&y| is_sep(y))
+                    && digit(g + 2)
+                    && digit(g + 3)
+                    && ends(g + 4)
+            ) || (
+                // "16. 95"
+                g >= 2
+                    && b[g - 1] == b'.'
+                    && digit(g - 2)
+                    && digit(g + 1)
+                    && digit(g + 2)
+                    && ends(g + 3)
+            ) || (
+                // "4'9.90": a mark, never a space, between the digits of the whole part
+                stray && x != b':' && digit(g - 1) && digit(g + 1) && {
+                    let mut k = g + 1;
+                    while digit(k) {
+                        k += 1;
+                    }
+                    k < n && is_sep(b[k]) && digit(k + 1) && digit(k + 2) && ends(k + 3)
+                }
+            );
+            let split = split || (!stray && whole_part_split(b, g));
+            if split {
+                drop[dropped] = g;
+                dropped += 1;
+            }
+        } else if leading_digit(x).is_some()
+            && leads < lead.len()
+            && (g == 0 || matches!(b[g - 1], b' ' | b':' | b'$'))
+        {
+            // "Z8.15", "ZS.15": letters read for digits up to a point and two decimals
+            let mut k = g + 1;
+            while k < n && (b[k].is_ascii_digit() || leading_digit(b[k]).is_some()) {
+                k += 1;
+            }
+            let letters = b[g..k].iter().filter(|x| !x.is_ascii_digit()).count();
+            if k < n
+                && b[k] == b'.'
+                && digit(k + 1)
+                && digit(k + 2)
+                && ends(k + 3)
+                && (letters < k - g || k - g >= 2)
+                && letters <= 2
+                && leads + letters <= lead.len()
+            {
+                for (j, &y) in b.iter().enumerate().take(k).skip(g) {
+                    if !y.is_ascii_digit() {
+                        lead[leads] = j;
+                        leads += 1;
+                    }
+                }
+            }
+        }
+    }
+    if dropped == 0 && leads == 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(n);
+    for (i, &x) in b.iter().enumerate() {
+        if drop[..dropped].contains(&i) {
+            continue;
+        }
+        if lead[..leads].contains(&i) {
+            out.push(leading_digit(x).unwrap_or(x));
+        } else {
+            out.push(x);
+        }
+    }
+    // a join may bring a misread leading digit next to its amount ("$l 1.40")
+    if dropped > 0 {
+        if let Some(again) = repair(&out) {
+            return Some(again);
+        }
+    }
+    Some(out)
+}
+
+/// Whether the space at `g` splits the whole part of an amount right after a currency sign
+/// ("$l 1.40") or in a row that holds nothing else ("1 3.80"); elsewhere "2 9.90"
+/// is a count and a price.
+fn whole_part_split(b: &[u8], g: usize) -> bool {
+    let n = b.len();
+    let digit = |j: usize| j < n && b[j].is_ascii_digit();
+    let mut s = g;
+    while s > 0 && g - s < 3 && (b[s - 1].is_ascii_digit() || leading_digit(b[s - 1]).is_some()) {
+        s -= 1;
+    }
+    if s == g || !b[s..g].iter().any(u8::is_ascii_digit) && s == 0 {
+        return false;
+    }
+    let mut k = g + 1;
+    while digit(k) {
+        k += 1;
+    }
+    let amount_after = k > g + 1
+        && k < n
+        && is_sep(b[k])
+        && digit(k + 1)
+        && digit(k + 2)
+        && (k + 3 == n || !b[k + 3].is_ascii_alphanumeric() && !is_sep(b[k + 3]));
+    // (not after "RM": "RM1 86.00" is as often "RM 86.00" with the gap read as a 1)
+    let marked = s > 0 && b[s - 1] == b'$';
+    let bare = s == 0 && k + 3 == n;
+    amount_after && (marked || bare)
+}
+
+/// [`scan_into`] over bytes (UTF-8 text, or that text with splits joined).
+/// Returns whether a number had a gap or a misread digit at its edge (a possible split,
+/// see [`repair`]).
+fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
     let n = b.len();
     let mut i = 0;
+    let mut split = false;
     while i < n {
         let start = i;
         if !b[i].is_ascii_digit() {
@@ -309,9 +512,28 @@ pub(crate) fn scan_into(line: &str, out: &mut Vec<Found>) {
             end += 1;
         }
         i = end.max(start + 1);
+        // "41 .20", "16. 95", "23.1 5", "4'9.90" after it; "Z8.15", "$l 1.40" before it
+        let at = |k: usize| b.get(k).copied().unwrap_or(b'\n');
+        // (a space before another number joins only after one decimal or a short whole part:
+        // "9.00 0.00" is two amounts)
+        let token = &b[start..end];
+        let joins_after = |x: u8| {
+            is_sep(x)
+                || (x.is_ascii_digit()
+                    && (at(end) != b' '
+                        || (token.len() >= 2 && is_sep(token[token.len() - 2]))
+                        || (token.len() <= 3 && !token.iter().any(|&y| is_sep(y)))))
+        };
+        split |= (is_gap(at(end)) && joins_after(at(end + 1)))
+            || (is_sep(at(end)) && is_gap(at(end + 1)) && at(end + 2).is_ascii_digit())
+            || (start > 0 && leading_digit(b[start - 1]).is_some())
+            || (start > 1 && is_gap(b[start - 1]) && leading_digit(b[start - 2]).is_some())
+            || (start > 1 && is_sep(b[start - 1]) && leading_digit(b[start - 2]).is_some())
+            // a bar read into the number: "11.4|0"
+            || token.contains(&b'|');
         // ".01": cents without the leading zero
         if start > 0
-            && b[start - 1] == b'.'
+            && is_sep(b[start - 1])
             && end - start == 2
             && b[start..end].iter().all(u8::is_ascii_digit)
             && (start < 2 || matches!(b[start - 2], b' ' | b'-' | b'$' | b'M'))
@@ -406,6 +628,7 @@ pub(crate) fn scan_into(line: &str, out: &mut Vec<Found>) {
             currency,
         });
     }
+    split
 }
 
 /// Reads digits with grouping and a decimal separator: returns the amount and whether it had decimals.
@@ -522,6 +745,9 @@ mod tests {
         assert_eq!(values("Amount Due £12.40"), ["12.40"]);
         assert_eq!(values("Total € 12"), ["12"]);
         assert!(scan("TOTAL RM9.00")[0].currency);
+        assert_eq!(values("RAZEM 12 zł"), ["12"]);
+        assert_eq!(values("TOPLAM ₺45"), ["45"]);
+        assert_eq!(values("CELKEM 120 Kč"), ["120"]);
     }
 
     #[test]
@@ -534,10 +760,40 @@ mod tests {
     }
 
     #[test]
+    fn joins_amounts_that_ocr_split() {
+        assert_eq!(values("TOTAL $41 .20"), ["41.20"]);
+        assert_eq!(values("TOTAL 16. 95"), ["16.95"]);
+        assert_eq!(values("TOTAL 23.1 5"), ["23.15"]);
+        assert_eq!(values("TOTAL 102.4:0"), ["102.40"]);
+        assert_eq!(values("NETT TOTAL: $11.4|0"), ["11.40"]);
+        assert_eq!(values("Summe 12,5'0"), ["12.50"]);
+        assert_eq!(values("TOTAL 4'9.90"), ["49.90"]);
+        assert_eq!(values("TOTAL DUE Z8.15"), ["28.15"]);
+        assert_eq!(values("Z2.90"), ["22.90"]);
+        assert_eq!(values("DUE ZS.15"), ["25.15"]);
+        assert_eq!(values("$l 1.40"), ["11.40"]);
+        assert_eq!(values("1 3.80"), ["13.80"]);
+        assert_eq!(
+            values("Total RM1 86.00"),
+            ["1", "86.00"],
+            "not joined after RM"
+        );
+        assert_eq!(values("2 9.90 SR"), ["9.90"]);
+        assert_eq!(values("Zu zahlen 12,5O €"), ["12.50"]);
+        // a count and a price stay apart; a time stays a time
+        assert_eq!(values("2 9.90 SR"), ["9.90"]);
+        assert_eq!(values("2 X 9.90"), ["9.90"]);
+        assert_eq!(values("1 PC * 9.000 0.00 9.00"), ["9.000", "0.00", "9.00"]);
+        assert!(values("10:25:49 PM").is_empty());
+        assert!(values("NO. 12, 34 JALAN").is_empty());
+    }
+
+    #[test]
     fn reads_signs_and_ocr_confusions() {
         assert_eq!(values("ROUNDING -0.02"), ["-0.02"]);
         assert_eq!(values("ROUNDING 0.02-"), ["-0.02"]);
         assert_eq!(values("ROUNDING ADJUSTMENT RM .01"), ["0.01"]);
+        assert_eq!(values("Rounding Adjustment RM -,01"), ["-0.01"]);
         assert_eq!(values("TOTAL 1O.00"), ["10.00"]);
         assert_eq!(values("TOTAL 12.5O"), ["12.50"]);
     }

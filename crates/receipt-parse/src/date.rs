@@ -174,10 +174,44 @@ fn full_year(y: u32, digits: usize) -> Option<u16> {
         // two digits: 00-49 are 2000s, 90-99 the 1990s; the rest is not a receipt year
         2 if y < 50 => 2000 + y,
         2 if y >= 90 => 1900 + y,
+        // the Thai Buddhist era runs 543 years ahead (2561 is 2018)
+        4 if (2533..=2642).contains(&y) => y - 543,
         4 => y,
         _ => return None,
     };
     (1990..=2099).contains(&y).then_some(y as u16)
+}
+
+/// The year a date's last number gives: two or four digits, or the same glued to the time
+/// printed after it ("22/12/201714:03", "14-03-1821:49").
+fn year_of(t: &Tok, line: &[u8]) -> Option<u16> {
+    let s = t.text();
+    if !t.digits || s.is_empty() {
+        return None;
+    }
+    let plain = |digits: usize| full_year(s.get(..digits)?.parse().ok()?, digits);
+    if t.len == 2 || t.len == 4 {
+        if let Some(y) = plain(t.len) {
+            return Some(y);
+        }
+    }
+    // the time's first separator is ":" (or "." misread: "06/01/1812.17:26PM")
+    let time_after = match line.get(t.end) {
+        Some(b':') => true,
+        Some(b'.') => {
+            let rest = line.get(t.end + 1..).unwrap_or_default();
+            rest.len() >= 3 && rest[..2].iter().all(u8::is_ascii_digit) && rest[2] == b':'
+        }
+        _ => false,
+    };
+    if !time_after {
+        return None;
+    }
+    match t.len {
+        5 | 6 => plain(4),
+        3 | 4 => plain(2),
+        _ => None,
+    }
 }
 
 fn valid(year: u16, month: u8, day: u8) -> bool {
@@ -254,13 +288,17 @@ fn tokens(line: &str) -> Vec<Tok> {
 fn confusable(b: u8) -> Option<u8> {
     match b {
         b'O' | b'o' => Some(b'0'),
-        b'l' | b'I' => Some(b'1'),
+        b'l' | b'I' | b'|' => Some(b'1'),
+        b'S' => Some(b'5'),
+        b'B' => Some(b'8'),
+        b'Z' => Some(b'2'),
+        b'G' => Some(b'6'),
         _ => None,
     }
 }
 
-/// Finds the dates in a line, left to right, reading O as 0 and l/I as 1 where they touch a
-/// digit or a slash ("05/O8/2019").
+/// Finds the dates in a line, left to right, reading O as 0, l/I as 1 (and S, B, Z, G as 5, 8,
+/// 2, 6 between digits) where they touch a digit or a slash ("05/O8/2019", "06/02/1B").
 pub(crate) fn scan(line: &str) -> Vec<FoundDate> {
     if !maybe_date(line) {
         return Vec::new();
@@ -268,7 +306,12 @@ pub(crate) fn scan(line: &str) -> Vec<FoundDate> {
     let b = line.as_bytes();
     let near_digit = |i: usize| {
         let touches = |j: usize| b.get(j).is_some_and(|&x| x.is_ascii_digit() || x == b'/');
-        (i > 0 && touches(i - 1)) || touches(i + 1)
+        let touching = (i > 0 && touches(i - 1)) || touches(i + 1);
+        // S, B, Z and G only between digits and separators, never beside a letter ("AUG2018")
+        let letter = |j: usize| b.get(j).is_some_and(u8::is_ascii_alphabetic);
+        touching
+            && (matches!(b[i], b'O' | b'o' | b'l' | b'I')
+                || !((i > 0 && letter(i - 1)) || letter(i + 1)))
     };
     let needs_mapping = (0..b.len()).any(|i| confusable(b[i]).is_some() && near_digit(i));
     if !needs_mapping {
@@ -323,7 +366,7 @@ fn maybe_date(line: &str) -> bool {
             && i > 0
             && b[i - 1].is_ascii_digit()
             && b.get(i + 1)
-                .is_some_and(|x| x.is_ascii_digit() || matches!(x, b'O' | b'o' | b'l' | b'I'))
+                .is_some_and(|&x| x.is_ascii_digit() || confusable(x).is_some())
         {
             separated += 1;
             if separated >= 2 {
@@ -333,7 +376,14 @@ fn maybe_date(line: &str) -> bool {
         i += 1;
     }
     // "05/O8/2019": a confusable letter may hide the second separator's digit
-    separated >= 1 && b.iter().any(|&x| matches!(x, b'O' | b'o' | b'l' | b'I'))
+    separated >= 1
+        && (b.iter().any(|&x| matches!(x, b'O' | b'o' | b'l' | b'I'))
+            || (1..b.len().saturating_sub(1)).any(|i| {
+                let sep = |x: u8| matches!(x, b'/' | b'-' | b'.');
+                confusable(b[i]).is_some()
+                    && ((b[i - 1].is_ascii_digit() && sep(b[i + 1]))
+                        || (sep(b[i - 1]) && b[i + 1].is_ascii_digit()))
+            }))
 }
 
 fn scan_plain(line: &str) -> Vec<FoundDate> {
@@ -371,7 +421,11 @@ fn scan_plain(line: &str) -> Vec<FoundDate> {
             // one separator, twice, no spaces ("25/12/2018"), not glued to a code before it
             // ("HD03-04-06") nor continued after it (a phone number "05.22.95.66.66")
             let tight = |a: &Tok, b: &Tok| b.start == a.end + 1;
-            let glued_before = i > 0 && toks[i - 1].end == t0.start && !toks[i - 1].digits;
+            // (a short word glued to a full date is OCR's lost space: "le30/03/2018")
+            let glued_before = i > 0
+                && toks[i - 1].end == t0.start
+                && !toks[i - 1].digits
+                && !(toks[i - 1].len <= 3 && t2.len >= 4 && t2.digits);
             let continued = toks
                 .get(i + 3)
                 .is_some_and(|t3| t3.digits && tight(t2, t3) && bytes.get(t2.end).copied() == s2);
@@ -382,8 +436,9 @@ fn scan_plain(line: &str) -> Vec<FoundDate> {
                 && !continued;
             // dd/mm/yyyy, mm/dd/yyyy, yyyy-mm-dd
             if numeric_seps && t0.digits && t1.digits && t2.digits {
-                if let (Some(a), Some(b), Some(c)) = (num(t0), num(t1), num(t2)) {
+                if let (Some(a), Some(b)) = (num(t0), num(t1)) {
                     let (la, lb, lc) = (t0.len, t1.len, t2.len);
+                    let c = num(t2).unwrap_or(0);
                     if la == 4 && lb <= 2 && lc <= 2 {
                         if let Some(y) = full_year(a, 4) {
                             let (m, d) = (b as u8, c as u8);
@@ -398,8 +453,8 @@ fn scan_plain(line: &str) -> Vec<FoundDate> {
                                 matched = true;
                             }
                         }
-                    } else if la <= 2 && lb <= 2 && (lc == 2 || lc == 4) {
-                        if let Some(y) = full_year(c, lc) {
+                    } else if la <= 2 && lb <= 2 {
+                        if let Some(y) = year_of(t2, bytes) {
                             let (a, b) = (a as u8, b as u8);
                             if valid(y, b, a) {
                                 let ambiguous = valid(y, a, b) && a != b;
@@ -427,8 +482,8 @@ fn scan_plain(line: &str) -> Vec<FoundDate> {
             }
             // 25 Dec 2018, 25-DEC-18, 25. Dezember 2018
             if !matched && t0.digits && !t1.digits && t2.digits && s1.is_some() && s2.is_some() {
-                if let (Some(d), Some(m), Some(yv)) = (num(t0), month_named(t1.text()), num(t2)) {
-                    if let Some(y) = full_year(yv, t2.len) {
+                if let (Some(d), Some(m)) = (num(t0), month_named(t1.text())) {
+                    if let Some(y) = year_of(t2, bytes) {
                         if t0.len <= 2 && valid(y, m, d as u8) {
                             out.push(FoundDate {
                                 year: y,
@@ -602,6 +657,26 @@ mod tests {
         assert!(isos("HD03-04-06 - 5/40/160").is_empty(), "a product code");
         assert!(isos("MI11/3-21 - 12/480").is_empty());
         assert_eq!(isos("25032018"), ["2018-03-25"]);
+    }
+
+    #[test]
+    fn reads_dates_glued_to_their_time() {
+        assert_eq!(isos("Date: 22/12/201714:03"), ["2017-12-22"]);
+        assert_eq!(isos("14-03-1821:49"), ["2018-03-14"]);
+        assert_eq!(isos("12/03/2561"), ["2018-03-12"], "Thai Buddhist era");
+        assert_eq!(isos("24Mar201818:23"), ["2018-03-24"]);
+        assert_eq!(isos("24 Mar-201803:44:22PM"), ["2018-03-24"]);
+        assert_eq!(isos("Date 06/01/1812.17:26PM"), ["2018-01-06"]);
+        assert_eq!(isos("le30/03/2018 a 12:36"), ["2018-03-30"]);
+        assert!(isos("HD03-04-06").is_empty(), "a code, not a date");
+        assert_eq!(isos("06/02/1B 18:47"), ["2018-02-06"]);
+        assert_eq!(isos("2S/12/2018"), ["2018-12-25"]);
+        assert_eq!(isos("25AUG2018"), ["2018-08-25"]);
+        assert_eq!(isos("06/01/2018 10:25"), ["2018-01-06"]);
+        assert!(
+            isos("14-03-182149").is_empty(),
+            "no time after it: not a date"
+        );
     }
 
     #[test]

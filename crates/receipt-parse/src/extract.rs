@@ -267,17 +267,25 @@ fn scan_row<'a>(text: &'a str, folded: &mut Vec<u8>, amounts: &mut Vec<Found>) -
     }
 }
 
+/// The amount a row's label applies to: its last decimal amount, else its last amount.
+fn own_value(amounts: &[Found]) -> Option<Amount> {
+    amounts
+        .iter()
+        .rev()
+        .find(|f| f.decimal)
+        .or(amounts.last())
+        .map(|f| f.amount)
+}
+
+/// A total confidence at or above this was confirmed by the amounts around it.
+const CONFIRMED: u8 = 75;
+
 fn row<'a>(s: Scanned<'a>, folded: &'a str, amounts: &'a [Found]) -> Row<'a> {
     // only ASCII was folded, so every range is a char boundary; `get` keeps that unchecked
     let words = words::Folded::new(folded.get(s.folded).unwrap_or(""), s.count);
     let flags = s.flags;
     let amounts = &amounts[s.amounts];
-    let value = amounts
-        .iter()
-        .rev()
-        .find(|f| f.decimal)
-        .or(amounts.last())
-        .map(|f| f.amount);
+    let value = own_value(amounts);
     Row {
         text: s.text,
         letters: s.letters,
@@ -292,6 +300,39 @@ fn row<'a>(s: Scanned<'a>, folded: &'a str, amounts: &'a [Found]) -> Row<'a> {
         lent: false,
         kind: classify(flags),
     }
+}
+
+/// Adds the labels OCR misread ([`words::misread`]) to the rows that may label an amount: a
+/// row with an amount of its own, or one with an amount-only row within the next three, from
+/// a few rows above the first label read exactly; returns whether any row gained one.
+fn read_misread_labels(rows: &mut [Row]) -> bool {
+    let mut changed = false;
+    // the payment block: from a few rows above the first label read exactly (item rows above
+    // it are left alone), or everything when no label was read
+    let first_label = rows
+        .iter()
+        .position(|r| r.kind != Kind::Other && r.kind != Kind::Discount && r.value.is_some())
+        .unwrap_or(0);
+    for i in first_label.saturating_sub(6)..rows.len() {
+        let r = &rows[i];
+        if r.letters < 3 {
+            continue;
+        }
+        let near_value = !r.amounts.is_empty()
+            || rows[i + 1..]
+                .iter()
+                .take(3)
+                .any(|n| !n.amounts.is_empty() && n.letters <= 4);
+        if !near_value {
+            continue;
+        }
+        let extra = words::misread(r.words, r.flags);
+        if extra & !r.flags != 0 {
+            rows[i].flags |= extra;
+            changed = true;
+        }
+    }
+    changed
 }
 
 fn is_label_only(r: &Row) -> bool {
@@ -331,7 +372,20 @@ fn pair_labels_with_values(rows: &mut [Row]) {
                 .map(|k| (idx[i + k], idx[first_value + k]))
                 .collect()
         } else if values > 0 {
-            vec![(idx[first_value - 1], idx[first_value])]
+            // a label broken over two rows: "TOTAL AFTER ADJ" / "INCL GST" / "122.80"
+            let (last, before) = (idx[first_value - 1], idx[first_value.saturating_sub(2)]);
+            let qualifier = |f: Flags| {
+                f & (words::INCL | words::EXCL) != 0
+                    && f & (words::TOTAL | words::STRONG | words::SUB | words::ROUNDED) == 0
+            };
+            if labels >= 2 && qualifier(rows[last].flags) && rows[before].kind == Kind::Total {
+                let extra = rows[last].flags & (words::INCL | words::EXCL);
+                rows[before].flags |= extra;
+                rows[before].kind = classify(rows[before].flags);
+                vec![(before, idx[first_value])]
+            } else {
+                vec![(last, idx[first_value])]
+            }
         } else {
             Vec::new()
         };
@@ -343,9 +397,36 @@ fn pair_labels_with_values(rows: &mut [Row]) {
     }
 }
 
-/// A row with nothing to say: punctuation or a currency code alone.
+/// A row with nothing to say: punctuation, debris or a currency code alone.
 fn is_filler(r: &Row) -> bool {
-    r.amounts.is_empty() && r.digits == 0 && r.letters <= 3 && r.flags & LABELS == 0
+    // OCR debris of a stain or a fold ("'.:;", "1 l|") counts as nothing too
+    // one digit among marks and strokes ("1 l|"), not a count ("2") nor a rate ("SR = 6%")
+    let debris = || {
+        r.digits == 1
+            && r.text
+                .bytes()
+                .any(|b| matches!(b, b'|' | b'~' | b'`' | b'^' | b';'))
+            && r.text.bytes().all(|b| {
+                b.is_ascii_digit()
+                    || matches!(
+                        b,
+                        b' ' | b'l'
+                            | b'I'
+                            | b'i'
+                            | b'|'
+                            | b'~'
+                            | b'`'
+                            | b'^'
+                            | b';'
+                            | b'.'
+                            | b':'
+                            | b'\''
+                            | b'-'
+                            | b'_'
+                    )
+            })
+    };
+    r.amounts.is_empty() && r.letters <= 3 && r.flags & LABELS == 0 && (r.digits == 0 || debris())
 }
 
 /// Marks the rounded total that some receipts print without a total label: a "ROUNDING" row
@@ -353,7 +434,16 @@ fn is_filler(r: &Row) -> bool {
 fn infer_rounded_totals(rows: &mut [Row]) {
     let mut last_total: Option<Amount> = None;
     let mut last_rounding: Option<(usize, Amount)> = None;
+    // how many rows without an amount of their own (a garbled label, debris, a value lent to
+    // a label) lie right above the current row
+    let mut quiet = 0usize;
     for (i, row) in rows.iter_mut().enumerate() {
+        let quiet_above = quiet;
+        quiet = if row.amounts.is_empty() || row.lent {
+            quiet + 1
+        } else {
+            0
+        };
         let Some(v) = row.value else { continue };
         let rounds_total = |(t, adj): (Amount, Amount)| {
             adj.minor != 0
@@ -380,7 +470,8 @@ fn infer_rounded_totals(rows: &mut [Row]) {
             Kind::Other
                 if is_value_only(row)
                     && !row.lent
-                    && last_rounding.is_some_and(|(r, _)| r + 1 == i)
+                    && last_rounding
+                        .is_some_and(|(r, _)| i - r <= 4 && i - r - 1 <= quiet_above)
                     && pair.is_some_and(rounds_total) =>
             {
                 row.kind = Kind::Total;
@@ -551,6 +642,52 @@ fn pick_total(rows: &[Row]) -> (Option<Amount>, u8, Option<usize>) {
                 return (Some(fixed), 45, Some(i));
             }
         }
+        // a total row that nothing confirms, while another amount is exactly what was paid
+        // (tendered − change) or what subtotal and tax add up to: its keyword was garbled
+        // beyond reading and an item, tax or change amount took its place
+        // (a change of 0.00 printed says the tendered amount was the total)
+        let paid_exactly = tendered
+            .zip(change)
+            .filter(|(t, c)| c.minor >= 0 && t.milli() > c.milli())
+            .map(|(t, c)| t.milli() - c.milli());
+        let summed = subtotal
+            .zip(tax)
+            .filter(|(s, t)| t.milli() > 0 && t.milli() * 3 < s.milli())
+            .map(|(s, t)| s.milli() + t.milli() + rounding.map_or(0, |r| r.milli()));
+        let confirmed =
+            |x: i64| paid_exactly.is_some_and(|p| near(p, x)) || summed.is_some_and(|s| near(s, x));
+        if !confirmed(v.milli()) {
+            let agreed = paid_exactly
+                .zip(summed)
+                .filter(|(p, s)| near(*p, *s))
+                .map(|(p, _)| p);
+            let printed = |x: i64| {
+                rows.iter().any(|r| {
+                    !matches!(r.kind, Kind::Tendered | Kind::Change)
+                        && r.amounts
+                            .iter()
+                            .any(|f| f.decimal && near(f.amount.milli(), x))
+                })
+            };
+            if let Some(x) = agreed.filter(|&x| x > 0 && printed(x)) {
+                return (Some(Amount::from_milli(x)), 50, Some(i));
+            }
+            // the total is the largest amount on its side of the payment block: what was paid,
+            // or what subtotal and tax add up to, printed and above the pick, is the total
+            if let Some(x) = [paid_exactly, summed]
+                .into_iter()
+                .flatten()
+                .find(|&x| x > v.milli() && printed(x))
+            {
+                return (Some(Amount::from_milli(x)), 40, Some(i));
+            }
+            // more than the cash handed over cannot be the total ("RM 2800" for 28.00)
+            if let (Some(p), Some(t)) = (paid_exactly, tendered) {
+                if paid_cash && v.milli() > t.milli() && p > 0 && printed(p) {
+                    return (Some(Amount::from_milli(p)), 40, Some(i));
+                }
+            }
+        }
         return (Some(v), conf, Some(i));
     }
     // no total line: what was paid, or subtotal + tax, else the amount printed most often
@@ -586,21 +723,20 @@ fn pick_total(rows: &[Row]) -> (Option<Amount>, u8, Option<usize>) {
 }
 
 fn pick_currency(rows: &[Row]) -> (Option<Currency>, u8) {
-    let mut counts = [0u32; 6];
-    let all = [
-        Currency::Eur,
-        Currency::Gbp,
-        Currency::Usd,
-        Currency::Myr,
-        Currency::Chf,
-        Currency::Sgd,
+    const ALL: [(Currency, Flags); 10] = [
+        (Currency::Eur, words::CUR_EUR),
+        (Currency::Gbp, words::CUR_GBP),
+        (Currency::Usd, words::CUR_USD),
+        (Currency::Myr, words::CUR_MYR),
+        (Currency::Chf, words::CUR_CHF),
+        (Currency::Sgd, words::CUR_SGD),
+        (Currency::Pln, words::CUR_PLN),
+        (Currency::Try, words::CUR_TRY),
+        (Currency::Czk, words::CUR_CZK),
+        (Currency::Bgn, words::CUR_BGN),
     ];
-    let any_code = words::CUR_EUR
-        | words::CUR_GBP
-        | words::CUR_USD
-        | words::CUR_MYR
-        | words::CUR_CHF
-        | words::CUR_SGD;
+    let mut counts = [0u32; ALL.len()];
+    let any_code = ALL.iter().fold(0, |acc, (_, f)| acc | f);
     for r in rows {
         if r.flags & any_code == 0 && r.ascii && !r.dollar && !r.singapore_dollar {
             continue;
@@ -617,16 +753,17 @@ fn pick_currency(rows: &[Row]) -> (Option<Currency>, u8) {
             if r.text.contains('£') {
                 counts[1] += 1;
             }
+            if r.text.contains('₺') {
+                counts[7] += 1;
+            }
+            if r.text.contains("zł") {
+                counts[6] += 1;
+            }
+            if r.text.contains("лв") {
+                counts[9] += 1;
+            }
         }
-        let codes = [
-            words::CUR_EUR,
-            words::CUR_GBP,
-            words::CUR_USD,
-            words::CUR_MYR,
-            words::CUR_CHF,
-            words::CUR_SGD,
-        ];
-        for (count, code) in counts.iter_mut().zip(codes) {
+        for (count, (_, code)) in counts.iter_mut().zip(ALL) {
             if r.flags & code != 0 {
                 *count += 1;
             }
@@ -642,7 +779,10 @@ fn pick_currency(rows: &[Row]) -> (Option<Currency>, u8) {
         return (None, 0);
     }
     let total: u32 = counts.iter().sum();
-    (Some(all[best]), (50 + 50 * n / total.max(1)).min(100) as u8)
+    (
+        Some(ALL[best].0),
+        (50 + 50 * n / total.max(1)).min(100) as u8,
+    )
 }
 
 /// The time of day printed in a row; one with fewer than three digits has none ("8:05").
@@ -746,6 +886,14 @@ fn merchant_candidate(r: &Row) -> bool {
 /// Drops registration numbers, leading counters and owner prefixes:
 /// "99 SPEED MART S/B (519537-X)", "#000002 BAIFU (M) SDN BHD", "OWNED BY: X SDN BHD".
 fn clean_merchant(name: &str) -> String {
+    // full-width brackets (PP-OCR prints "S/B（519537-X)") read as plain ones
+    let plain;
+    let name = if name.contains(['（', '）']) {
+        plain = name.replace('（', "(").replace('）', ")");
+        plain.as_str()
+    } else {
+        name
+    };
     let mut s = name.trim();
     // "(519537-X)", "(CO. NO. 113825-W)": the first bracket holding a number, and what follows
     let mut from = 0;
@@ -818,6 +966,20 @@ fn pick_merchant(rows: &[Row]) -> (Option<String>, u8) {
         }
         if r.flags & words::LEGAL != 0 {
             score += 3.0;
+        }
+        if r.flags & (words::COMPANY | words::LEGAL) == 0 {
+            // a name glued to its legal form or trade: "UROKOJAPANESECUISINESDNBHD"
+            let glued = words::company_suffix(r.words);
+            score += if glued & words::LEGAL != 0 { 3.0 } else { 0.0 };
+            score += if glued & words::COMPANY != 0 {
+                4.0
+            } else {
+                0.0
+            };
+        }
+        // printed names are capitalised: an all-lower-case row is a note or a stamp
+        if r.ascii && !r.text.bytes().any(|b| b.is_ascii_uppercase()) {
+            score -= 2.0;
         }
         ranked.push((score, i));
     }
@@ -999,8 +1161,19 @@ pub(crate) fn receipt<'a>(texts: impl Iterator<Item = &'a str>, size_hint: usize
         .collect();
     pair_labels_with_values(&mut rows);
     infer_rounded_totals(&mut rows);
-
-    let (total, total_conf, total_row) = pick_total(&rows);
+    let (mut total, mut total_conf, mut total_row) = pick_total(&rows);
+    // a total that nothing confirms: labels OCR misread may say more (an exact reading that
+    // the amounts confirm needs no second look, which keeps clean text fast)
+    if total_conf < CONFIRMED && read_misread_labels(&mut rows) {
+        for r in &mut rows {
+            r.value = own_value(r.amounts);
+            r.lent = false;
+            r.kind = classify(r.flags);
+        }
+        pair_labels_with_values(&mut rows);
+        infer_rounded_totals(&mut rows);
+        (total, total_conf, total_row) = pick_total(&rows);
+    }
     let before = |k: Kind| {
         let end = total_row.unwrap_or(rows.len());
         rows[..end]

@@ -1,7 +1,10 @@
 //! OCR text to a structured receipt: merchant, date, currency, subtotal, tax, tip, total and items.
 //!
 //! Its one job: read the text an OCR engine printed for a receipt photo and say what the receipt
-//! says. Keyword tables cover English, German, French, Spanish, Italian, Dutch and Malay; matching
+//! says. Keyword tables cover English, German, French, Spanish, Portuguese, Italian, Dutch, Polish,
+//! Czech, Turkish, Bulgarian and Malay (Cyrillic read through its Latin look-alikes); labels one
+//! letter off, glued together or broken by a stray mark are still read when the exact reading
+//! leaves the total unconfirmed; amounts OCR split apart (`$41 .20`, `16. 95`) are joined; matching
 //! tolerates the usual OCR confusions (0/O, 1/l/|, 5/S, 8/B); amounts may use either decimal
 //! separator and thousands grouping; the grand total is picked among several total-like lines
 //! (after rounding, before cash and change) and cross-checked (tendered − change, subtotal + tax).
@@ -73,6 +76,14 @@ pub enum Currency {
     Chf,
     /// Singapore dollar (SGD, S$).
     Sgd,
+    /// Polish złoty (PLN, zł).
+    Pln,
+    /// Turkish lira (TRY, TL, ₺).
+    Try,
+    /// Czech koruna (CZK, Kč).
+    Czk,
+    /// Bulgarian lev (BGN, лв).
+    Bgn,
 }
 
 impl Currency {
@@ -85,6 +96,10 @@ impl Currency {
             Currency::Myr => "MYR",
             Currency::Chf => "CHF",
             Currency::Sgd => "SGD",
+            Currency::Pln => "PLN",
+            Currency::Try => "TRY",
+            Currency::Czk => "CZK",
+            Currency::Bgn => "BGN",
         }
     }
 }

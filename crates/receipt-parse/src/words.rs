@@ -1,14 +1,15 @@
 //! Keyword tables per language and OCR-tolerant matching of them.
 //!
 //! A line is folded to upper-case ASCII words with the characters OCR confuses mapped to one
-//! representative (0/O → O, 1/l/L/| → L, 5/S → S, 8/B → B, accents dropped), and so is every
+//! representative (0/O → O, 1/l/L/| → L, 5/S → S, 8/B → B, 6/G → G, 2/Z → Z, accents dropped),
+//! and so is every
 //! keyword, so `T0TAL`, `Tota1` and `TOTAL` all read the same. Keywords are looked up by their
 //! first word in a table, so matching costs a few hash lookups per line.
 
 use std::sync::LazyLock;
 
 /// What a keyword says about its line (bit flags).
-pub(crate) type Flags = u32;
+pub(crate) type Flags = u64;
 
 /// "total", "summe", "totale", "totaal", "gesamt".
 pub(crate) const TOTAL: Flags = 1;
@@ -52,7 +53,8 @@ pub(crate) const ADDRESS: Flags = 1 << 18;
 pub(crate) const COMPANY: Flags = 1 << 19;
 /// A legal form that ends a company name: "sdn bhd", "bhd", "s/b", "gmbh", "ltd", "inc", "sarl".
 pub(crate) const LEGAL: Flags = 1 << 20;
-/// Tax contained in the total, stated after it: "included in total", "davon", "dont", "di cui".
+/// Tax contained in the total, stated after it, or a line of the tax breakdown: "included in
+/// total", "davon", "dont", "di cui", "sprzedaż opodatk." (sales at one tax rate).
 pub(crate) const TAX_NOTE: Flags = 1 << 21;
 /// The head of a tax breakdown table below the total: "gst summary", "tax summary".
 pub(crate) const SUMMARY: Flags = 1 << 22;
@@ -68,10 +70,25 @@ pub(crate) const CUR_MYR: Flags = 1 << 26;
 pub(crate) const CUR_CHF: Flags = 1 << 27;
 /// "SGD".
 pub(crate) const CUR_SGD: Flags = 1 << 28;
+/// "PLN" ("zł" is read from the text: it folds like the digits "21").
+pub(crate) const CUR_PLN: Flags = 1 << 29;
+/// "TRY", "TL".
+pub(crate) const CUR_TRY: Flags = 1 << 30;
+/// "CZK", "Kč".
+pub(crate) const CUR_CZK: Flags = 1 << 31;
+/// "BGN" ("лв" is read from the text: it folds like the digits "18").
+pub(crate) const CUR_BGN: Flags = 1 << 32;
 
-/// The keyword table: phrase (as printed) and what it says, for en, de, fr, es, it, nl and ms.
+/// The keyword table: phrase (as printed) and what it says, for en, de, fr, es, pt, it, nl, pl,
+/// cs, tr, bg and ms.
 const KEYWORDS: &[(&str, Flags)] = &[
     // currencies
+    ("pln", CUR_PLN),
+    ("try", CUR_TRY),
+    ("tl", CUR_TRY),
+    ("czk", CUR_CZK),
+    ("kč", CUR_CZK),
+    ("bgn", CUR_BGN),
     ("eur", CUR_EUR),
     ("euro", CUR_EUR),
     ("euros", CUR_EUR),
@@ -129,7 +146,38 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("te betalen", TOTAL | STRONG),
     ("bedrag", AMOUNT),
     ("jumlah", TOTAL),
+    ("total sale", TOTAL | STRONG),
+    // pl
+    ("razem", TOTAL),
+    ("suma", TOTAL),
+    ("suma pln", TOTAL | STRONG),
+    ("razem pln", TOTAL | STRONG),
+    ("do zapłaty", TOTAL | STRONG),
+    ("należność", TOTAL | STRONG),
+    // tr
+    ("toplam", TOTAL),
+    ("genel toplam", TOTAL | STRONG),
+    ("ödenecek", STRONG),
+    ("ödenecek tutar", TOTAL | STRONG),
+    ("tutar", AMOUNT),
+    // pt
+    ("total geral", TOTAL | STRONG),
+    ("valor a pagar", TOTAL | STRONG),
+    // cs
+    ("celkem", TOTAL),
+    ("celkem k úhradě", TOTAL | STRONG),
+    ("k úhradě", TOTAL | STRONG),
+    ("celková částka", TOTAL | STRONG),
+    // bg
+    ("общо", TOTAL),
+    ("обща сума", TOTAL | STRONG),
+    ("сума", TOTAL),
+    ("за плащане", TOTAL | STRONG),
     // rounding
+    ("zaokrouhlení", ROUND),
+    ("zaokrąglenie", ROUND),
+    ("yuvarlama", ROUND),
+    ("arredondamento", ROUND),
     ("rounding", ROUND),
     ("round", ROUND),
     ("rounding adj", ROUND),
@@ -146,6 +194,10 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("arrotondamento", ROUND),
     ("afronding", ROUND),
     // subtotals
+    ("mezisoučet", SUB),
+    ("ara toplam", SUB),
+    ("aratoplam", SUB),
+    ("междинна сума", SUB),
     ("subtotal", SUB),
     ("sub total", SUB),
     ("sub", SUB),
@@ -176,6 +228,8 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("dont", TAX_NOTE),
     ("di cui", TAX_NOTE),
     ("waarvan", TAX_NOTE),
+    ("sprzedaż opodatk", TAX_NOTE),
+    ("sprzedaż opodatkowana", TAX_NOTE),
     ("summary", SUMMARY),
     ("tax code", SUMMARY),
     ("to be paid", STRONG),
@@ -197,6 +251,20 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("iva", TAX),
     ("btw", TAX),
     ("imposta", TAX),
+    ("hst", TAX),
+    ("pst", TAX),
+    ("qst", TAX),
+    ("tps", TAX),
+    ("tvq", TAX),
+    ("ptu", TAX),
+    ("suma ptu", TAX),
+    ("podatek", TAX),
+    ("kdv", TAX),
+    ("topkdv", TAX),
+    ("toplam kdv", TAX),
+    ("dph", TAX),
+    ("ддс", TAX),
+    ("ndv", TAX),
     // tips
     ("tip", TIP),
     ("tips", TIP),
@@ -206,12 +274,18 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("propina", TIP),
     ("mancia", TIP),
     ("fooi", TIP),
+    ("napiwek", TIP),
+    ("bahşiş", TIP),
+    ("gorjeta", TIP),
+    ("spropitné", TIP),
+    ("бакшиш", TIP),
     // payment
     ("cash", CASH),
     ("tendered", CASH),
     ("cash tendered", CASH),
     ("paid", CASH),
     ("payment", CASH),
+    ("pay", CASH),
     ("received", CASH),
     ("bar", CASH),
     ("gegeben", CASH),
@@ -222,6 +296,23 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("contante", CASH),
     ("contant", CASH),
     ("tunai", CASH),
+    ("tend", CASH),
+    ("tender", CASH),
+    ("amount tendered", CASH),
+    ("gotówka", CASH),
+    ("nakit", CASH),
+    ("dinheiro", CASH),
+    ("numerário", CASH),
+    ("hotově", CASH),
+    ("hotovost", CASH),
+    ("в брой", CASH),
+    ("брой", CASH),
+    ("karta", CARD),
+    ("kart", CARD),
+    ("kredi kartı", CARD),
+    ("cartão", CARD),
+    ("multibanco", CARD),
+    ("карта", CARD),
     ("visa", CARD),
     ("master", CARD),
     ("mastercard", CARD),
@@ -252,6 +343,13 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("wisselgeld", CHANGE),
     ("terug", CHANGE),
     ("baki", CHANGE),
+    ("reszta", CHANGE),
+    ("para üstü", CHANGE),
+    ("paraüstü", CHANGE),
+    ("troco", CHANGE),
+    ("vráceno", CHANGE),
+    ("vrátit", CHANGE),
+    ("ресто", CHANGE),
     // counts
     ("qty", COUNT),
     ("quantity", COUNT),
@@ -274,6 +372,11 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("descuento", DISCOUNT),
     ("sconto", DISCOUNT),
     ("korting", DISCOUNT),
+    ("rabat", DISCOUNT),
+    ("indirim", DISCOUNT),
+    ("desconto", DISCOUNT),
+    ("sleva", DISCOUNT),
+    ("отстъпка", DISCOUNT),
     // dates
     ("date", DATE),
     ("datum", DATE),
@@ -281,6 +384,8 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("data", DATE),
     ("tarikh", DATE),
     ("dated", DATE),
+    ("tarih", DATE),
+    ("дата", DATE),
     // never the merchant
     ("receipt", BANNER),
     ("official receipt", BANNER),
@@ -304,6 +409,13 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("ricevuta", BANNER),
     ("bon", BANNER),
     ("kassabon", BANNER),
+    ("paragon", BANNER),
+    ("paragon fiskalny", BANNER),
+    ("fatura", BANNER),
+    ("fiş", BANNER),
+    ("účtenka", BANNER),
+    ("касов бон", BANNER),
+    ("фискален бон", BANNER),
     ("bienvenue", BANNER),
     ("willkommen", BANNER),
     ("bienvenido", BANNER),
@@ -360,6 +472,7 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("caisse", ADDRESS),
     // companies
     ("sdn bhd", COMPANY | LEGAL),
+    ("sdnbhd", COMPANY | LEGAL),
     ("sdn", COMPANY | LEGAL),
     ("bhd", COMPANY | LEGAL),
     ("s b", COMPANY | LEGAL),
@@ -421,6 +534,12 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("supermercado", COMPANY),
     ("supermercato", COMPANY),
     ("winkel", COMPANY),
+    // words one letter away from a label that are not one (kept from the fuzzy lookup)
+    ("charge", 0),
+    ("charges", 0),
+    ("service charge", 0),
+    ("hotel", COMPANY),
+    ("metal", 0),
 ];
 
 /// Folds one character to its OCR-tolerant upper-case ASCII form; `None` for a word break.
@@ -438,9 +557,55 @@ fn fold_char(c: char) -> Option<&'static str> {
         'u' | 'U' | 'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => "U",
         's' | 'S' | '5' => "S",
         'b' | 'B' | '8' => "B",
+        'g' | 'G' | '6' => "G",
+        'z' | 'Z' | '2' => "Z",
+        '~' | '`' | '^' => "",
         'ß' => "SS",
-        'ç' | 'Ç' => "C",
-        'ñ' | 'Ñ' => "N",
+        'ç' | 'Ç' | 'č' | 'Č' | 'ć' | 'Ć' => "C",
+        'ñ' | 'Ñ' | 'ń' | 'Ń' | 'ň' | 'Ň' => "N",
+        'ł' | 'Ł' => "L",
+        'ą' | 'Ą' => "A",
+        'ę' | 'Ę' | 'ě' | 'Ě' => "E",
+        'ś' | 'Ś' | 'š' | 'Š' | 'ş' | 'Ş' => "S",
+        'ż' | 'Ż' | 'ź' | 'Ź' | 'ž' | 'Ž' => "Z",
+        'ı' | 'İ' => "I",
+        'ğ' | 'Ğ' => "G",
+        'ř' | 'Ř' => "R",
+        'ů' | 'Ů' => "U",
+        'ý' | 'Ý' => "Y",
+        'ď' | 'Ď' => "D",
+        'ť' | 'Ť' => "T",
+        // Cyrillic: letters that look like Latin ones fold with them (OCR mixes the scripts:
+        // "OБЩO", "CУMA"), the others to a transliteration
+        'а' | 'А' => "A",
+        'б' | 'Б' => "B",
+        'в' | 'В' => "B",
+        'г' | 'Г' => "G",
+        'д' | 'Д' => "D",
+        'е' | 'Е' | 'ё' | 'Ё' => "E",
+        'ж' | 'Ж' => "ZH",
+        'з' | 'З' => "Z",
+        'и' | 'И' | 'й' | 'Й' => "I",
+        'к' | 'К' => "K",
+        'л' | 'Л' => "L",
+        'м' | 'М' => "M",
+        'н' | 'Н' => "H",
+        'о' | 'О' => "O",
+        'п' | 'П' => "P",
+        'р' | 'Р' => "P",
+        'с' | 'С' => "C",
+        'т' | 'Т' => "T",
+        'у' | 'У' => "Y",
+        'ф' | 'Ф' => "F",
+        'х' | 'Х' => "X",
+        'ц' | 'Ц' => "TS",
+        'ч' | 'Ч' => "CH",
+        'ш' | 'Ш' => "SH",
+        'щ' | 'Щ' => "SHT",
+        'ъ' | 'Ъ' => "A",
+        'ь' | 'Ь' => "Y",
+        'ю' | 'Ю' => "YU",
+        'я' | 'Я' => "YA",
         c if c.is_ascii_alphabetic() => {
             const UPPER: [&str; 26] = [
                 "A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O", "P",
@@ -456,7 +621,11 @@ fn fold_char(c: char) -> Option<&'static str> {
     })
 }
 
-/// The folded form of each ASCII byte (as [`fold_char`] gives it): 0 for a word break.
+/// What [`ASCII_FOLD`] gives a stray mark inside a word ("R~UNDING"): nothing, and no break.
+const SKIP: u8 = 1;
+
+/// The folded form of each ASCII byte (as [`fold_char`] gives it): 0 for a word break, [`SKIP`]
+/// for a mark OCR strews into words.
 const ASCII_FOLD: [u8; 128] = {
     let mut t = [0u8; 128];
     let mut b = 0u8;
@@ -466,8 +635,11 @@ const ASCII_FOLD: [u8; 128] = {
             b'o' | b'O' | b'0' => b'O',
             b's' | b'S' | b'5' => b'S',
             b'b' | b'B' | b'8' => b'B',
+            b'g' | b'G' | b'6' => b'G',
+            b'z' | b'Z' | b'2' => b'Z',
             b'a'..=b'z' => b - b'a' + b'A',
             b'A'..=b'Z' | b'0'..=b'9' => b,
+            b'~' | b'`' | b'^' => SKIP,
             _ => 0,
         };
         b += 1;
@@ -596,6 +768,9 @@ fn fold_spans(line: &str, out: &mut Vec<u8>, spans: &mut Spans) -> usize {
                 gap = true;
                 continue;
             }
+            if f == SKIP {
+                continue;
+            }
             if gap {
                 if count > 0 {
                     spans.push((word_start as u32, w as u32));
@@ -621,6 +796,9 @@ fn fold_spans(line: &str, out: &mut Vec<u8>, spans: &mut Spans) -> usize {
             gap = true;
             continue;
         };
+        if f.is_empty() {
+            continue;
+        }
         if gap {
             if count > 0 {
                 spans.push(((word_start - base) as u32, (out.len() - base) as u32));
@@ -748,6 +926,13 @@ struct Keywords {
     /// Single keywords of six letters or more, keyed with I and L merged: in a long word the
     /// confusion is safe to forgive ("INCLUSLVE"), in a short one it is not (JLN/JIN, SRL/SRI).
     long: KeyTable<Flags>,
+    /// Label keywords of five letters or more, and every form of them with one letter deleted:
+    /// a word one edit away from a label (a letter dropped, added or misread: "TOAL",
+    /// "PAYAABLE", "ROVNDING") finds it here by its own key or one of its deletions.
+    fuzzy: KeyTable<Flags>,
+    /// For a word length, the letters that begin (first three letters) a fuzzy keyword of
+    /// that length or one more or less.
+    fuzzy_lead: [u32; 32],
     /// Which (length, first letter) pairs start a keyword: words that cannot be one skip the
     /// lookup (most words on a receipt are names, numbers and addresses).
     first_letters: [u32; 32],
@@ -756,10 +941,25 @@ struct Keywords {
     last_letters: [u32; 32],
 }
 
+impl Keywords {
+    /// Whether a word's length and first, second and last letters fit some keyword's first
+    /// word (a quick test before the lookup).
+    fn may_be_keyword(&self, w: &[u8]) -> bool {
+        let n = w.len();
+        n > 0
+            && n < self.first_letters.len()
+            && self.first_letters[n] & letter_bit(w[0]) != 0
+            && self.last_letters[n] & letter_bit(w[n - 1]) != 0
+            && (n < 2 || self.second_letters[n] & letter_bit(w[1]) != 0)
+    }
+}
+
 static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
     let mut t = Keywords {
         first: KeyTable::new(KEYWORDS.len()),
         long: KeyTable::new(KEYWORDS.len()),
+        fuzzy: KeyTable::new(KEYWORDS.len() * 12),
+        fuzzy_lead: [0; 32],
         first_letters: [0; 32],
         second_letters: [0; 32],
         last_letters: [0; 32],
@@ -784,9 +984,30 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
         let entry = t.first.entry(k);
         if words.len() == 1 {
             entry.single |= flags;
-            if first.len() >= 6 {
+            // "INCL" read "1NCL", "ITEM" read "1TEM" are no other words: forgiven at any length
+            if first.len() >= 6 || flags & (INCL | EXCL | COUNT) != 0 {
                 if let Some(merged) = key(first.as_bytes(), true) {
                     *t.long.entry(merged) |= flags;
+                }
+            }
+            // four-letter labels only through an added letter ("CAASH", "NETTT"): their
+            // one-letter-less forms are too common
+            if first.len() == FUZZY_MIN - 1 && flags & FUZZY != 0 {
+                if let Some(k) = key(first.as_bytes(), false) {
+                    *t.fuzzy.entry(k) |= flags & FUZZY;
+                }
+                t.fuzzy_lead[FUZZY_MIN] |= first.bytes().take(2).fold(0, |m, x| m | letter_bit(x));
+            }
+            if first.len() >= FUZZY_MIN && flags & FUZZY != 0 {
+                let b = first.as_bytes();
+                let lead = b.iter().take(3).fold(0, |m, &x| m | letter_bit(x));
+                for len in b.len() - 1..=(b.len() + 1).min(31) {
+                    t.fuzzy_lead[len] |= lead;
+                }
+                for skip in (0..b.len()).map(Some).chain([None]) {
+                    if let Some(k) = key_without(b, skip) {
+                        *t.fuzzy.entry(k) |= flags & FUZZY;
+                    }
                 }
             }
         } else {
@@ -801,6 +1022,59 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
     }
     t
 });
+
+/// The flags a misread word may stand for: the labels of the payment block.
+const FUZZY: Flags =
+    TOTAL | SUB | ROUND | ROUNDED | CHANGE | STRONG | BALANCE | TIP | DISCOUNT | INCL | EXCL | CASH;
+/// The shortest keyword read through a misread letter (shorter ones have too many neighbours).
+const FUZZY_MIN: usize = 5;
+/// Rows with more words than this are not labels: no fuzzy lookup.
+const FUZZY_MAX_WORDS: usize = 9;
+
+/// [`key`] of a word with one letter left out (`None`: none left out).
+fn key_without(word: &[u8], skip: Option<usize>) -> Option<u128> {
+    if word.len() > KEY_MAX + 1 {
+        return None;
+    }
+    let mut k: u128 = 0;
+    for (i, &b) in word.iter().enumerate() {
+        if Some(i) != skip {
+            k = (k << 6) | u128::from(CODE[usize::from(b)]);
+        }
+    }
+    (k != 0).then_some(k)
+}
+
+/// The label a word one edit away from stands for ("TOAL", "T0TAAL", "CHANCE"), if any.
+fn fuzzy_flags(table: &Keywords, w: &[u8]) -> Flags {
+    if !(FUZZY_MIN - 1..=FUZZY_MIN + 10).contains(&w.len())
+        || w.iter().any(|b| !b.is_ascii_uppercase())
+    {
+        return 0;
+    }
+    // a word one edit from a keyword starts with one of the keyword's first three letters
+    let lead = table.fuzzy_lead[w.len().min(31)];
+    if lead & (letter_bit(w[0]) | letter_bit(w[1])) == 0 {
+        return 0;
+    }
+    // every key with one letter left out, from the keys of the word's heads and tails: the
+    // head before `skip` shifted over the tail after it (6 bits a letter)
+    let n = w.len();
+    let mut heads = [0u128; FUZZY_MIN + 11];
+    for i in 0..n {
+        heads[i + 1] = (heads[i] << 6) | u128::from(CODE[usize::from(w[i])]);
+    }
+    let mut out = table.fuzzy.get(heads[n]).copied().unwrap_or(0);
+    let mut tail: u128 = 0;
+    for skip in (0..n).rev() {
+        let k = (heads[skip] << (6 * (n - 1 - skip))) | tail;
+        if let Some(f) = table.fuzzy.get(k) {
+            out |= f;
+        }
+        tail |= u128::from(CODE[usize::from(w[skip])]) << (6 * (n - 1 - skip));
+    }
+    out
+}
 
 fn letter_bit(b: u8) -> u32 {
     if b.is_ascii_uppercase() {
@@ -860,9 +1134,16 @@ fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
             }
             continue;
         }
-        if len >= 6 && w.contains(&b'L') {
+        // (short words only where a tax marker or a count may hide: INCL, EXCL, ITEM)
+        if (len >= 6 || (len >= 3 && matches!(w[0], b'I' | b'L' | b'E'))) && w.contains(&b'L') {
             if let Some(f) = key(w, true).and_then(|k| table.long.get(k)) {
                 out |= f;
+            }
+        }
+        // a label glued to its currency: "CASHRM", "TOTALRM"
+        if len > 3 && w.ends_with(b"RM") {
+            if let Some(e) = key(&w[..len - 2], false).and_then(|k| table.first.get(k)) {
+                out |= e.single;
             }
         }
         // glued words that OCR or printers produce: "SUBTOTAL", "TOTALRM", "GRANDTOTAL"
@@ -871,6 +1152,118 @@ fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
                 out |= SUB;
             } else if w.starts_with(b"TOTAL") || w.ends_with(b"TOTAL") {
                 out |= TOTAL;
+            }
+        }
+    }
+    out
+}
+
+/// The label flags a row's words may carry through an OCR misreading, beyond the flags `have`
+/// that [`fold_flags`] found: a label one letter off ("TOAL", "ROVNDING", "PAYAABLE"), one a
+/// stray mark broke in two ("TOT,L"), and a total's misread "incl", "excl" or "payable"
+/// ("TOTAL SALES (INCLUSIVF OF GST)"). Costlier than exact matching: the caller asks only for
+/// rows that may label an amount.
+pub(crate) fn misread(folded: Folded<'_>, have: Flags) -> Flags {
+    let want = if have & FUZZY & !(INCL | EXCL) == 0 {
+        FUZZY
+    } else if have & (TOTAL | SUB) != 0 {
+        (INCL | EXCL | STRONG | ROUNDED) & !have
+    } else {
+        0
+    };
+    if want == 0 || folded.count() > FUZZY_MAX_WORDS {
+        return 0;
+    }
+    let table = &*TABLE;
+    let mut words: [&[u8]; FUZZY_MAX_WORDS] = [&[]; FUZZY_MAX_WORDS];
+    let mut n = 0;
+    for (slot, w) in words.iter_mut().zip(folded.words()) {
+        *slot = w.as_bytes();
+        n += 1;
+    }
+    let words = &words[..n];
+    let mut out = 0;
+    for (i, &w) in words.iter().enumerate() {
+        let known =
+            table.may_be_keyword(w) && key(w, false).is_some_and(|k| table.first.get(k).is_some());
+        if !known {
+            out |= fuzzy_flags(table, w) & want;
+            // keywords printed without spaces: "TOTALAMTINCL", "AMTPAYABLE" (not "TAXINVOICE")
+            let g = glued(table, w, 2);
+            if g & (BANNER | ADDRESS) == 0 {
+                out |= g;
+            }
+        }
+        // a word a stray mark broke in two: "TOT,L", "PAY ABLE"
+        if let Some(&next) = words.get(i + 1) {
+            if (w.len() <= 5 || next.len() <= 5)
+                && (FUZZY_MIN - 1..=12).contains(&(w.len() + next.len()))
+            {
+                let mut joined = [0u8; 12];
+                joined[..w.len()].copy_from_slice(w);
+                joined[w.len()..w.len() + next.len()].copy_from_slice(next);
+                let joined = &joined[..w.len() + next.len()];
+                let exact = key(joined, false)
+                    .and_then(|k| table.first.get(k))
+                    .map_or(0, |e| e.single);
+                out |= (exact | fuzzy_flags(table, joined)) & want;
+            }
+        }
+    }
+    out
+}
+
+/// The flags of a word that is keywords glued together (up to `depth` + 1 of them, each of two
+/// letters or more), 0 when it is not.
+fn glued(table: &Keywords, w: &[u8], depth: u32) -> Flags {
+    if w.len() < 5 || w.len() > KEY_MAX {
+        return 0;
+    }
+    let single = |part: &[u8]| {
+        // most cuts cannot be a keyword by their first and last letters: no lookup
+        if !table.may_be_keyword(part) {
+            return 0;
+        }
+        key(part, false)
+            .and_then(|k| table.first.get(k))
+            .map_or(0, |e| e.single)
+    };
+    for cut in 3..=w.len() - 2 {
+        let head = single(&w[..cut]);
+        if head == 0 {
+            continue;
+        }
+        let tail = single(&w[cut..]);
+        if tail != 0 {
+            return head | tail;
+        }
+        if depth > 0 {
+            let rest = glued(table, &w[cut..], depth - 1);
+            if rest != 0 {
+                return head | rest;
+            }
+        }
+    }
+    0
+}
+
+/// The company flags of words that end in a company word of five letters or more, glued on
+/// by OCR ("ABCHOTRADING", "UROKOJAPANESECUISINESDNBHD").
+pub(crate) fn company_suffix(folded: Folded<'_>) -> Flags {
+    let table = &*TABLE;
+    let mut out = 0;
+    for w in folded.words().map(str::as_bytes).filter(|w| w.len() >= 8) {
+        for start in 1..=w.len() - 5 {
+            let tail = &w[start..];
+            if !table.may_be_keyword(tail) {
+                continue;
+            }
+            let f = key(tail, false)
+                .and_then(|k| table.first.get(k))
+                .map_or(0, |e| e.single);
+            if f & COMPANY != 0 {
+                out |= f & (COMPANY | LEGAL);
+                break;
             }
         }
     }
@@ -889,7 +1282,9 @@ mod tests {
     use super::*;
 
     fn of(line: &str) -> Flags {
-        flags(fold(line).get())
+        let folded = fold(line);
+        let exact = flags(folded.get());
+        exact | misread(folded.get(), exact)
     }
 
     #[test]
@@ -897,6 +1292,45 @@ mod tests {
         for line in ["TOTAL", "Tota1", "T0TAL", "ToTaL:", "TOTA|"] {
             assert_ne!(of(line) & TOTAL, 0, "{line}");
         }
+    }
+
+    #[test]
+    fn reads_labels_one_letter_off() {
+        for (line, flag) in [
+            ("TOAL", TOTAL),
+            ("TOTAAL:", TOTAL),
+            ("T0TAK 12.00", TOTAL),
+            ("ROVNDING ADJ", ROUND),
+            ("AMOUNT PAYAABLE", STRONG),
+            ("CHANCE", CHANGE),
+        ] {
+            assert_ne!(of(line) & flag, 0, "{line}");
+        }
+        // short words and long rows are left alone
+        assert_eq!(of("CASE") & FUZZY, 0);
+        assert_eq!(of("MOUNT AUSTIN"), 0);
+        assert_eq!(of("HOTEL") & TOTAL, 0);
+        assert_eq!(of("SERV CHARGE 10%") & CHANGE, 0);
+        assert_ne!(of("TOT,L :") & TOTAL, 0);
+        assert_ne!(of("R~UNDING RM") & ROUND, 0);
+        assert_ne!(of("TOTAL PAYABE:") & STRONG, 0);
+        assert_ne!(of("1TEM(S) : 2") & COUNT, 0);
+        assert_ne!(of("CASHRM 52.00") & CASH, 0);
+        assert_ne!(of("YOUR CHH~N6E") & CHANGE, 0);
+        assert_ne!(of("CAASH RM 50.00") & CASH, 0);
+        assert_ne!(of("TOTAL SAALES (I-CLUSIVE OF GST)") & INCL, 0);
+        assert_eq!(of("CASE 12") & CASH, 0);
+        assert_ne!(of("TotalAmtIncl.GST@6%: 156.00") & INCL, 0);
+        assert_ne!(of("Total AmtPayable: 156.00") & STRONG, 0);
+        let glued = fold("UROKOJAPANESECUISINESDNBHD");
+        assert_eq!(company_suffix(glued.get()), COMPANY | LEGAL);
+        let glued = fold("ABCHOTRADING");
+        assert_eq!(company_suffix(glued.get()), COMPANY);
+        assert_ne!(of("lotal Sales(inclusive GsT） RM 11.50") & TOTAL, 0);
+        assert_eq!(
+            of("ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE TOAL") & TOTAL,
+            0
+        );
     }
 
     #[test]
@@ -911,12 +1345,15 @@ mod tests {
         assert_eq!(of("TOTAL QTY: 3") & COUNT, COUNT);
         assert_eq!(of("Subtotal") & TOTAL, 0);
         assert_ne!(of("TOTAL (INCLUSLVE OF GST)") & INCL, 0);
+        assert_ne!(of("TOTAL 1NCL. GST@6%") & INCL, 0);
+        assert_ne!(of("TOTAL SALES (INCLUSIVF OF GST)") & INCL, 0);
+        assert_eq!(of("JLN SRI") & (INCL | EXCL), 0);
     }
 
     #[test]
     fn the_ascii_table_folds_like_fold_char() {
         for b in 0u8..128 {
-            let expected = fold_char(char::from(b)).map_or(0, |f| f.as_bytes()[0]);
+            let expected = fold_char(char::from(b)).map_or(0, |f| f.bytes().next().unwrap_or(SKIP));
             assert_eq!(ASCII_FOLD[usize::from(b)], expected, "byte {b}");
         }
     }

@@ -273,3 +273,109 @@ fn merchant_keeps_an_unclosed_bracket_before_the_registration_number() {
         Some("GARDENIA BAKERIES (KL } SDN BHD")
     );
 }
+
+#[test]
+fn polish_receipt_with_suma_pln_ptu_and_reszta() {
+    let r = fixture("pl.txt");
+    assert_eq!(
+        r.merchant.as_deref(),
+        Some("PIEKARNIA POD LIPAMI Sp. z o.o.")
+    );
+    assert_eq!(r.date.as_deref(), Some("2023-05-19"));
+    assert_eq!(r.currency, Some(Currency::Pln));
+    assert_eq!(r.tax, amt("1.28"), "SUMA PTU is the tax, not the total");
+    assert_eq!(r.total, amt("21.89"));
+    assert_eq!(r.payment.method, Some(PaymentMethod::Cash));
+    assert_eq!(r.payment.tendered, amt("50.00"));
+    assert_eq!(r.payment.change, amt("28.11"));
+    assert_eq!(r.items.len(), 3, "the per-rate sales lines are no items");
+}
+
+#[test]
+fn turkish_receipt_with_toplam_topkdv_and_para_ustu() {
+    let r = fixture("tr.txt");
+    assert_eq!(r.merchant.as_deref(), Some("ÇINAR KAFE GIDA LTD. ŞTİ."));
+    assert_eq!(r.date.as_deref(), Some("2023-11-07"));
+    assert_eq!(r.time.as_deref(), Some("13:27"));
+    assert_eq!(r.tax, amt("9.09"));
+    assert_eq!(r.total, amt("100.00"), "amounts behind a `*`");
+    assert_eq!(r.payment.tendered, amt("200.00"));
+    assert_eq!(r.payment.change, amt("100.00"));
+    assert_eq!(r.items.len(), 3);
+}
+
+#[test]
+fn czech_receipt_with_celkem_k_uhrade_dph_and_koruna_after_the_amount() {
+    let r = fixture("cs.txt");
+    assert_eq!(r.merchant.as_deref(), Some("KAVÁRNA U MOSTU s.r.o."));
+    assert_eq!(r.date.as_deref(), Some("2023-02-14"));
+    assert_eq!(r.currency, Some(Currency::Czk));
+    assert_eq!(r.subtotal, amt("139.00"));
+    assert_eq!(r.tax, amt("14.89"));
+    assert_eq!(r.total, amt("139.00"));
+    assert_eq!(r.payment.change, amt("61.00"));
+    assert_eq!(r.items[1].quantity, amt("2"));
+    assert_eq!(r.items[1].unit_price, amt("42.00"));
+}
+
+#[test]
+fn portuguese_receipt_with_total_a_pagar_iva_and_troco() {
+    let r = fixture("pt.txt");
+    assert_eq!(r.merchant.as_deref(), Some("PASTELARIA CENTRAL, LDA"));
+    assert_eq!(r.date.as_deref(), Some("2023-09-23"));
+    assert_eq!(r.currency, Some(Currency::Eur), "€ after the amount");
+    assert_eq!(r.subtotal, amt("5.20"));
+    assert_eq!(r.tax, amt("1.20"));
+    assert_eq!(r.total, amt("6.40"));
+    assert_eq!(r.payment.tendered, amt("10.00"));
+    assert_eq!(r.payment.change, amt("3.60"));
+    assert!(r.confidence.total >= 90, "both cross-checks agree");
+}
+
+#[test]
+fn bulgarian_receipt_in_cyrillic_with_obshta_suma_dds_and_resto() {
+    let r = fixture("bg.txt");
+    assert_eq!(r.merchant.as_deref(), Some("КАФЕ РОЗА ЕООД"));
+    assert_eq!(r.date.as_deref(), Some("2023-04-03"));
+    assert_eq!(r.currency, Some(Currency::Bgn));
+    assert_eq!(r.tax, amt("1.75"));
+    assert_eq!(r.total, amt("10.50"));
+    assert_eq!(r.payment.method, Some(PaymentMethod::Cash));
+    assert_eq!(r.payment.tendered, amt("20.00"));
+    assert_eq!(r.payment.change, amt("9.50"));
+}
+
+#[test]
+fn cyrillic_keywords_read_partly_as_latin_look_alikes_and_digits() {
+    // OCR with a Latin model prints "ОБЩО" as "OБЩ0" and "РЕСТО" as "PECTO"
+    let r = parse("КАФЕ РОЗА\nБаница  6,20\nOБЩ0 СУМА  6,20\nВ БРОЙ  10,00\nPECTO  3,80");
+    assert_eq!(r.total, amt("6.20"));
+    assert_eq!(r.payment.change, amt("3.80"));
+}
+
+#[test]
+fn keywords_of_the_new_locales_in_ocr_forms() {
+    for (text, total) in [
+        ("RAZEM 12,50\nSUMA PTU 0,93\nR E S Z T A 0,00", "12.50"),
+        ("ARA TOPLAM 40,00\nKDV 4,00\nTOPLAM *44,00", "44.00"),
+        ("TOTAAL 7,80\nTE BETALEN 7,80\nPIN 7,80", "7.80"),
+        ("IMPORTE 9,95 €\nEFECTIVO 10,00\nCAMBIO 0,05", "9.95"),
+        ("CELKEM 120 Kč\nHOTOVĚ 200 Kč\nVRÁCENO 80 Kč", "120"),
+        ("T0TAL A PAGAR 6,40\nDINHEIRO 10,00\nTROCO 3,60", "6.40"),
+        (
+            "ZU ZAHLEN\n'.:;\n|| ~\n12,5O €\nBAR 20,00\nRÜCKGELD 7,50",
+            "12.50",
+        ),
+        ("TOTAL $41 .20\nCASH 50.00\nCHANGE 8.80", "41.20"),
+    ] {
+        assert_eq!(parse(text).total, amt(total), "{text}");
+    }
+}
+
+#[test]
+fn a_total_label_broken_over_two_rows_keeps_its_amount() {
+    let r =
+        parse("ROUNDING ADJ\n0.02\nTOTAL AFTER ADJ\nINCL GST\n122.80\nCASH\n200.00\nCHANGE\n77.20");
+    assert_eq!(r.total, amt("122.80"));
+    assert_ne!(r.tax, amt("122.80"));
+}
