@@ -298,11 +298,11 @@ pub(crate) fn scan_into(line: &str, out: &mut Vec<Found>) {
     let before = out.len();
     // the plain scan notes a gap or a misread digit at the edge of a number; only then is the
     // line repaired and scanned again
-    if scan_bytes(line.as_bytes(), out) {
-        if let Some(fixed) = repair(line.as_bytes()) {
-            out.truncate(before);
-            scan_bytes(&fixed, out);
-        }
+    if scan_bytes(line.as_bytes(), out)
+        && let Some(fixed) = repair(line.as_bytes())
+    {
+        out.truncate(before);
+        scan_bytes(&fixed, out);
     }
 }
 
@@ -434,10 +434,10 @@ fn repair(b: &[u8]) -> Option<Vec<u8>> {
         }
     }
     // a join may bring a misread leading digit next to its amount ("$l 1.40")
-    if dropped > 0 {
-        if let Some(again) = repair(&out) {
-            return Some(again);
-        }
+    if dropped > 0
+        && let Some(again) = repair(&out)
+    {
+        return Some(again);
     }
     Some(out)
 }

@@ -163,7 +163,9 @@ fn days_in(month: u8, year: u16) -> u8 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
         2 => 28,
         _ => 0,
     }
@@ -190,10 +192,10 @@ fn year_of(t: &Tok, line: &[u8]) -> Option<u16> {
         return None;
     }
     let plain = |digits: usize| full_year(s.get(..digits)?.parse().ok()?, digits);
-    if t.len == 2 || t.len == 4 {
-        if let Some(y) = plain(t.len) {
-            return Some(y);
-        }
+    if (t.len == 2 || t.len == 4)
+        && let Some(y) = plain(t.len)
+    {
+        return Some(y);
     }
     // the time's first separator is ":" (or "." misread: "06/01/1812.17:26PM")
     let time_after = match line.get(t.end) {
@@ -435,86 +437,97 @@ fn scan_plain(line: &str) -> Vec<FoundDate> {
                 && !glued_before
                 && !continued;
             // dd/mm/yyyy, mm/dd/yyyy, yyyy-mm-dd
-            if numeric_seps && t0.digits && t1.digits && t2.digits {
-                if let (Some(a), Some(b)) = (num(t0), num(t1)) {
-                    let (la, lb, lc) = (t0.len, t1.len, t2.len);
-                    let c = num(t2).unwrap_or(0);
-                    if la == 4 && lb <= 2 && lc <= 2 {
-                        if let Some(y) = full_year(a, 4) {
-                            let (m, d) = (b as u8, c as u8);
-                            if valid(y, m, d) {
-                                out.push(FoundDate {
-                                    year: y,
-                                    month: m,
-                                    day: d,
-                                    ambiguous: false,
-                                    month_first: false,
-                                });
-                                matched = true;
-                            }
-                        }
-                    } else if la <= 2 && lb <= 2 {
-                        if let Some(y) = year_of(t2, bytes) {
-                            let (a, b) = (a as u8, b as u8);
-                            if valid(y, b, a) {
-                                let ambiguous = valid(y, a, b) && a != b;
-                                out.push(FoundDate {
-                                    year: y,
-                                    month: b,
-                                    day: a,
-                                    ambiguous,
-                                    month_first: false,
-                                });
-                                matched = true;
-                            } else if valid(y, a, b) {
-                                out.push(FoundDate {
-                                    year: y,
-                                    month: a,
-                                    day: b,
-                                    ambiguous: false,
-                                    month_first: true,
-                                });
-                                matched = true;
-                            }
-                        }
-                    }
-                }
-            }
-            // 25 Dec 2018, 25-DEC-18, 25. Dezember 2018
-            if !matched && t0.digits && !t1.digits && t2.digits && s1.is_some() && s2.is_some() {
-                if let (Some(d), Some(m)) = (num(t0), month_named(t1.text())) {
-                    if let Some(y) = year_of(t2, bytes) {
-                        if t0.len <= 2 && valid(y, m, d as u8) {
+            if numeric_seps
+                && t0.digits
+                && t1.digits
+                && t2.digits
+                && let (Some(a), Some(b)) = (num(t0), num(t1))
+            {
+                let (la, lb, lc) = (t0.len, t1.len, t2.len);
+                let c = num(t2).unwrap_or(0);
+                if la == 4 && lb <= 2 && lc <= 2 {
+                    if let Some(y) = full_year(a, 4) {
+                        let (m, d) = (b as u8, c as u8);
+                        if valid(y, m, d) {
                             out.push(FoundDate {
                                 year: y,
                                 month: m,
-                                day: d as u8,
+                                day: d,
                                 ambiguous: false,
                                 month_first: false,
                             });
                             matched = true;
                         }
                     }
-                }
-            }
-            // Dec 25, 2018
-            if !matched && !t0.digits && t1.digits && t2.digits && s1.is_some() && s2.is_some() {
-                if let (Some(m), Some(d), Some(yv)) = (month_named(t0.text()), num(t1), num(t2)) {
-                    if t2.len == 4 && t1.len <= 2 {
-                        if let Some(y) = full_year(yv, 4) {
-                            if valid(y, m, d as u8) {
-                                out.push(FoundDate {
-                                    year: y,
-                                    month: m,
-                                    day: d as u8,
-                                    ambiguous: false,
-                                    month_first: true,
-                                });
-                                matched = true;
-                            }
-                        }
+                } else if la <= 2
+                    && lb <= 2
+                    && let Some(y) = year_of(t2, bytes)
+                {
+                    let (a, b) = (a as u8, b as u8);
+                    if valid(y, b, a) {
+                        let ambiguous = valid(y, a, b) && a != b;
+                        out.push(FoundDate {
+                            year: y,
+                            month: b,
+                            day: a,
+                            ambiguous,
+                            month_first: false,
+                        });
+                        matched = true;
+                    } else if valid(y, a, b) {
+                        out.push(FoundDate {
+                            year: y,
+                            month: a,
+                            day: b,
+                            ambiguous: false,
+                            month_first: true,
+                        });
+                        matched = true;
                     }
                 }
+            }
+            // 25 Dec 2018, 25-DEC-18, 25. Dezember 2018
+            if !matched
+                && t0.digits
+                && !t1.digits
+                && t2.digits
+                && s1.is_some()
+                && s2.is_some()
+                && let (Some(d), Some(m)) = (num(t0), month_named(t1.text()))
+                && let Some(y) = year_of(t2, bytes)
+                && t0.len <= 2
+                && valid(y, m, d as u8)
+            {
+                out.push(FoundDate {
+                    year: y,
+                    month: m,
+                    day: d as u8,
+                    ambiguous: false,
+                    month_first: false,
+                });
+                matched = true;
+            }
+            // Dec 25, 2018
+            if !matched
+                && !t0.digits
+                && t1.digits
+                && t2.digits
+                && s1.is_some()
+                && s2.is_some()
+                && let (Some(m), Some(d), Some(yv)) = (month_named(t0.text()), num(t1), num(t2))
+                && t2.len == 4
+                && t1.len <= 2
+                && let Some(y) = full_year(yv, 4)
+                && valid(y, m, d as u8)
+            {
+                out.push(FoundDate {
+                    year: y,
+                    month: m,
+                    day: d as u8,
+                    ambiguous: false,
+                    month_first: true,
+                });
+                matched = true;
             }
         }
         // 20180304 (compact, only when it reads as a plausible date)

@@ -575,11 +575,11 @@ fn pick_total(rows: &[Row]) -> (Option<Amount>, u8, Option<usize>) {
             score -= 6.0;
             conf -= 20;
         }
-        if let (Some(t), Some(c)) = (tendered, change) {
-            if near(t.milli() - c.milli(), v.milli()) {
-                score += 8.0;
-                conf += 30;
-            }
+        if let (Some(t), Some(c)) = (tendered, change)
+            && near(t.milli() - c.milli(), v.milli())
+        {
+            score += 8.0;
+            conf += 30;
         }
         if let Some(t) = tendered {
             if paid_cash && v.milli() > t.milli() {
@@ -591,11 +591,11 @@ fn pick_total(rows: &[Row]) -> (Option<Amount>, u8, Option<usize>) {
                 conf += 15;
             }
         }
-        if let (Some(s), Some(x)) = (subtotal, tax) {
-            if near(s.milli() + x.milli(), v.milli()) {
-                score += 4.0;
-                conf += 20;
-            }
+        if let (Some(s), Some(x)) = (subtotal, tax)
+            && near(s.milli() + x.milli(), v.milli())
+        {
+            score += 4.0;
+            conf += 20;
         }
         score += i as f32 * 0.01;
         let conf = conf.clamp(1, 100) as u8;
@@ -682,10 +682,13 @@ fn pick_total(rows: &[Row]) -> (Option<Amount>, u8, Option<usize>) {
                 return (Some(Amount::from_milli(x)), 40, Some(i));
             }
             // more than the cash handed over cannot be the total ("RM 2800" for 28.00)
-            if let (Some(p), Some(t)) = (paid_exactly, tendered) {
-                if paid_cash && v.milli() > t.milli() && p > 0 && printed(p) {
-                    return (Some(Amount::from_milli(p)), 40, Some(i));
-                }
+            if let (Some(p), Some(t)) = (paid_exactly, tendered)
+                && paid_cash
+                && v.milli() > t.milli()
+                && p > 0
+                && printed(p)
+            {
+                return (Some(Amount::from_milli(p)), 40, Some(i));
             }
         }
         return (Some(v), conf, Some(i));
@@ -912,10 +915,10 @@ fn clean_merchant(name: &str) -> String {
         }
     }
     // a bracket left open at the end: "TONYMOLY VIVA CITY (TONYMOLY SHOP" ("}" is OCR for ")")
-    if let Some(p) = s.rfind('(') {
-        if !s[p..].contains([')', '}']) {
-            s = s[..p].trim_end();
-        }
+    if let Some(p) = s.rfind('(')
+        && !s[p..].contains([')', '}'])
+    {
+        s = s[..p].trim_end();
     }
     // a code such as "1110644-W" or "273500-U" ends the name
     let mut kept: Vec<&str> = Vec::new();

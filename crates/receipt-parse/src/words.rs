@@ -985,10 +985,10 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
         if words.len() == 1 {
             entry.single |= flags;
             // "INCL" read "1NCL", "ITEM" read "1TEM" are no other words: forgiven at any length
-            if first.len() >= 6 || flags & (INCL | EXCL | COUNT) != 0 {
-                if let Some(merged) = key(first.as_bytes(), true) {
-                    *t.long.entry(merged) |= flags;
-                }
+            if (first.len() >= 6 || flags & (INCL | EXCL | COUNT) != 0)
+                && let Some(merged) = key(first.as_bytes(), true)
+            {
+                *t.long.entry(merged) |= flags;
             }
             // four-letter labels only through an added letter ("CAASH", "NETTT"): their
             // one-letter-less forms are too common
@@ -1135,16 +1135,18 @@ fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
             continue;
         }
         // (short words only where a tax marker or a count may hide: INCL, EXCL, ITEM)
-        if (len >= 6 || (len >= 3 && matches!(w[0], b'I' | b'L' | b'E'))) && w.contains(&b'L') {
-            if let Some(f) = key(w, true).and_then(|k| table.long.get(k)) {
-                out |= f;
-            }
+        if (len >= 6 || (len >= 3 && matches!(w[0], b'I' | b'L' | b'E')))
+            && w.contains(&b'L')
+            && let Some(f) = key(w, true).and_then(|k| table.long.get(k))
+        {
+            out |= f;
         }
         // a label glued to its currency: "CASHRM", "TOTALRM"
-        if len > 3 && w.ends_with(b"RM") {
-            if let Some(e) = key(&w[..len - 2], false).and_then(|k| table.first.get(k)) {
-                out |= e.single;
-            }
+        if len > 3
+            && w.ends_with(b"RM")
+            && let Some(e) = key(&w[..len - 2], false).and_then(|k| table.first.get(k))
+        {
+            out |= e.single;
         }
         // glued words that OCR or printers produce: "SUBTOTAL", "TOTALRM", "GRANDTOTAL"
         if len > 5 {
@@ -1195,19 +1197,18 @@ pub(crate) fn misread(folded: Folded<'_>, have: Flags) -> Flags {
             }
         }
         // a word a stray mark broke in two: "TOT,L", "PAY ABLE"
-        if let Some(&next) = words.get(i + 1) {
-            if (w.len() <= 5 || next.len() <= 5)
-                && (FUZZY_MIN - 1..=12).contains(&(w.len() + next.len()))
-            {
-                let mut joined = [0u8; 12];
-                joined[..w.len()].copy_from_slice(w);
-                joined[w.len()..w.len() + next.len()].copy_from_slice(next);
-                let joined = &joined[..w.len() + next.len()];
-                let exact = key(joined, false)
-                    .and_then(|k| table.first.get(k))
-                    .map_or(0, |e| e.single);
-                out |= (exact | fuzzy_flags(table, joined)) & want;
-            }
+        if let Some(&next) = words.get(i + 1)
+            && (w.len() <= 5 || next.len() <= 5)
+            && (FUZZY_MIN - 1..=12).contains(&(w.len() + next.len()))
+        {
+            let mut joined = [0u8; 12];
+            joined[..w.len()].copy_from_slice(w);
+            joined[w.len()..w.len() + next.len()].copy_from_slice(next);
+            let joined = &joined[..w.len() + next.len()];
+            let exact = key(joined, false)
+                .and_then(|k| table.first.get(k))
+                .map_or(0, |e| e.single);
+            out |= (exact | fuzzy_flags(table, joined)) & want;
         }
     }
     out
