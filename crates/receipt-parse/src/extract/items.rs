@@ -1,0 +1,108 @@
+//! The line items above the totals: description, quantity and amount.
+
+use super::rows::*;
+use crate::Item;
+use crate::amount::Amount;
+use crate::words;
+
+/// A leading count ("2 Kaffee", "1 PC") or one before `x`, `*` or `@` ("2 X 3.50").
+pub(super) fn quantity(text: &str) -> Option<Amount> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_digit()
+            && (i == 0 || !b[i - 1].is_ascii_alphanumeric() && b[i - 1] != b'.' && b[i - 1] != b',')
+        {
+            let mut j = i;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            let mut k = j;
+            while k < b.len() && b[k] == b' ' {
+                k += 1;
+            }
+            let marker = matches!(b.get(k), Some(b'x' | b'X' | b'*' | b'@'))
+                && !b.get(k + 1).is_some_and(|c| c.is_ascii_alphabetic());
+            let leading = i == 0 && j < b.len() && b[j] == b' ';
+            if (marker || leading) && j - i <= 3 {
+                let q: i64 = text[i..j].parse().ok()?;
+                return (q > 0).then_some(Amount::new(q, 0));
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+pub(super) fn description(text: &str, first_amount_at: Option<usize>) -> String {
+    let end = first_amount_at.unwrap_or(text.len()).min(text.len());
+    let mut end = end;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = &text[..end];
+    // drop leading codes and counts ("9556939040116 KF ...", "2 x", "1 PC *")
+    let words: Vec<&str> = head.split_whitespace().collect();
+    let mut skip = 0;
+    for w in &words {
+        let digits = w.bytes().filter(u8::is_ascii_digit).count();
+        let is_code = digits > 0 && digits * 2 >= w.len();
+        if is_code || matches!(*w, "x" | "X" | "*" | "@") {
+            skip += 1;
+        } else {
+            break;
+        }
+    }
+    let mut end = words.len();
+    while end > skip
+        && matches!(
+            words[end - 1],
+            "$" | "€" | "£" | "RM" | "EUR" | "USD" | "MYR" | "GBP" | "CHF" | "@" | "x" | "X" | "*"
+        )
+    {
+        end -= 1;
+    }
+    words[skip..end]
+        .join(" ")
+        .trim_end_matches(['*', '@', ' ', ':', '$', '€', '£'])
+        .trim()
+        .to_string()
+}
+
+pub(super) fn pick_items(rows: &[Row], end: usize) -> Vec<Item> {
+    let mut items = Vec::new();
+    for i in 0..end.min(rows.len()) {
+        let r = &rows[i];
+        if r.kind != Kind::Other || r.lent {
+            continue;
+        }
+        let mut decimals = r.amounts.iter().filter(|f| f.decimal);
+        let Some(first) = decimals.next() else {
+            continue;
+        };
+        let last = decimals.next_back().unwrap_or(first);
+        if last.amount.minor == 0 || r.flags & (words::DATE | words::ADDRESS | words::COUNT) != 0 {
+            continue;
+        }
+        let mut desc = description(r.text, Some(first.start));
+        if desc.chars().filter(|c| c.is_alphabetic()).count() < 3 && i > 0 {
+            let prev = &rows[i - 1];
+            if prev.amounts.is_empty() && prev.flags & LABELS == 0 && prev.letters >= 3 {
+                desc = description(prev.text, None);
+            }
+        }
+        if desc.chars().filter(|c| c.is_alphabetic()).count() < 2 {
+            continue;
+        }
+        let unit_price = (!std::ptr::eq(first, last)).then_some(first.amount);
+        items.push(Item {
+            description: desc,
+            quantity: quantity(r.text),
+            unit_price,
+            amount: last.amount,
+        });
+    }
+    items
+}

@@ -1,0 +1,211 @@
+//! From text rows to a [`Receipt`]: label each row, pair labels with amounts, pick the fields.
+
+mod currency;
+mod items;
+mod merchant;
+mod rows;
+mod total;
+mod when;
+
+pub(crate) use rows::lines;
+
+use crate::amount::{Amount, Found};
+use crate::words;
+use crate::{Confidence, Currency, Payment, PaymentMethod, Receipt};
+use currency::*;
+use items::*;
+use merchant::*;
+use rows::*;
+use total::*;
+use when::*;
+
+/// Reads a receipt from its text rows; `size_hint` is about how many bytes they hold.
+pub(crate) fn receipt<'a>(texts: impl Iterator<Item = &'a str>, size_hint: usize) -> Receipt {
+    let mut folded: Vec<u8> = Vec::with_capacity(size_hint.min(MAX_ROWS * MAX_ROW_BYTES));
+    let mut amounts: Vec<Found> = Vec::with_capacity(64);
+    // receipt rows average a dozen bytes or so: room for most without growing
+    let mut scanned: Vec<Scanned> = Vec::with_capacity((size_hint / 8).clamp(16, MAX_ROWS));
+    for t in texts.take(MAX_ROWS) {
+        let s = scan_row(t, &mut folded, &mut amounts);
+        if !s.text.is_empty() {
+            scanned.push(s);
+        }
+    }
+    // only ASCII is ever folded in
+    let folded = String::from_utf8(folded).unwrap_or_default();
+    let mut rows: Vec<Row> = scanned
+        .into_iter()
+        .map(|s| row(s, &folded, &amounts))
+        .collect();
+    pair_labels_with_values(&mut rows);
+    infer_rounded_totals(&mut rows);
+    let mut total = pick_total(&rows);
+    // a total that nothing confirms: labels OCR misread may say more (an exact reading that
+    // the amounts confirm needs no second look, which keeps clean text fast)
+    if total.confidence < CONFIRMED && read_misread_labels(&mut rows) {
+        for r in &mut rows {
+            r.value = own_value(r.amounts);
+            r.lent = false;
+            r.kind = classify(r.flags);
+        }
+        pair_labels_with_values(&mut rows);
+        infer_rounded_totals(&mut rows);
+        total = pick_total(&rows);
+    }
+    let total_row = total.row;
+    let before = |k: Kind| {
+        let end = total_row.unwrap_or(rows.len());
+        rows[..end]
+            .iter()
+            .rev()
+            .find(|r| r.kind == k && r.value.is_some())
+            .or_else(|| rows.iter().find(|r| r.kind == k && r.value.is_some()))
+            .and_then(|r| r.value)
+    };
+    let after = |k: Kind| {
+        let start = total_row.unwrap_or(0);
+        rows[start..]
+            .iter()
+            .find(|r| r.kind == k && r.value.is_some())
+            .or_else(|| rows.iter().find(|r| r.kind == k && r.value.is_some()))
+    };
+    let subtotal = before(Kind::Subtotal);
+    let tax = before(Kind::Tax);
+    let tip = before(Kind::Tip).or_else(|| after(Kind::Tip).and_then(|r| r.value));
+    let rounding = before(Kind::Rounding);
+    let PaymentPair { tendered, change } = payment_pair(&rows, total_row);
+    let method = after(Kind::Tendered)
+        .map(|r| r.flags)
+        .or_else(|| {
+            rows.iter()
+                .find(|r| r.kind == Kind::Tendered)
+                .map(|r| r.flags)
+        })
+        .and_then(|f| {
+            if f & words::CARD != 0 {
+                Some(PaymentMethod::Card)
+            } else if f & words::CASH != 0 && tendered.is_some() {
+                Some(PaymentMethod::Cash)
+            } else {
+                None
+            }
+        });
+
+    let currency = pick_currency(&rows);
+    let us_style = currency.value == Some(Currency::Usd)
+        && rows
+            .iter()
+            .any(|r| r.kind == Kind::Tip || r.words.has("SALES TAX"));
+    let when = pick_date(&rows, us_style);
+    let merchant = pick_merchant(&rows);
+
+    let items_end = rows
+        .iter()
+        .position(|r| {
+            matches!(
+                r.kind,
+                Kind::Total | Kind::Subtotal | Kind::Tax | Kind::Tendered
+            ) && r.value.is_some()
+        })
+        .unwrap_or(rows.len());
+    let items = pick_items(&rows, items_end);
+    let items_sum = sum_milli(&items.iter().map(|it| Some(it.amount)).collect::<Vec<_>>());
+    let items_match = items_sum.is_some_and(|s| {
+        subtotal.is_some_and(|x| near(x.milli(), s))
+            || total.amount.is_some_and(|x| near(x.milli(), s))
+    });
+    let total_conf = if items_match {
+        total.confidence.saturating_add(10).min(100)
+    } else {
+        total.confidence
+    };
+    let found = |a: Option<Amount>, c: u8| if a.is_some() { c } else { 0 };
+
+    Receipt {
+        merchant: merchant.value,
+        date: when.date.value,
+        time: when.time.value,
+        currency: currency.value,
+        subtotal,
+        tax,
+        tip,
+        rounding,
+        total: total.amount,
+        payment: Payment {
+            method,
+            tendered,
+            change,
+        },
+        confidence: Confidence {
+            merchant: merchant.confidence,
+            date: when.date.confidence,
+            time: when.time.confidence,
+            currency: currency.confidence,
+            subtotal: found(subtotal, if items_match { 80 } else { 60 }),
+            tax: found(tax, 60),
+            tip: found(tip, 60),
+            total: total_conf,
+            payment: if tendered.is_some() || method.is_some() {
+                60
+            } else {
+                0
+            },
+            items: if items.is_empty() {
+                0
+            } else if items_match {
+                80
+            } else {
+                40
+            },
+        },
+        items,
+    }
+}
+
+/// A field as picked, with how sure the pick is (0–100; 0 when nothing was found).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Picked<T> {
+    pub(super) value: Option<T>,
+    pub(super) confidence: u8,
+}
+
+impl<T> Default for Picked<T> {
+    fn default() -> Self {
+        Picked {
+            value: None,
+            confidence: 0,
+        }
+    }
+}
+
+impl<T> Picked<T> {
+    pub(super) fn found(value: T, confidence: u8) -> Picked<T> {
+        Picked {
+            value: Some(value),
+            confidence,
+        }
+    }
+}
+
+/// The grand total as picked: its amount, how sure, and the row it stands on (which divides
+/// the amounts before it, such as subtotal and tax, from the payment block after it).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TotalPick {
+    pub(super) amount: Option<Amount>,
+    pub(super) confidence: u8,
+    pub(super) row: Option<usize>,
+}
+
+/// When the purchase was made: the date (ISO 8601) and the time printed near it.
+#[derive(Debug, Clone)]
+pub(super) struct DateTime {
+    pub(super) date: Picked<String>,
+    pub(super) time: Picked<String>,
+}
+
+/// What was handed over and what came back.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PaymentPair {
+    pub(super) tendered: Option<Amount>,
+    pub(super) change: Option<Amount>,
+}

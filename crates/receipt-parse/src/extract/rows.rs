@@ -1,0 +1,379 @@
+//! Rows: the text cut into lines, each scanned once (letters, digits, currency marks, folded
+//! words, amounts) and labelled with the [`Kind`] of amount it names.
+
+use crate::amount::{self, Amount, Found};
+use crate::words::{self, Flags};
+
+/// Flags that make a row a label for the amount beside (or below) it.
+pub(super) const LABELS: Flags = words::TOTAL
+    | words::SUB
+    | words::TAX
+    | words::ROUND
+    | words::ROUNDED
+    | words::CASH
+    | words::CHANGE
+    | words::TIP
+    | words::STRONG
+    | words::BALANCE
+    | words::CARD
+    | words::AMOUNT
+    | words::DISCOUNT;
+
+/// Rows longer than this are cut: receipts have short lines, and it bounds the work per row.
+pub(super) const MAX_ROW_BYTES: usize = 400;
+/// At most this many rows are read: a receipt is short, and it bounds the work per input.
+pub(super) const MAX_ROWS: usize = 2000;
+
+/// What a labelled row holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Total,
+    Subtotal,
+    Tax,
+    Tip,
+    Rounding,
+    Tendered,
+    Change,
+    Discount,
+    Other,
+}
+
+#[derive(Debug)]
+pub(super) struct Row<'a> {
+    pub(super) text: &'a str,
+    pub(super) words: words::Folded<'a>,
+    pub(super) flags: Flags,
+    pub(super) amounts: &'a [Found],
+    pub(super) letters: usize,
+    pub(super) digits: usize,
+    /// Has "$" (not "S$").
+    pub(super) dollar: bool,
+    /// Has "S$".
+    pub(super) singapore_dollar: bool,
+    /// Plain ASCII (no €, £).
+    pub(super) ascii: bool,
+    /// The money value the row's label applies to: its own last amount, or one borrowed from below.
+    pub(super) value: Option<Amount>,
+    /// Its amount was taken by a label row above.
+    pub(super) lent: bool,
+    pub(super) kind: Kind,
+}
+
+pub(super) fn cut(text: &str) -> &str {
+    if text.len() <= MAX_ROW_BYTES {
+        return text;
+    }
+    let mut end = MAX_ROW_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+pub(super) fn classify(f: Flags) -> Kind {
+    use words::*;
+    let totalish = TOTAL | STRONG | ROUNDED | BALANCE | AMOUNT;
+    if f & TAX_NOTE != 0 {
+        return Kind::Tax;
+    }
+    if f & COUNT != 0 && f & (STRONG | TOTAL) == 0 {
+        return Kind::Other;
+    }
+    if f & CHANGE != 0 {
+        return Kind::Change;
+    }
+    if f & TIP != 0 && f & TOTAL == 0 {
+        return Kind::Tip;
+    }
+    if f & DISCOUNT != 0 {
+        return Kind::Discount;
+    }
+    if f & SUB != 0 {
+        return Kind::Subtotal;
+    }
+    if f & totalish != 0 {
+        if f & EXCL != 0 && f & INCL == 0 {
+            return Kind::Subtotal;
+        }
+        // "GST PAYABLE", "TOTAL GST", "TAX AMOUNT"; but "TOTAL INCL. GST" is a total
+        if f & TAX != 0 && f & INCL == 0 && f & ROUNDED == 0 {
+            return Kind::Tax;
+        }
+        if f & (CASH | CARD) != 0 && f & (STRONG | ROUNDED | INCL) == 0 {
+            return Kind::Tendered;
+        }
+        if f & ROUND != 0 && f & (TOTAL | ROUNDED) == 0 {
+            return Kind::Rounding;
+        }
+        return Kind::Total;
+    }
+    if f & ROUND != 0 {
+        return Kind::Rounding;
+    }
+    if f & TAX != 0 {
+        return Kind::Tax;
+    }
+    if f & (CASH | CARD) != 0 {
+        return Kind::Tendered;
+    }
+    Kind::Other
+}
+
+/// What one pass over a row's text finds; its folded words and amounts go to shared buffers
+/// (one allocation per receipt rather than two per row).
+pub(super) struct Scanned<'a> {
+    pub(super) text: &'a str,
+    pub(super) letters: usize,
+    pub(super) digits: usize,
+    pub(super) dollar: Option<bool>,
+    pub(super) ascii: bool,
+    pub(super) folded: std::ops::Range<usize>,
+    pub(super) count: usize,
+    pub(super) flags: Flags,
+    pub(super) amounts: std::ops::Range<usize>,
+}
+
+/// The lines of a text as [`str::lines`] gives them ("\n" or "\r\n" ends a line, a final
+/// line ending is optional), found by a plain byte loop: receipt lines are too short for
+/// `memchr` to pay off.
+pub(crate) fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let b = rest.as_bytes();
+        let i = newline(b);
+        let line = &rest[..i];
+        if i < b.len() {
+            rest = &rest[i + 1..];
+            Some(line.strip_suffix('\r').unwrap_or(line))
+        } else {
+            rest = "";
+            Some(line)
+        }
+    })
+}
+
+/// Where the first "\n" is (or the length): eight bytes at a time, then byte by byte.
+pub(super) fn newline(b: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let mut i = 0;
+    while i + 8 <= b.len() {
+        let word = <[u8; 8]>::try_from(&b[i..i + 8]).map_or(0, u64::from_le_bytes);
+        let x = word ^ (ONES * u64::from(b'\n'));
+        // the lowest byte of x that is zero sets the lowest flag exactly
+        let zero = x.wrapping_sub(ONES) & !x & (ONES << 7);
+        if zero != 0 {
+            return i + (zero.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && b[i] != b'\n' {
+        i += 1;
+    }
+    i
+}
+
+/// Byte classes for the pass over a row: letter, digit, "$", beyond ASCII.
+pub(super) const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_alphabetic() {
+            LETTER
+        } else if c.is_ascii_digit() {
+            DIGIT
+        } else if c == b'$' {
+            DOLLAR
+        } else if !c.is_ascii() {
+            WIDE
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
+pub(super) const LETTER: u8 = 1;
+pub(super) const DIGIT: u8 = 2;
+pub(super) const DOLLAR: u8 = 4;
+pub(super) const WIDE: u8 = 8;
+
+/// [`str::trim`], with a byte loop for the ASCII ends that receipt rows have.
+pub(super) fn trim(text: &str) -> &str {
+    // the ASCII characters with Unicode's White_Space property
+    let space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let b = text.as_bytes();
+    let mut start = 0;
+    while start < b.len() && space(b[start]) {
+        start += 1;
+    }
+    let mut end = b.len();
+    while end > start && space(b[end - 1]) {
+        end -= 1;
+    }
+    if b.get(start).is_some_and(|x| !x.is_ascii()) || (end > start && !b[end - 1].is_ascii()) {
+        // a character beyond ASCII at either end may be a space too
+        return text[start..end].trim();
+    }
+    &text[start..end]
+}
+
+pub(super) fn scan_row<'a>(
+    text: &'a str,
+    folded: &mut Vec<u8>,
+    amounts: &mut Vec<Found>,
+) -> Scanned<'a> {
+    let text = trim(cut(text));
+    // one pass over the bytes: letters, digits, dollar signs, anything beyond ASCII
+    let (mut letters, mut digits, mut dollar, mut ascii) = (0, 0, None, true);
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        let class = CLASS[usize::from(b)];
+        letters += usize::from(class & LETTER);
+        digits += usize::from(class >> 1 & 1);
+        if class & (DOLLAR | WIDE) != 0 {
+            if class == DOLLAR {
+                if dollar.is_none() {
+                    dollar = Some(i > 0 && text.as_bytes()[i - 1] == b'S');
+                }
+            } else {
+                ascii = false;
+            }
+        }
+    }
+    if !ascii {
+        letters = text.chars().filter(|c| c.is_alphabetic()).count();
+    }
+    // a row without letters has no keyword, one without digits no amount
+    let fold_start = folded.len();
+    let (count, flags) = if letters > 0 {
+        words::fold_flags(text, folded)
+    } else {
+        (0, 0)
+    };
+    let amount_start = amounts.len();
+    if digits > 0 {
+        amount::scan_into(text, amounts);
+    }
+    Scanned {
+        text,
+        letters,
+        digits,
+        dollar,
+        ascii,
+        folded: fold_start..folded.len(),
+        count,
+        flags,
+        amounts: amount_start..amounts.len(),
+    }
+}
+
+/// The amount a row's label applies to: its last decimal amount, else its last amount.
+pub(super) fn own_value(amounts: &[Found]) -> Option<Amount> {
+    amounts
+        .iter()
+        .rev()
+        .find(|f| f.decimal)
+        .or(amounts.last())
+        .map(|f| f.amount)
+}
+
+pub(super) fn row<'a>(s: Scanned<'a>, folded: &'a str, amounts: &'a [Found]) -> Row<'a> {
+    // only ASCII was folded, so every range is a char boundary; `get` keeps that unchecked
+    let words = words::Folded::new(folded.get(s.folded).unwrap_or(""), s.count);
+    let flags = s.flags;
+    let amounts = &amounts[s.amounts];
+    let value = own_value(amounts);
+    Row {
+        text: s.text,
+        letters: s.letters,
+        digits: s.digits,
+        singapore_dollar: s.dollar == Some(true),
+        dollar: s.dollar == Some(false),
+        ascii: s.ascii,
+        words,
+        flags,
+        amounts,
+        value,
+        lent: false,
+        kind: classify(flags),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_split_like_str_lines() {
+        for text in [
+            "",
+            "\n",
+            "\n\n",
+            "a",
+            "a\n",
+            "a\r\n",
+            "a\r",
+            "a\rb\r\nc",
+            "\r\n\r\n",
+            "TOTAL\n9.00\n\nCASH 10.00\r\n",
+            "é\nß\r\n€",
+        ] {
+            let ours: Vec<&str> = lines(text).collect();
+            let std: Vec<&str> = text.lines().collect();
+            assert_eq!(ours, std, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn newline_finds_the_first_line_feed() {
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut b = vec![b'a'; len];
+                b.iter_mut()
+                    .skip(at + 1)
+                    .step_by(3)
+                    .for_each(|x| *x = b'\n');
+                if at < len {
+                    b[at] = b'\n';
+                }
+                // bytes around the line feed's value must not be taken for it
+                b.iter_mut().take(at).for_each(|x| *x = 0x0b);
+                assert_eq!(newline(&b), at.min(len), "{b:?}");
+            }
+        }
+        assert_eq!(newline(b"\x8a\x0a"), 1);
+        assert_eq!(newline(b"\x09\x0b\x8a\x4a\x0a\x0a"), 4);
+    }
+
+    #[test]
+    fn trim_trims_like_str_trim() {
+        for c in (0u32..0x3100).filter_map(char::from_u32) {
+            for text in [format!("{c}a{c}"), format!("{c}"), format!(" {c} x {c} ")] {
+                assert_eq!(trim(&text), text.trim(), "{:?}", c);
+            }
+        }
+        assert_eq!(trim(""), "");
+        assert_eq!(trim(" \u{a0}TOTAL 9.00\u{3000} \t"), "TOTAL 9.00");
+    }
+
+    #[test]
+    fn the_row_pass_counts_letters_digits_and_dollars() {
+        let mut folded = Vec::new();
+        let mut amounts = Vec::new();
+        let s = scan_row("  S$ 12.50 and $3 ", &mut folded, &mut amounts);
+        assert_eq!(s.text, "S$ 12.50 and $3");
+        assert_eq!(
+            (s.letters, s.digits, s.dollar, s.ascii),
+            (4, 5, Some(true), true)
+        );
+        let s = scan_row("Total € 12,50", &mut folded, &mut amounts);
+        assert_eq!(
+            (s.letters, s.digits, s.dollar, s.ascii),
+            (5, 4, None, false)
+        );
+        assert_eq!(s.flags & words::TOTAL, words::TOTAL);
+    }
+}

@@ -1,0 +1,81 @@
+//! The date and time of the purchase.
+
+use super::rows::*;
+use super::{DateTime, Picked};
+use crate::date::{self, FoundDate};
+use crate::words;
+
+/// The time of day printed in a row; one with fewer than three digits has none ("8:05").
+pub(super) fn time_of(r: &Row) -> Option<String> {
+    if r.digits < 3 {
+        return None;
+    }
+    date::scan_time(r.text)
+}
+
+pub(super) fn pick_date(rows: &[Row], us_style: bool) -> DateTime {
+    let labelled = |i: usize| {
+        rows[i].flags & words::DATE != 0
+            || (i > 0 && rows[i - 1].flags & words::DATE != 0 && rows[i - 1].digits == 0)
+    };
+    // rows are scanned until a labelled date turns up (the rest only matter for an ambiguous one)
+    let mut found: Vec<(usize, FoundDate)> = Vec::new();
+    let mut scanned = rows.len();
+    for (i, r) in rows.iter().enumerate() {
+        if r.digits >= 4 {
+            let before = found.len();
+            found.extend(date::scan(r.text).into_iter().map(|d| (i, d)));
+            if found.len() > before && labelled(i) {
+                scanned = i + 1;
+                break;
+            }
+        }
+    }
+    let unambiguous_month_first =
+        |found: &[(usize, FoundDate)]| found.iter().any(|(_, d)| d.month_first && !d.ambiguous);
+    let mut month_first = us_style || unambiguous_month_first(&found);
+    if !month_first && found.iter().any(|(_, d)| d.ambiguous) {
+        let rest: Vec<(usize, FoundDate)> = rows[scanned..]
+            .iter()
+            .filter(|r| r.digits >= 4)
+            .flat_map(|r| date::scan(r.text).into_iter().map(|d| (0, d)))
+            .collect();
+        month_first = unambiguous_month_first(&rest);
+    }
+    let chosen = found
+        .iter()
+        .find(|(i, _)| labelled(*i))
+        .map(|&(i, d)| (i, d, 90u8))
+        .or_else(|| found.first().map(|&(i, d)| (i, d, 70u8)));
+    let Some((row_i, d, mut conf)) = chosen else {
+        let time = rows.iter().find_map(time_of);
+        let tc = if time.is_some() { 50 } else { 0 };
+        return DateTime {
+            date: Picked::default(),
+            time: Picked {
+                value: time,
+                confidence: tc,
+            },
+        };
+    };
+    let d = if d.ambiguous && month_first {
+        d.swapped()
+    } else {
+        d
+    };
+    if d.ambiguous {
+        conf -= 20;
+    }
+    // the time printed with the date, else the first time on the receipt
+    let time = time_of(&rows[row_i])
+        .or_else(|| rows.get(row_i + 1).and_then(time_of))
+        .or_else(|| rows.iter().find_map(time_of));
+    let tc = if time.is_some() { 70 } else { 0 };
+    DateTime {
+        date: Picked::found(d.iso(), conf),
+        time: Picked {
+            value: time,
+            confidence: tc,
+        },
+    }
+}
