@@ -9,6 +9,8 @@ mod bench_upload;
 mod demo;
 mod deps;
 mod eval;
+mod eval_scans;
+mod models;
 mod test;
 mod util;
 
@@ -23,6 +25,9 @@ tasks:
   bench [upload|download|batch|scan|parse|chunk|all]
                             budgets from DESIGN.md, as ratios against peers measured in the same run
   eval [--data FILE.jsonl]  receipt-parse accuracy on a receipt set (default ../shared/data/sroie/dev.jsonl)
+  eval --scans [DIR]        every OCR engine end to end on scans: totals, dates, merchants, CPU s/scan
+                            (default ../shared/data/sroie/scans + images)
+  models                    install the PP-OCR models into the user's cache
 ";
 
 fn main() -> Result<()> {
@@ -32,18 +37,26 @@ fn main() -> Result<()> {
         return Ok(());
     }
     let task = args.remove(0).to_string_lossy().into_owned();
+    let rest_args = args.clone();
     let rest = pico_args::Arguments::from_vec(args);
     match task.as_str() {
         "test" => test::run(rest),
         "demo" => demo::run(rest),
         "bench" => bench(rest),
+        "eval" if rest_has(&rest_args, "--scans") => eval_scans::run(rest),
         "eval" => eval::run(rest),
+        "models" => models::run(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(())
         }
         other => bail!("unknown task `{other}`\n\n{USAGE}"),
     }
+}
+
+/// Whether `flag` is among the arguments.
+fn rest_has(args: &[std::ffi::OsString], flag: &str) -> bool {
+    args.iter().any(|a| a == flag)
 }
 
 fn bench(mut args: pico_args::Arguments) -> Result<()> {

@@ -19,11 +19,14 @@ pub fn run_all(skip_lints: bool) -> Result<()> {
         )?;
     }
 
-    step("installing what the tests need (tesseract, nginx, curl, Python httpbin in a venv)");
+    step(
+        "installing what the tests need (tesseract, nginx, curl, Python httpbin in a venv, PP-OCR models)",
+    );
     deps::tesseract()?;
     let nginx = deps::nginx()?;
     deps::curl_and_wget()?;
     let python = deps::python_venv()?;
+    crate::models::install()?;
 
     if !skip_lints {
         step("lints (cargo clippy -D warnings)");
