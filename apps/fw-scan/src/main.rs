@@ -35,6 +35,8 @@ options:
   --install-models       fetch the ppocr models (pip download of rapidocr-onnxruntime 1.4.4,
                          each file checked by SHA-256) into --models DIR or the cache, then exit
   --no-angle             ppocr: skip the classifier that turns upside-down lines
+  --no-word-gaps         ppocr: keep the recogniser's text as it is (no spaces put at wide gaps)
+  --det-side N           ppocr: detection scales the shorter side up to N px (default 736)
   --workers N            images scanned at once (default: number of CPUs)
   --json                 one JSON object per image (JSON Lines), in input order
   --with-text            include the OCR text in the JSON output
@@ -75,6 +77,8 @@ struct Args {
     models: Option<PathBuf>,
     install_models: bool,
     no_angle: bool,
+    no_word_gaps: bool,
+    det_side: Option<u32>,
     prepare: Option<ocr_client::Prepare>,
     workers: usize,
     json: bool,
@@ -110,6 +114,11 @@ fn parse_args(mut a: pico_args::Arguments) -> Result<Args, String> {
     let models = a.opt_value_from_str("--models").map_err(fail)?;
     let install_models = a.contains("--install-models");
     let no_angle = a.contains("--no-angle");
+    let no_word_gaps = a.contains("--no-word-gaps");
+    let det_side: Option<u32> = a.opt_value_from_str("--det-side").map_err(fail)?;
+    if det_side.is_some_and(|n| !(32..=4000).contains(&n)) {
+        return Err("--det-side must be between 32 and 4000".to_string());
+    }
     let prepare = match a
         .opt_value_from_str::<_, String>("--prepare")
         .map_err(fail)?
@@ -173,6 +182,8 @@ fn parse_args(mut a: pico_args::Arguments) -> Result<Args, String> {
         models,
         install_models,
         no_angle,
+        no_word_gaps,
+        det_side,
         prepare,
         workers,
         json,
@@ -195,6 +206,10 @@ fn build_engine(args: &Args) -> Result<Box<dyn OcrEngine>, OcrError> {
         EngineChoice::Ppocr => {
             let mut options = ocr_client::PpocrOptions::default();
             options.use_cls = !args.no_angle;
+            options.word_gaps = !args.no_word_gaps;
+            if let Some(side) = args.det_side {
+                options.det_limit_side = side;
+            }
             let engine = Ppocr::open(args.models.as_deref())?
                 .options(options)
                 .threads(args.workers);

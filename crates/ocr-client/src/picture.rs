@@ -167,16 +167,24 @@ mod tests {
         assert_eq!((same.width(), scale), (30, 1.0));
     }
 
-    /// The signature and IHDR chunk of a PNG (enough for its dimensions to be read).
+    /// A PNG whose header claims `width` x `height` but which holds a few bytes of pixels.
     fn png_header(width: u32, height: u32) -> Vec<u8> {
         let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-        let mut ihdr = b"IHDR".to_vec();
+        let mut ihdr = Vec::new();
         ihdr.extend_from_slice(&width.to_be_bytes());
         ihdr.extend_from_slice(&height.to_be_bytes());
         ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-        out.extend_from_slice(&13u32.to_be_bytes());
-        out.extend_from_slice(&ihdr);
-        out.extend_from_slice(&crc32(&ihdr).to_be_bytes());
+        for (kind, data) in [
+            (&b"IHDR"[..], &ihdr[..]),
+            (b"IDAT", &[0x78, 0x9c, 0x03, 0x00]),
+            (b"IEND", &[]),
+        ] {
+            let mut chunk = kind.to_vec();
+            chunk.extend_from_slice(data);
+            out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            out.extend_from_slice(&chunk);
+            out.extend_from_slice(&crc32(&chunk).to_be_bytes());
+        }
         out
     }
 

@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use image::RgbImage;
 use rayon::prelude::*;
-use rten::{Model, RunOptions, ThreadPool};
+use rten::{Model, ModelOptions, RunOptions, ThreadPool};
 use rten_imageproc::{PointF, RetrievalMode, RotatedRect, find_contours, min_area_rect};
 use rten_tensor::prelude::*;
 use rten_tensor::{NdTensor, NdTensorView};
@@ -68,6 +68,9 @@ pub struct PpocrOptions {
     pub text_score: f32,
     /// Lines per recognition (and classification) batch.
     pub rec_batch: usize,
+    /// Put spaces where the recogniser left a wide gap between characters but no space (see
+    /// the measurements in the README).
+    pub word_gaps: bool,
 }
 
 impl Default for PpocrOptions {
@@ -83,6 +86,7 @@ impl Default for PpocrOptions {
             cls_thresh: 0.9,
             text_score: 0.5,
             rec_batch: 6,
+            word_gaps: true,
         }
     }
 }
@@ -143,10 +147,15 @@ impl Ppocr {
     fn load_verified(dir: &Path) -> Result<Ppocr, OcrError> {
         let load = |file: models::ModelFile| {
             let path = models::path_in(dir, file);
-            Model::load_file(&path).map_err(|e| OcrError::ModelLoad {
-                path,
-                reason: e.to_string(),
-            })
+            // Prepacked weights: a copy in the matrix kernels' layout (16 MB of models, so
+            // little memory) for faster inference.
+            ModelOptions::with_all_ops()
+                .prepack_weights(true)
+                .load_file(&path)
+                .map_err(|e| OcrError::ModelLoad {
+                    path,
+                    reason: e.to_string(),
+                })
         };
         let det = load(models::DETECTION)?;
         let rec = load(models::RECOGNITION)?;
@@ -205,12 +214,25 @@ impl Ppocr {
         self.pool.run(|| {
             let (work, scale) = picture::fit_within(img.clone(), self.options.max_side);
             let (work, pad_top) = letterbox(work);
+            let t0 = std::time::Instant::now();
             let quads = self.detect(&work).map_err(fail)?;
+            let t1 = std::time::Instant::now();
             let mut crops: Vec<Crop> = quads.iter().map(Crop::from_quad).collect();
             if self.options.use_cls && !crops.is_empty() {
                 self.classify(&work, &mut crops).map_err(fail)?;
             }
+            let t2 = std::time::Instant::now();
             let texts = self.recognize_crops(&work, &crops).map_err(fail)?;
+            if std::env::var_os("FILEWIRE_PPOCR_TIMING").is_some() {
+                eprintln!(
+                    "ppocr {}: detection {:.2} s, angle {:.2} s, recognition {:.2} s, {} boxes",
+                    path.display(),
+                    (t1 - t0).as_secs_f64(),
+                    (t2 - t1).as_secs_f64(),
+                    t2.elapsed().as_secs_f64(),
+                    crops.len()
+                );
+            }
             let mut boxes = Vec::new();
             for (quad, (text, confidence)) in quads.iter().zip(texts) {
                 if confidence < self.options.text_score || text.trim().is_empty() {
@@ -420,7 +442,8 @@ impl Ppocr {
                     .iter()
                     .enumerate()
                     .map(|(k, &i)| {
-                        let (text, conf) = ctc_greedy(probs.slice(k), &self.charset);
+                        let (text, conf) =
+                            ctc_greedy(probs.slice(k), &self.charset, self.options.word_gaps);
                         (i, text, conf)
                     })
                     .collect())
@@ -489,8 +512,13 @@ fn python_splitlines(text: &str) -> impl Iterator<Item = &str> {
 
 /// CTC greedy decoding: best class per step, repeats merged, blanks (0) dropped; the confidence
 /// is the mean probability of the kept steps (0 when none).
-fn ctc_greedy(probs: NdTensorView<f32, 2>, charset: &[String]) -> (String, f32) {
-    let mut text = String::new();
+///
+/// With `word_gaps`, a space is put between two characters whose steps lie much further apart
+/// than the line's usual pitch (more than 4 steps, RapidOCR's word-box rule, and more than 1.6
+/// times the median distance): PP-OCRv4 often leaves out spaces between Latin words and
+/// numbers ("25/12/20188:13:39PM"), which the pixels still show.
+fn ctc_greedy(probs: NdTensorView<f32, 2>, charset: &[String], word_gaps: bool) -> (String, f32) {
+    let mut chars: Vec<(usize, &str)> = Vec::new();
     let (mut sum, mut kept) = (0f32, 0usize);
     let mut previous = usize::MAX;
     for t in 0..probs.size(0) {
@@ -504,7 +532,7 @@ fn ctc_greedy(probs: NdTensorView<f32, 2>, charset: &[String]) -> (String, f32) 
         }
         if best != 0 && best != previous {
             if let Some(ch) = charset.get(best) {
-                text.push_str(ch);
+                chars.push((t, ch.as_str()));
             }
             sum += best_p;
             kept += 1;
@@ -512,6 +540,24 @@ fn ctc_greedy(probs: NdTensorView<f32, 2>, charset: &[String]) -> (String, f32) 
         previous = best;
     }
     let conf = if kept == 0 { 0.0 } else { sum / kept as f32 };
+    let mut gaps: Vec<usize> = chars.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    let threshold = if word_gaps && gaps.len() >= 2 {
+        gaps.sort_unstable();
+        let median = gaps[gaps.len() / 2] as f32;
+        (1.6 * median).max(4.0)
+    } else {
+        f32::INFINITY
+    };
+    let mut text = String::new();
+    for (k, &(t, ch)) in chars.iter().enumerate() {
+        if k > 0 {
+            let (pt, prev) = chars[k - 1];
+            if (t - pt) as f32 > threshold && prev != " " && ch != " " {
+                text.push(' ');
+            }
+        }
+        text.push_str(ch);
+    }
     (text, conf)
 }
 
@@ -774,9 +820,26 @@ mod tests {
             data[t * 4 + c] = 0.8;
         }
         let probs = NdTensor::from_data([steps.len(), 4], data);
-        let (text, conf) = ctc_greedy(probs.view(), &charset);
+        let (text, conf) = ctc_greedy(probs.view(), &charset, false);
         assert_eq!(text, "AAB");
         assert!((conf - 0.8).abs() < 1e-6);
+    }
+
+    #[test]
+    fn wide_gaps_become_spaces() {
+        let charset: Vec<String> = ["", "A", "B", " "].iter().map(|s| s.to_string()).collect();
+        // A at 0, B at 3, A at 6, B at 15 (a gap of 9 steps against a pitch of 3).
+        let mut steps = vec![0usize; 18];
+        for (t, c) in [(0, 1), (3, 2), (6, 1), (15, 2)] {
+            steps[t] = c;
+        }
+        let mut data = vec![0.0f32; steps.len() * 4];
+        for (t, &c) in steps.iter().enumerate() {
+            data[t * 4 + c] = 0.9;
+        }
+        let probs = NdTensor::from_data([steps.len(), 4], data);
+        assert_eq!(ctc_greedy(probs.view(), &charset, true).0, "ABA B");
+        assert_eq!(ctc_greedy(probs.view(), &charset, false).0, "ABAB");
     }
 
     #[test]
