@@ -43,8 +43,8 @@ options:
   --language LANG        OCR language (default eng)
   --psm N                Tesseract page-segmentation mode (default 4)
   --tesseract PROGRAM    the tesseract program to run (default: tesseract on PATH)
-  --prepare MODE         tesseract: none, upscale (scans narrower than 1200 px enlarged) or
-                         binarize (enlarged, then Otsu's threshold); default upscale
+  --prepare MODE         tesseract: none (default), upscale (scans narrower than 1200 px
+                         enlarged) or binarize (enlarged, then Otsu's threshold)
   --tesseract-config NAME=VALUE
                          a Tesseract variable (-c NAME=VALUE; repeatable)
   --endpoint URL         OCR.space endpoint (default https://api.ocr.space/parse/image)
@@ -124,8 +124,8 @@ fn parse_args(mut a: pico_args::Arguments) -> Result<Args, String> {
         .map_err(fail)?
         .as_deref()
     {
-        Some("none") => None,
-        None | Some("upscale") => Some(ocr_client::Prepare::default()),
+        None | Some("none") => None,
+        Some("upscale") => Some(ocr_client::Prepare::default()),
         Some("binarize") => Some(ocr_client::Prepare {
             binarize: true,
             ..Default::default()
@@ -204,9 +204,11 @@ fn parse_args(mut a: pico_args::Arguments) -> Result<Args, String> {
 fn build_engine(args: &Args) -> Result<Box<dyn OcrEngine>, OcrError> {
     Ok(match args.engine {
         EngineChoice::Ppocr => {
-            let mut options = ocr_client::PpocrOptions::default();
-            options.use_cls = !args.no_angle;
-            options.word_gaps = !args.no_word_gaps;
+            let mut options = ocr_client::PpocrOptions {
+                use_cls: !args.no_angle,
+                word_gaps: !args.no_word_gaps,
+                ..Default::default()
+            };
             if let Some(side) = args.det_side {
                 options.det_limit_side = side;
             }

@@ -409,7 +409,7 @@ impl Ppocr {
     ) -> Result<Vec<(String, f32)>, String> {
         let order = by_aspect(crops);
         let batch = self.options.rec_batch.max(1);
-        let results: Vec<Result<Vec<(usize, String, f32)>, String>> = order
+        let results: Vec<Result<Vec<Recognised>, String>> = order
             .par_chunks(batch)
             .map(|chunk| {
                 let n = chunk.len();
@@ -469,6 +469,9 @@ impl OcrEngine for Ppocr {
         self.recognize_image(&img, image)
     }
 }
+
+/// A crop's index, its text and its mean character confidence.
+type Recognised = (usize, String, f32);
 
 /// Python's `str.splitlines()`, which RapidOCR uses on the `character` metadata.
 fn python_splitlines(text: &str) -> impl Iterator<Item = &str> {
@@ -829,7 +832,7 @@ mod tests {
     fn wide_gaps_become_spaces() {
         let charset: Vec<String> = ["", "A", "B", " "].iter().map(|s| s.to_string()).collect();
         // A at 0, B at 3, A at 6, B at 15 (a gap of 9 steps against a pitch of 3).
-        let mut steps = vec![0usize; 18];
+        let mut steps = [0usize; 18];
         for (t, c) in [(0, 1), (3, 2), (6, 1), (15, 2)] {
             steps[t] = c;
         }
