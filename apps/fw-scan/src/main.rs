@@ -37,6 +37,7 @@ options:
   --no-angle             ppocr: skip the classifier that turns upside-down lines
   --no-word-gaps         ppocr: keep the recogniser's text as it is (no spaces put at wide gaps)
   --det-side N           ppocr: detection scales the shorter side up to N px (default 736)
+  --rec-min-width N      ppocr: shorter text lines are padded to N px for recognition (default 320)
   --workers N            images scanned at once (default: number of CPUs)
   --json                 one JSON object per image (JSON Lines), in input order
   --with-text            include the OCR text in the JSON output
@@ -79,6 +80,7 @@ struct Args {
     no_angle: bool,
     no_word_gaps: bool,
     det_side: Option<u32>,
+    rec_min_width: Option<u32>,
     prepare: Option<ocr_client::Prepare>,
     workers: usize,
     json: bool,
@@ -116,6 +118,10 @@ fn parse_args(mut a: pico_args::Arguments) -> Result<Args, String> {
     let no_angle = a.contains("--no-angle");
     let no_word_gaps = a.contains("--no-word-gaps");
     let det_side: Option<u32> = a.opt_value_from_str("--det-side").map_err(fail)?;
+    let rec_min_width: Option<u32> = a.opt_value_from_str("--rec-min-width").map_err(fail)?;
+    if rec_min_width.is_some_and(|n| !(8..=2000).contains(&n)) {
+        return Err("--rec-min-width must be between 8 and 2000".to_string());
+    }
     if det_side.is_some_and(|n| !(32..=4000).contains(&n)) {
         return Err("--det-side must be between 32 and 4000".to_string());
     }
@@ -184,6 +190,7 @@ fn parse_args(mut a: pico_args::Arguments) -> Result<Args, String> {
         no_angle,
         no_word_gaps,
         det_side,
+        rec_min_width,
         prepare,
         workers,
         json,
@@ -209,6 +216,9 @@ fn build_engine(args: &Args) -> Result<Box<dyn OcrEngine>, OcrError> {
                 word_gaps: !args.no_word_gaps,
                 ..Default::default()
             };
+            if let Some(width) = args.rec_min_width {
+                options.rec_min_width = width;
+            }
             if let Some(side) = args.det_side {
                 options.det_limit_side = side;
             }
