@@ -37,7 +37,8 @@ options:
   --no-angle             ppocr: skip the classifier that turns upside-down lines
   --no-word-gaps         ppocr: keep the recogniser's text as it is (no spaces put at wide gaps)
   --det-side N           ppocr: detection scales the shorter side up to N px (default 736)
-  --rec-min-width N      ppocr: shorter text lines are padded to N px for recognition (default 320)
+  --rec-min-width N      ppocr: shorter text lines are padded to N px for recognition (default 96;
+                         RapidOCR uses 320)
   --workers N            images scanned at once (default: number of CPUs)
   --json                 one JSON object per image (JSON Lines), in input order
   --with-text            include the OCR text in the JSON output
