@@ -12,6 +12,8 @@ mod demo;
 mod deps;
 mod eval;
 mod noise;
+mod eval_scans;
+mod models;
 mod test;
 mod tidy;
 mod util;
@@ -30,6 +32,9 @@ tasks:
   eval --noise              the same under 0/2/5/10 % OCR character noise (a robustness curve)
   eval --texts DIR --truth FILE.jsonl...
                             accuracy on OCR text files DIR/ID.txt against `id` + `truth` lines
+  eval --scans [DIR]        every OCR engine end to end on scans: totals, dates, merchants, CPU s/scan
+                            (default ../shared/data/sroie/scans + images)
+  models                    install the PP-OCR models into the user's cache
 ";
 
 fn main() -> Result<()> {
@@ -39,18 +44,26 @@ fn main() -> Result<()> {
         return Ok(());
     }
     let task = args.remove(0).to_string_lossy().into_owned();
+    let rest_args = args.clone();
     let rest = pico_args::Arguments::from_vec(args);
     match task.as_str() {
         "test" => test::run(rest),
         "demo" => demo::run(rest),
         "bench" => bench(rest),
+        "eval" if rest_has(&rest_args, "--scans") => eval_scans::run(rest),
         "eval" => eval::run(rest),
+        "models" => models::run(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(())
         }
         other => bail!("unknown task `{other}`\n\n{USAGE}"),
     }
+}
+
+/// Whether `flag` is among the arguments.
+fn rest_has(args: &[std::ffi::OsString], flag: &str) -> bool {
+    args.iter().any(|a| a == flag)
 }
 
 fn bench(mut args: pico_args::Arguments) -> Result<()> {

@@ -31,7 +31,7 @@ pub fn run_all(skip_lints: bool) -> Result<()> {
     }
 
     step(
-        "installing what the tests need (tesseract, nginx, curl, Python httpbin in a venv, @tus/server)",
+        "installing what the tests need (tesseract, nginx, curl, Python httpbin in a venv, @tus/server, PP-OCR models)",
     );
     deps::tesseract()?;
     let nginx = deps::nginx()?;
@@ -39,6 +39,7 @@ pub fn run_all(skip_lints: bool) -> Result<()> {
     deps::chromium()?;
     let python = deps::python_venv()?;
     let tus_modules = deps::tus_server()?;
+    crate::models::install()?;
 
     if !skip_lints {
         step("lints (cargo clippy -D warnings)");

@@ -1,4 +1,5 @@
-//! Scan receipt images to structured JSON: OCR (Tesseract or OCR.space) then receipt-parse.
+//! Scan receipt images to structured JSON: OCR (PP-OCR offline, Tesseract or OCR.space) then
+//! receipt-parse.
 //!
 //! A thin binary: parses flags, picks an [`ocr_client::OcrEngine`], runs the images through a
 //! [`batch_pool::Pool`] and prints one receipt per image. `.txt` inputs are OCR text already and
@@ -12,8 +13,8 @@ use std::time::Duration;
 use batch_pool::{Pool, RetryPolicy};
 use fw_cli::{Exit, ProgressMode};
 use ocr_client::{
-    KeySource, OcrEngine, OcrError, OcrSpace, OcrSpaceEngine, OcrSpaceOptions, OcrText, Tesseract,
-    resolve_key,
+    KeySource, OcrEngine, OcrError, OcrSpace, OcrSpaceEngine, OcrSpaceOptions, OcrText, Ppocr,
+    Tesseract, models, resolve_key,
 };
 use receipt_parse::Receipt;
 use serde_json::json;
@@ -22,17 +23,30 @@ const USAGE: &str = "\
 fw-scan: scan receipt images to structured data (OCR, then receipt parsing)
 
 usage: fw-scan IMAGE... [options]
+       fw-scan --install-models [--models DIR]
 
 An IMAGE ending in .txt is OCR text already: it is parsed without OCR.
 
 options:
-  --engine NAME          tesseract (local, default) or ocrspace (the OCR.space API)
+  --engine NAME          ppocr (PP-OCRv4 offline, default), tesseract (the local program) or
+                         ocrspace (the OCR.space API)
+  --models DIR           ppocr: the folder holding the model files (default: FILEWIRE_MODELS,
+                         else ~/.cache/filewire/models, filled on first use with pip)
+  --install-models       fetch the ppocr models (pip download of rapidocr-onnxruntime 1.4.4,
+                         each file checked by SHA-256) into --models DIR or the cache, then exit
+  --no-angle             ppocr: skip the classifier that turns upside-down lines
+  --no-word-gaps         ppocr: keep the recogniser's text as it is (no spaces put at wide gaps)
+  --det-side N           ppocr: detection scales the shorter side up to N px (default 736)
+  --rec-min-width N      ppocr: shorter text lines are padded to N px for recognition (default 96;
+                         RapidOCR uses 320)
   --workers N            images scanned at once (default: number of CPUs)
   --json                 one JSON object per image (JSON Lines), in input order
   --with-text            include the OCR text in the JSON output
   --language LANG        OCR language (default eng)
   --psm N                Tesseract page-segmentation mode (default 4)
   --tesseract PROGRAM    the tesseract program to run (default: tesseract on PATH)
+  --prepare MODE         tesseract: none (default), upscale (scans narrower than 1200 px
+                         enlarged) or binarize (enlarged, then Otsu's threshold)
   --tesseract-config NAME=VALUE
                          a Tesseract variable (-c NAME=VALUE; repeatable)
   --endpoint URL         OCR.space endpoint (default https://api.ocr.space/parse/image)
@@ -54,6 +68,7 @@ exit codes: 0 ok, 1 other failure, 2 usage, 3 refused before sending (file over 
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum EngineChoice {
+    Ppocr,
     Tesseract,
     OcrSpace,
 }
@@ -61,6 +76,13 @@ enum EngineChoice {
 struct Args {
     inputs: Vec<PathBuf>,
     engine: EngineChoice,
+    models: Option<PathBuf>,
+    install_models: bool,
+    no_angle: bool,
+    no_word_gaps: bool,
+    det_side: Option<u32>,
+    rec_min_width: Option<u32>,
+    prepare: Option<ocr_client::Prepare>,
     workers: usize,
     json: bool,
     with_text: bool,
@@ -83,11 +105,41 @@ fn parse_args(mut a: pico_args::Arguments) -> Result<Args, String> {
         .map_err(fail)?
         .as_deref()
     {
-        None | Some("tesseract") => EngineChoice::Tesseract,
+        None | Some("ppocr") => EngineChoice::Ppocr,
+        Some("tesseract") => EngineChoice::Tesseract,
         Some("ocrspace") => EngineChoice::OcrSpace,
         Some(other) => {
             return Err(format!(
-                "invalid --engine `{other}` (expected tesseract or ocrspace)"
+                "invalid --engine `{other}` (expected ppocr, tesseract or ocrspace)"
+            ));
+        }
+    };
+    let models = a.opt_value_from_str("--models").map_err(fail)?;
+    let install_models = a.contains("--install-models");
+    let no_angle = a.contains("--no-angle");
+    let no_word_gaps = a.contains("--no-word-gaps");
+    let det_side: Option<u32> = a.opt_value_from_str("--det-side").map_err(fail)?;
+    let rec_min_width: Option<u32> = a.opt_value_from_str("--rec-min-width").map_err(fail)?;
+    if rec_min_width.is_some_and(|n| !(8..=2000).contains(&n)) {
+        return Err("--rec-min-width must be between 8 and 2000".to_string());
+    }
+    if det_side.is_some_and(|n| !(32..=4000).contains(&n)) {
+        return Err("--det-side must be between 32 and 4000".to_string());
+    }
+    let prepare = match a
+        .opt_value_from_str::<_, String>("--prepare")
+        .map_err(fail)?
+        .as_deref()
+    {
+        None | Some("none") => None,
+        Some("upscale") => Some(ocr_client::Prepare::default()),
+        Some("binarize") => Some(ocr_client::Prepare {
+            binarize: true,
+            ..Default::default()
+        }),
+        Some(other) => {
+            return Err(format!(
+                "invalid --prepare `{other}` (expected none, upscale or binarize)"
             ));
         }
     };
@@ -128,12 +180,19 @@ fn parse_args(mut a: pico_args::Arguments) -> Result<Args, String> {
         }
         inputs.push(PathBuf::from(raw));
     }
-    if inputs.is_empty() {
+    if inputs.is_empty() && !install_models {
         return Err("no IMAGE given".to_string());
     }
     Ok(Args {
         inputs,
         engine,
+        models,
+        install_models,
+        no_angle,
+        no_word_gaps,
+        det_side,
+        rec_min_width,
+        prepare,
         workers,
         json,
         with_text,
@@ -150,10 +209,27 @@ fn parse_args(mut a: pico_args::Arguments) -> Result<Args, String> {
     })
 }
 
-fn build_engine(args: &Args) -> Box<dyn OcrEngine> {
-    match args.engine {
+fn build_engine(args: &Args) -> Result<Box<dyn OcrEngine>, OcrError> {
+    Ok(match args.engine {
+        EngineChoice::Ppocr => {
+            let mut options = ocr_client::PpocrOptions {
+                use_cls: !args.no_angle,
+                word_gaps: !args.no_word_gaps,
+                ..Default::default()
+            };
+            if let Some(width) = args.rec_min_width {
+                options.rec_min_width = width;
+            }
+            if let Some(side) = args.det_side {
+                options.det_limit_side = side;
+            }
+            let engine = Ppocr::open(args.models.as_deref())?
+                .options(options)
+                .threads(args.workers);
+            Box::new(engine)
+        }
         EngineChoice::Tesseract => {
-            let mut t = Tesseract::new();
+            let mut t = Tesseract::new().prepare(args.prepare);
             if let Some(p) = &args.tesseract {
                 t = t.program(p);
             }
@@ -199,15 +275,40 @@ fn build_engine(args: &Args) -> Box<dyn OcrEngine> {
             }
             Box::new(client)
         }
+    })
+}
+
+/// `--install-models`: the models into `--models DIR`, else FILEWIRE_MODELS, else the cache.
+fn install_models(args: &Args) -> Exit {
+    let Some(dir) = args.models.clone().or_else(models::default_dir) else {
+        fw_cli::error("no models folder: set HOME or XDG_CACHE_HOME, or pass --models DIR");
+        return Exit::Failure;
+    };
+    match models::ensure(&dir, true) {
+        Ok(()) => {
+            if !args.quiet {
+                eprintln!("PP-OCR models ready in {}", dir.display());
+            }
+            Exit::Ok
+        }
+        Err(e) => {
+            fw_cli::error(&e.to_string());
+            Exit::from_code(e.exit_code())
+        }
     }
 }
 
-/// The OCR text of one input: read from a `.txt`, or recognised by the engine.
-fn ocr(engine: &dyn OcrEngine, input: &Path) -> Result<OcrText, OcrError> {
-    let is_text = input
+/// Whether an input is OCR text already (`.txt`).
+fn is_text(input: &Path) -> bool {
+    input
         .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("txt"));
-    if !is_text {
+        .is_some_and(|e| e.eq_ignore_ascii_case("txt"))
+}
+
+/// The OCR text of one input: read from a `.txt`, or recognised by the engine (there is one
+/// whenever an input is not text).
+fn ocr(engine: Option<&dyn OcrEngine>, input: &Path) -> Result<OcrText, OcrError> {
+    if let (false, Some(engine)) = (is_text(input), engine) {
         return engine.recognize(input);
     }
     let text = std::fs::read_to_string(input).map_err(|source| {
@@ -227,6 +328,7 @@ fn ocr(engine: &dyn OcrEngine, input: &Path) -> Result<OcrText, OcrError> {
         out.push_line(ocr_client::OcrLine {
             text: line.trim_end_matches('\r').to_string(),
             bbox: None,
+            confidence: None,
         });
     }
     Ok(out)
@@ -255,11 +357,26 @@ fn human_line(input: &Path, r: &Receipt) -> String {
 }
 
 fn run(args: &Args) -> Exit {
-    let engine = build_engine(args);
-    let engine: &dyn OcrEngine = engine.as_ref();
+    if args.install_models {
+        return install_models(args);
+    }
+    // Only images need an engine (ppocr loads its models, which may mean installing them).
+    let engine = if args.inputs.iter().all(|p| is_text(p)) {
+        None
+    } else {
+        match build_engine(args) {
+            Ok(engine) => Some(engine),
+            Err(e) => {
+                fw_cli::error(&e.to_string());
+                return Exit::from_code(e.exit_code());
+            }
+        }
+    };
+    let engine: Option<&dyn OcrEngine> = engine.as_deref();
+    let engine_name = engine.map_or("text", |e| e.name());
     let bar = fw_cli::batch_bar(args.progress, args.quiet, args.inputs.len() as u64);
     if let Some(bar) = &bar {
-        bar.set_message(format!("scanning ({})", engine.name()));
+        bar.set_message(format!("scanning ({engine_name})"));
     }
     let pool = Pool::new(args.workers).retry(RetryPolicy::default());
     let mut outcomes = Vec::with_capacity(args.inputs.len());
@@ -287,7 +404,7 @@ fn run(args: &Args) -> Exit {
                 if args.json {
                     let mut value = json!({
                         "image": input.display().to_string(),
-                        "engine": engine.name(),
+                        "engine": engine_name,
                         "receipt": receipt,
                     });
                     if args.with_text {
@@ -306,7 +423,7 @@ fn run(args: &Args) -> Exit {
                 }
                 json!({
                     "image": input.display().to_string(),
-                    "engine": engine.name(),
+                    "engine": engine_name,
                     "error": e.to_string(),
                     "exit_code": e.exit_code(),
                 })

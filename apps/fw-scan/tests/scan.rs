@@ -191,7 +191,12 @@ fn missing_tesseract_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let image = png(dir.path(), 3000);
     let out = fw_scan(dir.path())
-        .args(["--tesseract", "/nonexistent/tesseract"])
+        .args([
+            "--engine",
+            "tesseract",
+            "--tesseract",
+            "/nonexistent/tesseract",
+        ])
         .arg(&image)
         .output()
         .unwrap();
@@ -269,7 +274,15 @@ fn real_receipt_scans_end_to_end_with_two_workers() {
     assert_eq!(truth.len(), 8);
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = fw_scan(dir.path());
-    cmd.args(["--json", "--workers", "2", "--progress", "never"]);
+    cmd.args([
+        "--engine",
+        "tesseract",
+        "--json",
+        "--workers",
+        "2",
+        "--progress",
+        "never",
+    ]);
     for t in &truth {
         cmd.arg(images.join(t["image"].as_str().unwrap()));
     }
@@ -299,4 +312,104 @@ fn real_receipt_scans_end_to_end_with_two_workers() {
         right * 100 >= 90 * 8,
         "only {right}/8 totals right end to end (ARCHITECTURE.md: at least 90 %)"
     );
+}
+
+/// Whether the PP-OCR models are installed where fw-scan looks by default.
+fn ppocr_models() -> Option<()> {
+    let dir = ocr_client::models::default_dir()?;
+    match ocr_client::models::verify(&dir) {
+        Ok(()) => Some(()),
+        Err(e) => missing(&format!("the PP-OCR models ({e})"), "cargo xtask models"),
+    }
+}
+
+/// End to end on the 8 real SROIE scans with the default engine (ppocr, 2 workers): every
+/// total right, as measured when this test was written.
+#[test]
+fn real_receipt_scans_end_to_end_with_ppocr() {
+    let Some(data) = shared_data() else { return };
+    let Some(()) = ppocr_models() else { return };
+    let images = data.join("sroie").join("images");
+    let truth: Vec<Value> = std::fs::read_to_string(images.join("images.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = fw_scan(dir.path());
+    cmd.args(["--json", "--workers", "2", "--progress", "never"]);
+    for t in &truth {
+        cmd.arg(images.join(t["image"].as_str().unwrap()));
+    }
+    let out = cmd.output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let lines = json_lines(&stdout);
+    assert_eq!(lines.len(), truth.len());
+    let mut right = 0;
+    for (line, t) in lines.iter().zip(&truth) {
+        assert_eq!(line["engine"], "ppocr");
+        let got = line["receipt"]["total"].as_str().and_then(cents);
+        let want = cents(t["truth"]["total"].as_str().unwrap());
+        if got.is_some() && got == want {
+            right += 1;
+        } else {
+            eprintln!("{}: total {got:?}, truth {want:?}", t["id"]);
+        }
+    }
+    assert_eq!(
+        right,
+        truth.len(),
+        "ppocr end to end totals: {right}/{}",
+        truth.len()
+    );
+}
+
+#[test]
+fn ppocr_with_a_models_folder_lacking_the_models_names_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("receipt.png");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/images/receipt.png"),
+        &image,
+    )
+    .unwrap();
+    let empty = dir.path().join("no-models");
+    std::fs::create_dir(&empty).unwrap();
+    let out = fw_scan(dir.path())
+        .args(["--engine", "ppocr", "--models"])
+        .arg(&empty)
+        .arg(&image)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("ch_PP-OCRv4_det_infer.onnx is missing"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--install-models"), "{stderr}");
+    // Nothing was written into a folder the user named.
+    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+}
+
+#[test]
+fn ppocr_reads_the_fixture_receipt() {
+    let Some(()) = ppocr_models() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let image = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/images/receipt.jpg");
+    let out = fw_scan(dir.path())
+        .args(["--json", "--with-text", "--workers", "1"])
+        .arg(&image)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let line = &json_lines(&stdout)[0];
+    assert_eq!(line["engine"], "ppocr");
+    assert!(
+        line["text"].as_str().unwrap().starts_with("CORNERCAFE\n"),
+        "{stdout}"
+    );
+    assert_eq!(line["receipt"]["total"], "7.75", "{stdout}");
 }

@@ -238,12 +238,17 @@ fn append_page(out: &mut OcrText, page: ParsedResult) {
                     .iter()
                     .filter_map(|w| word_box(w))
                     .reduce(BoundingBox::union);
-                out.lines.push(OcrLine { text, bbox });
+                out.lines.push(OcrLine {
+                    text,
+                    bbox,
+                    confidence: None,
+                });
             }
         }
         None => out.lines.extend(page_text.lines().map(|l| OcrLine {
             text: l.to_string(),
             bbox: None,
+            confidence: None,
         })),
     }
     if !out.text.is_empty() && !out.text.ends_with('\n') {

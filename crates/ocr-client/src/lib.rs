@@ -1,7 +1,7 @@
 //! OCR engines behind one trait: an image path in, recognised text (with per-line boxes where
 //! the engine gives them) out.
 //!
-//! Two engines implement [`OcrEngine`]:
+//! Three engines implement [`OcrEngine`]:
 //! - [`OcrSpace`], the OCR.space web API (`POST /parse/image`, multipart, `apikey` header). Its
 //!   envelope is read leniently ([`Envelope`]) and every failure is typed ([`OcrError`]):
 //!   processing errors, partial results, throttling (HTTP 403 with "N number of times within S
@@ -9,6 +9,9 @@
 //!   The key comes from [`resolve_key`] (environment, then `.env`, then the demo key) and never
 //!   appears in output, logs or errors.
 //! - [`Tesseract`], the local `tesseract` program, run with TSV output.
+//! - [`Ppocr`], PP-OCRv4 run offline in pure Rust (the `rten` runtime); its model files are
+//!   pinned by SHA-256 and installed into the user's cache ([`models`]). Images are decoded by
+//!   [`picture`], which every engine may use.
 //!
 //! ```
 //! use ocr_client::{parse_tsv, Envelope, OcrError};
@@ -30,12 +33,15 @@
 //! ```
 //!
 //! It does not parse receipts (that is `receipt-parse`), run several images at once (the caller's
-//! pool does), retry throttled requests (OCR.space windows last minutes to a day), or resize images.
+//! pool does), or retry throttled requests (OCR.space windows last minutes to a day).
 
 mod envelope;
 mod error;
 mod key;
+pub mod models;
 mod ocrspace;
+pub mod picture;
+mod ppocr;
 mod tesseract;
 
 use std::path::Path;
@@ -53,11 +59,12 @@ pub use key::{
 pub use ocrspace::{
     DEFAULT_ENDPOINT, FREE_PLAN_MAX_BYTES, OcrSpace, OcrSpaceEngine, OcrSpaceOptions,
 };
-pub use tesseract::{DEFAULT_PSM, DEFAULT_TIMEOUT, Tesseract, parse_tsv};
+pub use ppocr::{Ppocr, PpocrOptions, rows};
+pub use tesseract::{DEFAULT_PSM, DEFAULT_TIMEOUT, Prepare, Tesseract, parse_tsv};
 
 /// Something that turns an image file into text.
 pub trait OcrEngine: Send + Sync {
-    /// A short name for logs and output (`tesseract`, `ocrspace`).
+    /// A short name for logs and output (`tesseract`, `ocrspace`, `ppocr`).
     fn name(&self) -> &'static str;
 
     /// Recognises the text in the image at `image`.
@@ -89,6 +96,8 @@ pub struct OcrLine {
     pub text: String,
     /// Where it is on the image, when the engine says.
     pub bbox: Option<BoundingBox>,
+    /// How sure the engine is, 0 to 1, when it says (ppocr: the mean character probability).
+    pub confidence: Option<f32>,
 }
 
 /// A rectangle in image pixels.

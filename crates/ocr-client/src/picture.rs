@@ -1,0 +1,225 @@
+//! Image files to pixels for every engine: decode (JPEG, PNG, WebP, TIFF, BMP, GIF) with the
+//! `image` crate, honour the EXIF orientation, refuse images too large to hold, and shrink.
+//!
+//! ```
+//! use ocr_client::picture;
+//!
+//! let img = image::RgbImage::from_pixel(400, 100, image::Rgb([255, 255, 255]));
+//! let (small, scale) = picture::fit_within(img, 200);
+//! assert_eq!((small.width(), small.height(), scale), (200, 50, 0.5));
+//! ```
+
+use std::io::ErrorKind;
+use std::path::Path;
+
+use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage};
+
+use crate::OcrError;
+
+/// The most pixels an image may have: 40 megapixels (a 12-megapixel phone photo has room four
+/// times over). Larger images are refused before their pixels are decoded, so a hostile or
+/// mistaken 10000 x 10000 file cannot exhaust memory; 40 MP as RGB is 120 MB.
+pub const MAX_PIXELS: u64 = 40_000_000;
+
+/// The most bytes the decoder may allocate for one image (pixels plus its working buffers).
+const MAX_DECODE_ALLOC: u64 = 400 * 1024 * 1024;
+
+/// Reads the image at `path` as RGB, turned upright by its EXIF orientation.
+///
+/// Errors: [`OcrError::ImageNotFound`], [`OcrError::Io`], [`OcrError::ImageDecode`] (not an
+/// image, unsupported or corrupt) and [`OcrError::ImageTooLarge`] (over [`MAX_PIXELS`]).
+pub fn load_rgb(path: &Path) -> Result<RgbImage, OcrError> {
+    Ok(load(path)?.into_rgb8())
+}
+
+/// Reads the image at `path`, turned upright by its EXIF orientation; see [`load_rgb`].
+pub fn load(path: &Path) -> Result<DynamicImage, OcrError> {
+    let decode_error = |e: image::ImageError| match e {
+        image::ImageError::IoError(source) => OcrError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => OcrError::ImageDecode {
+            path: path.to_path_buf(),
+            reason: other.to_string(),
+        },
+    };
+    let reader = ImageReader::open(path).map_err(|source| {
+        if source.kind() == ErrorKind::NotFound {
+            OcrError::ImageNotFound {
+                path: path.to_path_buf(),
+            }
+        } else {
+            OcrError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })?;
+    let mut reader = reader
+        .with_guessed_format()
+        .map_err(|source| OcrError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if reader.format().is_none() {
+        return Err(OcrError::ImageDecode {
+            path: path.to_path_buf(),
+            reason: "not an image in a known format (JPEG, PNG, WebP, TIFF, BMP, GIF)".to_string(),
+        });
+    }
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(decode_error)?;
+    let (width, height) = decoder.dimensions();
+    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(OcrError::ImageTooLarge {
+            path: path.to_path_buf(),
+            width,
+            height,
+            max_pixels: MAX_PIXELS,
+        });
+    }
+    if width == 0 || height == 0 {
+        return Err(OcrError::ImageDecode {
+            path: path.to_path_buf(),
+            reason: format!("the image is {width} x {height} pixels"),
+        });
+    }
+    // A broken EXIF block is no reason to refuse the picture: it is then read as stored.
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
+    img.apply_orientation(orientation);
+    Ok(img)
+}
+
+/// Shrinks `img` so that its longer side is at most `max_side` (aspect kept, bilinear with
+/// anti-aliasing); returns it with the scale applied (1.0 when it already fits).
+pub fn fit_within(img: RgbImage, max_side: u32) -> (RgbImage, f32) {
+    let longer = img.width().max(img.height());
+    if longer <= max_side || max_side == 0 {
+        return (img, 1.0);
+    }
+    let scale = max_side as f32 / longer as f32;
+    let w = ((img.width() as f32 * scale).round() as u32).max(1);
+    let h = ((img.height() as f32 * scale).round() as u32).max(1);
+    let out = image::imageops::resize(&img, w, h, image::imageops::FilterType::Triangle);
+    (out, scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corrupt_file_is_a_decode_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("broken.jpg");
+        std::fs::write(&path, b"\xFF\xD8\xFF\xE0 this is not really a jpeg").unwrap();
+        assert!(matches!(load(&path), Err(OcrError::ImageDecode { .. })));
+        let text = dir.path().join("notes.png");
+        std::fs::write(&text, b"hello, I am text").unwrap();
+        assert!(matches!(load(&text), Err(OcrError::ImageDecode { .. })));
+    }
+
+    #[test]
+    fn missing_file_is_not_found() {
+        let err = load(Path::new("/nonexistent/receipt.jpg")).unwrap_err();
+        assert!(matches!(err, OcrError::ImageNotFound { .. }));
+    }
+
+    #[test]
+    fn huge_dimensions_are_refused_before_decoding() {
+        // A PNG whose header claims 10000 x 10000 pixels: refused from the header alone.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.png");
+        std::fs::write(&path, png_header(10_000, 10_000)).unwrap();
+        match load(&path) {
+            Err(OcrError::ImageTooLarge { width, height, .. }) => {
+                assert_eq!((width, height), (10_000, 10_000));
+            }
+            other => panic!("expected ImageTooLarge, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn exif_orientation_is_applied() {
+        // A 4 x 2 JPEG marked "rotate 90 clockwise" (orientation 6) comes out 2 x 4.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rotated.jpg");
+        let img = RgbImage::from_pixel(4, 2, image::Rgb([200, 10, 10]));
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new(&mut jpeg)
+            .encode_image(&img)
+            .unwrap();
+        std::fs::write(&path, with_exif_orientation(&jpeg, 6)).unwrap();
+        let loaded = load_rgb(&path).unwrap();
+        assert_eq!((loaded.width(), loaded.height()), (2, 4));
+    }
+
+    #[test]
+    fn fit_within_keeps_small_images() {
+        let img = RgbImage::new(30, 10);
+        let (same, scale) = fit_within(img, 100);
+        assert_eq!((same.width(), scale), (30, 1.0));
+    }
+
+    /// A PNG whose header claims `width` x `height` but which holds a few bytes of pixels.
+    fn png_header(width: u32, height: u32) -> Vec<u8> {
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = Vec::new();
+        ihdr.extend_from_slice(&width.to_be_bytes());
+        ihdr.extend_from_slice(&height.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+        for (kind, data) in [
+            (&b"IHDR"[..], &ihdr[..]),
+            (b"IDAT", &[0x78, 0x9c, 0x03, 0x00]),
+            (b"IEND", &[]),
+        ] {
+            let mut chunk = kind.to_vec();
+            chunk.extend_from_slice(data);
+            out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            out.extend_from_slice(&chunk);
+            out.extend_from_slice(&crc32(&chunk).to_be_bytes());
+        }
+        out
+    }
+
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    /// Inserts an APP1 Exif segment holding only an orientation tag after the JPEG's SOI.
+    pub(crate) fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+        let mut tiff = b"MM\x00\x2a\x00\x00\x00\x08".to_vec();
+        tiff.extend_from_slice(&1u16.to_be_bytes()); // one IFD entry
+        tiff.extend_from_slice(&0x0112u16.to_be_bytes()); // Orientation
+        tiff.extend_from_slice(&3u16.to_be_bytes()); // SHORT
+        tiff.extend_from_slice(&1u32.to_be_bytes()); // count
+        tiff.extend_from_slice(&orientation.to_be_bytes());
+        tiff.extend_from_slice(&[0, 0]);
+        tiff.extend_from_slice(&0u32.to_be_bytes()); // no next IFD
+        let mut app1 = b"Exif\x00\x00".to_vec();
+        app1.extend_from_slice(&tiff);
+        let mut out = jpeg[..2].to_vec();
+        out.extend_from_slice(&[0xFF, 0xE1]);
+        out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+        out.extend_from_slice(&app1);
+        out.extend_from_slice(&jpeg[2..]);
+        out
+    }
+}
