@@ -413,3 +413,80 @@ fn ppocr_reads_the_fixture_receipt() {
     );
     assert_eq!(line["receipt"]["total"], "7.75", "{stdout}");
 }
+
+#[test]
+fn csv_report_and_renames_from_text_receipts_with_odd_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+    let cafe = dir.path().join("Café receipt 1.txt");
+    std::fs::copy(fixtures.join("scan-output/cafe-mueller.txt"), &cafe).unwrap();
+    let us = dir.path().join("us receipt.txt");
+    std::fs::copy(fixtures.join("receipts/us.txt"), &us).unwrap();
+    let csv = dir.path().join("out/receipts.csv");
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    let report = dir.path().join("out/report.html");
+
+    // The plan first: nothing renamed.
+    let before: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    let out = fw_scan(dir.path())
+        .arg(&cafe)
+        .arg(&us)
+        .args(["--rename", "{date}_{merchant}_{total}", "--dry-run"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let after: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(before.len(), after.len());
+    assert!(cafe.exists() && us.exists());
+
+    // Then for real, with a CSV and a report.
+    let out = fw_scan(dir.path())
+        .arg(&cafe)
+        .arg(&us)
+        .args(["--rename", "{date}_{merchant}_{total}", "--csv"])
+        .arg(&csv)
+        .arg("--report")
+        .arg(&report)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(json_lines(&stdout).len(), 2, "stdout holds JSON Lines only");
+    assert!(!cafe.exists() && !us.exists(), "renamed: {stderr}");
+    let table = std::fs::read_to_string(&csv).unwrap();
+    let mut rows = table.lines();
+    assert!(rows.next().unwrap().starts_with("file,merchant,date"));
+    assert_eq!(rows.count(), 2);
+    let page = std::fs::read_to_string(&report).unwrap();
+    assert!(page.contains("<html") && !page.contains("http://") && !page.contains("https://"));
+}
+
+#[test]
+fn a_missing_input_or_a_text_file_named_as_an_image_is_refused_with_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = fw_scan(dir.path())
+        .args(["no-such-receipt.txt"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{:?}", text(&out));
+    let fake = dir.path().join("photo.jpg");
+    std::fs::write(&fake, "TOTAL 9.00\n").unwrap();
+    let out = fw_scan(dir.path())
+        .arg(&fake)
+        .args(["--engine", "tesseract"])
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("not an image"), "{stderr}");
+}

@@ -35,7 +35,7 @@ fn main() {
         }
         Err(e) => {
             eprintln!("error: {e}");
-            std::process::exit(i32::from(e.exit_code()));
+            std::process::exit(1);
         }
     }
 }

@@ -181,14 +181,14 @@ impl Envelope {
 /// the throttle (plain text, parsed into N requests per S seconds) or a refused key; other
 /// statuses are [`OcrError::Status`]. `url` names the endpoint in errors.
 pub fn interpret_answer(status: u16, body: &str, url: &str) -> Result<OcrText, OcrError> {
-    if status == 403 || status == 429 {
-        if let Some((max_requests, window_secs)) = parse_throttle_message(body) {
-            return Err(OcrError::Throttled {
-                url: url.to_string(),
-                max_requests,
-                window: std::time::Duration::from_secs(window_secs),
-            });
-        }
+    if (status == 403 || status == 429)
+        && let Some((max_requests, window_secs)) = parse_throttle_message(body)
+    {
+        return Err(OcrError::Throttled {
+            url: url.to_string(),
+            max_requests,
+            window: std::time::Duration::from_secs(window_secs),
+        });
     }
     if status == 401 || status == 403 {
         return Err(OcrError::InvalidKey {
@@ -446,7 +446,7 @@ mod tests {
             }
             other => panic!("expected a server timeout, got {other:?}"),
         }
-        assert_eq!(err.exit_code(), 4);
+        assert_eq!(err.kind(), retry::FailureKind::Rejected);
     }
 
     #[test]
@@ -527,7 +527,7 @@ mod tests {
             matches!(err, OcrError::InvalidKey { status: 403, .. }),
             "{err:?}"
         );
-        assert_eq!(err.exit_code(), 4);
+        assert_eq!(err.kind(), retry::FailureKind::Rejected);
     }
 
     #[test]

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use retry::FailureKind;
+
 use crate::OcrText;
 
 /// One page (or file) of an OCR.space answer that failed while others succeeded.
@@ -58,6 +60,34 @@ pub enum OcrError {
         path: PathBuf,
         /// The content type sniffed from its bytes.
         actual: String,
+    },
+    /// A text input is larger than [`crate::MAX_TEXT_BYTES`]; nothing of it was parsed.
+    #[error("{path} is {actual} bytes, over the {limit}-byte limit for OCR text")]
+    TextTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit.
+        limit: u64,
+        /// Its size.
+        actual: u64,
+    },
+    /// The file is not an image (judged by its bytes, not its name); nothing was run on it.
+    #[error("{path} is {actual}, not an image (JPEG, PNG, GIF, WebP, BMP or TIFF)")]
+    NotAnImage {
+        /// The file.
+        path: PathBuf,
+        /// The content type sniffed from its bytes.
+        actual: String,
+    },
+    /// The input is not a regular file (a folder, a FIFO, a device): reading it could block or
+    /// never end, so it is refused before it is opened.
+    #[error("cannot read {path} as an image")]
+    NotAFile {
+        /// The path given.
+        path: PathBuf,
+        /// What it is instead.
+        #[source]
+        source: binary_io::Error,
     },
     /// OCR.space refused the request because the key made too many requests.
     #[error("ocr.space throttled the key at {url}: at most {max_requests} requests within {} s", window.as_secs())]
@@ -245,27 +275,32 @@ pub enum OcrError {
 }
 
 impl OcrError {
-    /// The app exit code for this error, per the README's exit-code table: 3 refused before sending (or an image
-    /// that cannot be read as one), 4 the server said no, 5 network or timeout, 1 anything else.
-    pub fn exit_code(&self) -> u8 {
+    /// What kind of failure this is, for callers that act on the kind (the apps map it to an
+    /// exit code): refused before anything ran (a missing or unreadable input, not an image, over
+    /// the plan's size), rejected by the service, network or timeout, or other (a missing program,
+    /// model or language, a failed engine).
+    pub fn kind(&self) -> FailureKind {
         match self {
             OcrError::FileTooLarge { .. }
             | OcrError::UnsupportedFileType { .. }
+            | OcrError::NotAnImage { .. }
+            | OcrError::NotAFile { .. }
+            | OcrError::TextTooLarge { .. }
+            | OcrError::ImageNotFound { .. }
+            | OcrError::Io { .. }
             | OcrError::ImageDecode { .. }
-            | OcrError::ImageTooLarge { .. } => 3,
+            | OcrError::ImageTooLarge { .. } => FailureKind::Refused,
             OcrError::Throttled { .. }
             | OcrError::InvalidKey { .. }
             | OcrError::Processing { .. }
             | OcrError::ServerTimeout { .. }
             | OcrError::Partial { .. }
-            | OcrError::Status { .. } => 4,
+            | OcrError::Status { .. } => FailureKind::Rejected,
             OcrError::Timeout { .. }
             | OcrError::Network { .. }
-            | OcrError::TesseractTimedOut { .. } => 5,
-            OcrError::ImageNotFound { .. }
-            | OcrError::Io { .. }
-            | OcrError::InvalidResponse { .. }
-            | OcrError::Upload { .. }
+            | OcrError::TesseractTimedOut { .. } => FailureKind::Network,
+            OcrError::InvalidResponse { .. } => FailureKind::Integrity,
+            OcrError::Upload { .. }
             | OcrError::TesseractNotFound { .. }
             | OcrError::LanguageDataMissing { .. }
             | OcrError::TesseractFailed { .. }
@@ -273,18 +308,20 @@ impl OcrError {
             | OcrError::ModelChecksum { .. }
             | OcrError::ModelInstall { .. }
             | OcrError::ModelLoad { .. }
-            | OcrError::Inference { .. } => 1,
+            | OcrError::Inference { .. } => FailureKind::Other,
         }
     }
 }
 
-/// For batch-pool: network failures, client timeouts and 5xx answers are worth another try;
+/// For retry loops: network failures, client timeouts and 5xx answers are worth another try;
 /// a throttled key is not (its window lasts minutes to a day), nor is anything local.
-impl batch_pool::Retryable for OcrError {
+impl retry::Retryable for OcrError {
     fn is_retryable(&self) -> bool {
         match self {
             OcrError::Network { .. } | OcrError::Timeout { .. } => true,
-            OcrError::Status { status, .. } => *status >= 500,
+            OcrError::Status { status, .. } => {
+                *status >= 500 && retry::is_retryable_status(*status)
+            }
             _ => false,
         }
     }
@@ -293,7 +330,7 @@ impl batch_pool::Retryable for OcrError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use batch_pool::Retryable;
+    use retry::Retryable;
 
     #[test]
     fn only_network_timeouts_and_server_errors_are_retried() {

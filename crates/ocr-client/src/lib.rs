@@ -43,6 +43,7 @@ mod ocrspace;
 pub mod picture;
 mod ppocr;
 mod tesseract;
+mod text;
 
 use std::path::Path;
 
@@ -61,6 +62,7 @@ pub use ocrspace::{
 };
 pub use ppocr::{Ppocr, PpocrOptions, rows};
 pub use tesseract::{DEFAULT_PSM, DEFAULT_TIMEOUT, Prepare, Tesseract, parse_tsv};
+pub use text::{MAX_TEXT_BYTES, TextInput, is_text_input, read_text};
 
 /// Something that turns an image file into text.
 pub trait OcrEngine: Send + Sync {

@@ -110,6 +110,26 @@ pub fn fit_within(img: RgbImage, max_side: u32) -> (RgbImage, f32) {
     (out, scale)
 }
 
+/// Checks that `path` is a regular file whose bytes are an image kind every engine reads (JPEG,
+/// PNG, GIF, WebP, BMP, TIFF), without decoding it: a missing file, a folder or a FIFO, and a
+/// file of another kind (text, PDF, HTML) are refused with their own errors.
+pub fn check_image_file(path: &Path) -> Result<binary_io::Kind, OcrError> {
+    let opened = binary_io::open(path).map_err(|e| match e {
+        binary_io::Error::NotFound { path } => OcrError::ImageNotFound { path },
+        other => OcrError::NotAFile {
+            path: path.to_path_buf(),
+            source: other,
+        },
+    })?;
+    if !opened.kind.is_image() {
+        return Err(OcrError::NotAnImage {
+            path: path.to_path_buf(),
+            actual: opened.kind.mime().to_string(),
+        });
+    }
+    Ok(opened.kind)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -192,26 +192,9 @@ impl OcrEngine for Tesseract {
     }
 
     fn recognize(&self, image: &Path) -> Result<OcrText, OcrError> {
-        match std::fs::metadata(image) {
-            Ok(m) if m.is_file() => {}
-            Ok(_) => {
-                return Err(OcrError::Io {
-                    path: image.to_path_buf(),
-                    source: std::io::Error::other("not a regular file"),
-                });
-            }
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                return Err(OcrError::ImageNotFound {
-                    path: image.to_path_buf(),
-                });
-            }
-            Err(source) => {
-                return Err(OcrError::Io {
-                    path: image.to_path_buf(),
-                    source,
-                });
-            }
-        }
+        // Judged by the bytes before Tesseract runs: a text file, a PDF or a FIFO gets a clear
+        // refusal instead of Tesseract's own error (or a hang).
+        crate::picture::check_image_file(image)?;
         // The prepared picture lives in a temporary folder until Tesseract has read it.
         let prepared = match self.prepare {
             Some(prepare) => Some(prepare_image(image, prepare)?),

@@ -73,7 +73,7 @@ fn error_scenario_is_a_processing_error_with_the_servers_messages() {
             };
             assert_eq!(*exit_code, 99);
             assert!(messages[0].contains("Parameter name 'file' is invalid"));
-            assert_eq!(e.exit_code(), 4);
+            assert_eq!(e.kind(), retry::FailureKind::Rejected);
         }
         other => panic!("expected a processing error, got {other:?}"),
     }
@@ -171,7 +171,7 @@ fn file_over_the_plan_limit_is_refused_without_connecting() {
         }
         other => panic!("expected FileTooLarge, got {other:?}"),
     }
-    assert_eq!(err.exit_code(), 3);
+    assert_eq!(err.kind(), retry::FailureKind::Refused);
     let stats = server.stats();
     assert_eq!(stats.connections, 0);
     assert_eq!(stats.ocr_requests, 0);
@@ -212,7 +212,7 @@ fn closed_port_is_a_network_error() {
         .recognize(&image(&dir, 500))
         .unwrap_err();
     assert!(matches!(err, OcrError::Network { .. }), "{err:?}");
-    assert_eq!(err.exit_code(), 5);
+    assert_eq!(err.kind(), retry::FailureKind::Network);
 }
 
 #[test]
@@ -225,7 +225,7 @@ fn slow_server_past_the_timeout_is_a_timeout() {
         .recognize(&image(&dir, 500))
         .unwrap_err();
     assert!(matches!(err, OcrError::Timeout { .. }), "{err:?}");
-    assert_eq!(err.exit_code(), 5);
+    assert_eq!(err.kind(), retry::FailureKind::Network);
 }
 
 #[test]
@@ -246,6 +246,6 @@ fn html_disguised_as_an_image_is_refused_without_connecting() {
         }
         other => panic!("expected UnsupportedFileType, got {other:?}"),
     }
-    assert_eq!(err.exit_code(), 3);
+    assert_eq!(err.kind(), retry::FailureKind::Refused);
     assert_eq!(server.stats().connections, 0);
 }

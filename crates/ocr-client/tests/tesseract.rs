@@ -30,7 +30,11 @@ fn receipt_scan(id: &str) -> Option<PathBuf> {
 fn missing_program_is_a_clear_not_found_error() {
     let dir = tempfile::tempdir().unwrap();
     let image = dir.path().join("receipt.png");
-    std::fs::write(&image, b"not really an image").unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/images/receipt.png"),
+        &image,
+    )
+    .unwrap();
     let program = dir.path().join("no-such-tesseract");
     let err = Tesseract::new()
         .program(&program)
@@ -73,13 +77,18 @@ fn missing_image_is_reported_before_running_tesseract() {
 }
 
 #[test]
-fn a_file_that_is_not_an_image_fails_with_tesseracts_message() {
+fn a_corrupt_image_fails_with_tesseracts_message() {
     let Some(()) = tesseract_installed() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let image = dir.path().join("receipt.jpg");
-    std::fs::write(&image, b"<html>this is not a jpeg</html>").unwrap();
+    // JPEG by its first bytes (so it gets past the kind check), garbage after them.
+    std::fs::write(
+        &image,
+        b"\xff\xd8\xff\xe0\x00\x10JFIF\x00 then nothing a decoder can use",
+    )
+    .unwrap();
     let err = Tesseract::new().recognize(&image).unwrap_err();
     match &err {
         OcrError::TesseractFailed { path, stderr, .. } => {
@@ -137,5 +146,41 @@ fn a_hung_tesseract_is_killed_at_the_timeout() {
         }
         other => panic!("expected TesseractTimedOut, got {other:?}"),
     }
-    assert_eq!(err.exit_code(), 5);
+    assert_eq!(err.kind(), retry::FailureKind::Network);
+}
+
+#[test]
+fn a_text_file_or_a_fifo_is_refused_before_tesseract_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("receipt.jpg");
+    std::fs::write(&text, "TOTAL 9.00\n").unwrap();
+    // A program that would fail loudly if it were run at all.
+    let program = dir.path().join("no-such-tesseract");
+    let err = Tesseract::new()
+        .program(&program)
+        .recognize(&text)
+        .unwrap_err();
+    assert!(matches!(err, OcrError::NotAnImage { .. }), "{err:?}");
+    assert_eq!(err.kind(), retry::FailureKind::Refused);
+    assert!(err.to_string().contains("not an image"), "{err}");
+
+    let fifo = dir.path().join("fifo.png");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let err = Tesseract::new()
+        .program(&program)
+        .recognize(&fifo)
+        .unwrap_err();
+    assert!(matches!(err, OcrError::NotAFile { .. }), "{err:?}");
+    assert_eq!(err.kind(), retry::FailureKind::Refused);
+
+    let err = Tesseract::new()
+        .program(&program)
+        .recognize(&dir.path().join("missing.png"))
+        .unwrap_err();
+    assert!(matches!(err, OcrError::ImageNotFound { .. }), "{err:?}");
+    assert_eq!(err.kind(), retry::FailureKind::Refused);
 }
