@@ -72,6 +72,18 @@ fn run(args: &Args) -> Exit {
             Ok(engine) => Some(engine),
             Err(e) => {
                 fw_cli::error(&e.to_string());
+                if matches!(
+                    e,
+                    OcrError::ModelMissing { .. }
+                        | OcrError::ModelChecksum { .. }
+                        | OcrError::ModelInstall { .. }
+                        | OcrError::ModelLoad { .. }
+                ) {
+                    eprintln!(
+                        "hint: `fw-scan --install-models` fetches them (pip and network); \
+                         `--models DIR` or FILEWIRE_MODELS=DIR points at a folder holding them"
+                    );
+                }
                 return Exit::from_kind(e.kind());
             }
         }

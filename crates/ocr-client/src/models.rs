@@ -70,10 +70,11 @@ const WHEEL_MODELS_PREFIX: &str = "rapidocr_onnxruntime/models/";
 pub const MODELS_VARIABLE: &str = "FILEWIRE_MODELS";
 
 /// What to do about missing or corrupt models; part of every such error.
-pub const INSTALL_HINT: &str = "install the models with `fw-scan --install-models` (needs pip and \
-    network) or `cargo xtask models`, or copy ch_PP-OCRv4_det_infer.onnx, ch_PP-OCRv4_rec_infer.onnx \
-    and ch_ppocr_mobile_v2.0_cls_infer.onnx from the rapidocr-onnxruntime 1.4.4 wheel into a folder \
-    and pass --models DIR or set FILEWIRE_MODELS=DIR";
+/// It names no program or flag (the app adds how its own users install them).
+pub const INSTALL_HINT: &str = "install the models (`models::install` fetches them with pip, which \
+    needs network), or copy ch_PP-OCRv4_det_infer.onnx, ch_PP-OCRv4_rec_infer.onnx and \
+    ch_ppocr_mobile_v2.0_cls_infer.onnx from the rapidocr-onnxruntime 1.4.4 wheel into the models \
+    folder or the one FILEWIRE_MODELS names";
 
 /// The user's model cache: `$XDG_CACHE_HOME/filewire/models`, else `~/.cache/filewire/models`;
 /// `None` when neither variable is set.

@@ -212,7 +212,7 @@ fn missing_models_are_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let err = Ppocr::from_dir(dir.path()).unwrap_err();
     assert!(matches!(err, OcrError::ModelMissing { .. }), "{err:?}");
-    assert!(err.to_string().contains("--install-models"), "{err}");
+    assert!(err.to_string().contains("install the models"), "{err}");
 }
 
 #[test]
