@@ -113,7 +113,7 @@ fn bbox(corners: &[i64]) -> Option<[i32; 4]> {
 }
 
 /// The annotated total as an amount: "RM9.00", "$1,234.50", "12,50".
-fn truth_amount(text: &str) -> Option<Amount> {
+pub(crate) fn truth_amount(text: &str) -> Option<Amount> {
     let kept: String = text
         .chars()
         .filter(|c| c.is_ascii_digit() || *c == '.' || *c == ',')
@@ -187,7 +187,7 @@ fn truth_date(text: &str, month_words: &Regex, numeric: &Regex, compact: &Regex)
 }
 
 /// Letters and digits only, upper case.
-fn norm_name(s: &str) -> String {
+pub(crate) fn norm_name(s: &str) -> String {
     s.chars()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_uppercase)

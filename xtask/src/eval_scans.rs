@@ -8,6 +8,7 @@
 //! private): totals as numbers, dates as ISO 8601 with the annotation read day first, merchants
 //! upper-cased letters and digits with a Levenshtein similarity of at least 0.9.
 
+use crate::eval::{norm_name, similarity, truth_amount};
 use crate::util::{self, root, scratch, shared_data, step};
 use anyhow::{Context, Result, bail};
 use receipt_parse::Amount;
@@ -319,55 +320,6 @@ impl Rules {
         }
         None
     }
-}
-
-/// The annotated total as an amount: "RM9.00", "$1,234.50", "12,50".
-fn truth_amount(text: &str) -> Option<Amount> {
-    let kept: String = text
-        .chars()
-        .filter(|c| c.is_ascii_digit() || *c == '.' || *c == ',')
-        .collect();
-    let plain = if kept.contains('.') {
-        kept.replace(',', "")
-    } else if let Some((head, tail)) = kept.rsplit_once(',') {
-        if tail.len() <= 2 {
-            format!("{}.{tail}", head.replace(',', ""))
-        } else {
-            kept.replace(',', "")
-        }
-    } else {
-        kept
-    };
-    plain.trim_matches('.').parse().ok()
-}
-
-/// Letters and digits only, upper case.
-fn norm_name(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_uppercase)
-        .collect()
-}
-
-/// 1 − Levenshtein distance / longer length.
-fn similarity(a: &str, b: &str) -> f64 {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let longest = a.len().max(b.len());
-    if longest == 0 {
-        return 1.0;
-    }
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.iter().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let subst = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = subst.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    1.0 - prev[b.len()] as f64 / longest as f64
 }
 
 #[cfg(test)]
