@@ -300,7 +300,7 @@ mod tests {
         let err = verify(dir.path()).unwrap_err();
         assert!(matches!(&err, OcrError::ModelMissing { path } if path.ends_with(DETECTION.name)));
         let text = err.to_string();
-        assert!(text.contains("--install-models"), "{text}");
+        assert!(text.contains("install the models"), "{text}");
         assert!(text.contains("FILEWIRE_MODELS"), "{text}");
         assert!(ensure(dir.path(), false).is_err());
     }
