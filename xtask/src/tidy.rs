@@ -208,17 +208,23 @@ mod tests {
         ] {
             files.push(root().join(top));
         }
-        // The development data beside the repository is the one outside folder code may read,
-        // and every reader skips (or, under CI, fails) when it is missing.
-        let outside = ["DESIGN.md", "STYLE.md", "shared/hooks", "../shared/DESIGN"];
+        // Two general rules rather than a list of names: a Markdown file a line names must be
+        // one the repository holds (a clone has nothing else), and the folder beside the
+        // repository may be named only for its development data, which every reader skips
+        // (or, under CI, fails) without.
+        let held = markdown_names();
         let mut offenders = Vec::new();
         for path in files {
+            // This file spells out the rules, so it names what it looks for.
             if path.ends_with("xtask/src/tidy.rs") {
                 continue;
             }
             let text = std::fs::read_to_string(&path).unwrap_or_default();
             for (n, line) in text.lines().enumerate() {
-                if outside.iter().any(|o| line.contains(o)) || points_up_and_out(&path, line) {
+                if names_a_markdown_file_not_held(line, &held)
+                    || names_the_sibling_folder_beyond_its_data(line)
+                    || points_up_and_out(&path, line)
+                {
                     offenders.push(format!("{}:{}: {}", relative(&path), n + 1, line.trim()));
                 }
             }
@@ -228,6 +234,35 @@ mod tests {
             "these lines point at files outside the repository:\n  {}",
             offenders.join("\n  ")
         );
+    }
+
+    /// The lower-case names of the Markdown files the repository holds.
+    fn markdown_names() -> std::collections::HashSet<String> {
+        let mut names: std::collections::HashSet<String> = sources("md")
+            .iter()
+            .chain(&[root().join("README.md"), root().join("ARCHITECTURE.md")])
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().to_lowercase()))
+            .collect();
+        names.insert("readme.md".into());
+        names
+    }
+
+    /// Whether the line names a `NAME.md` that is not among `held`.
+    fn names_a_markdown_file_not_held(
+        line: &str,
+        held: &std::collections::HashSet<String>,
+    ) -> bool {
+        line.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/')))
+            .filter_map(|token| token.strip_suffix(".md"))
+            .filter_map(|stem| stem.rsplit('/').next())
+            .filter(|stem| !stem.is_empty())
+            .any(|stem| !held.contains(&format!("{}.md", stem.to_lowercase())))
+    }
+
+    /// Whether the line names the folder beside the repository for anything but its data.
+    fn names_the_sibling_folder_beyond_its_data(line: &str) -> bool {
+        line.match_indices("../shared/")
+            .any(|(i, m)| !line[i + m.len()..].starts_with("data"))
     }
 
     /// Whether a Markdown link on this line leads above the repository root.
