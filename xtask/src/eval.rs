@@ -260,7 +260,7 @@ fn data_path(args: &mut pico_args::Arguments) -> Result<PathBuf> {
 }
 
 /// Compares a parse with its annotation, field by field (see the module doc).
-struct Judge {
+pub(crate) struct Judge {
     month_words: Regex,
     numeric: Regex,
     compact: Regex,
@@ -275,7 +275,7 @@ struct Score {
 }
 
 impl Judge {
-    fn new() -> Result<Judge> {
+    pub(crate) fn new() -> Result<Judge> {
         Ok(Judge {
             month_words: Regex::new(r"(\d{1,2})[\s\-./]*([A-Z]{3,9})[\s\-.,/]*(\d{4}|\d{2})\b")?,
             numeric: Regex::new(r"(\d{1,4})[/\-.](\d{1,2})[/\-.](\d{2,4})")?,
@@ -283,7 +283,7 @@ impl Judge {
         })
     }
 
-    fn date(&self, text: &str) -> Option<String> {
+    pub(crate) fn date(&self, text: &str) -> Option<String> {
         truth_date(text, &self.month_words, &self.numeric, &self.compact)
     }
 

@@ -8,11 +8,10 @@
 //! private): totals as numbers, dates as ISO 8601 with the annotation read day first, merchants
 //! upper-cased letters and digits with a Levenshtein similarity of at least 0.9.
 
-use crate::eval::{norm_name, similarity, truth_amount};
+use crate::eval::{Judge, norm_name, similarity, truth_amount};
 use crate::util::{self, root, scratch, shared_data, step};
 use anyhow::{Context, Result, bail};
 use receipt_parse::Amount;
-use regex::Regex;
 use serde::Deserialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -234,19 +233,15 @@ fn run_measured(cmd: &mut Command) -> Result<(Vec<u8>, Duration, u64)> {
     ))
 }
 
-/// How a receipt is compared with its annotation.
+/// How a receipt is compared with its annotation: the same judge as `cargo xtask eval`.
 struct Rules {
-    month_words: Regex,
-    numeric: Regex,
-    compact: Regex,
+    judge: Judge,
 }
 
 impl Rules {
     fn new() -> Result<Rules> {
         Ok(Rules {
-            month_words: Regex::new(r"(\d{1,2})[\s\-./]*([A-Z]{3,9})[\s\-.,/]*(\d{4}|\d{2})\b")?,
-            numeric: Regex::new(r"(\d{1,4})[/\-.](\d{1,2})[/\-.](\d{2,4})")?,
-            compact: Regex::new(r"\b(20\d{2})(\d{2})(\d{2})\b")?,
+            judge: Judge::new()?,
         })
     }
 
@@ -268,57 +263,9 @@ impl Rules {
         [total, date, merchant]
     }
 
-    /// The annotated date as ISO 8601 (day first unless the first number cannot be a month).
+    /// The annotated date as ISO 8601, read by `cargo xtask eval`'s rules.
     fn truth_date(&self, text: &str) -> Option<String> {
-        const MONTHS: [&str; 12] = [
-            "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
-        ];
-        let year = |y: &str| -> Option<u32> {
-            let v: u32 = y.parse().ok()?;
-            Some(if y.len() == 2 { 2000 + v } else { v })
-        };
-        let iso = |y: u32, m: u32, d: u32| {
-            ((1..=12).contains(&m) && (1..=31).contains(&d))
-                .then(|| format!("{y:04}-{m:02}-{d:02}"))
-        };
-        let up = text.to_uppercase();
-        if let Some(c) = self.month_words.captures(&up) {
-            let m = MONTHS.iter().position(|m| c[2].starts_with(m))? as u32 + 1;
-            return iso(year(&c[3])?, m, c[1].parse().ok()?);
-        }
-        if let Some(c) = self.numeric.captures(&up) {
-            let (a, b, y) = (&c[1], &c[2], &c[3]);
-            if a.len() == 4 {
-                return iso(a.parse().ok()?, b.parse().ok()?, y.parse().ok()?);
-            }
-            let (a, b): (u32, u32) = (a.parse().ok()?, b.parse().ok()?);
-            let y = year(y)?;
-            return if a > 12 || b <= 12 {
-                iso(y, b, a)
-            } else {
-                iso(y, a, b)
-            };
-        }
-        if let Some(c) = self.compact.captures(&up) {
-            return iso(c[1].parse().ok()?, c[2].parse().ok()?, c[3].parse().ok()?);
-        }
-        let words: Vec<&str> = up
-            .split([' ', ',', '.'])
-            .filter(|w| !w.is_empty())
-            .collect();
-        if let [m, d, y] = words.as_slice()
-            && let Some(m) = MONTHS.iter().position(|name| m.starts_with(name))
-        {
-            return iso(year(y)?, m as u32 + 1, d.parse().ok()?);
-        }
-        if up.len() == 8 && up.bytes().all(|b| b.is_ascii_digit()) {
-            return iso(
-                up[4..].parse().ok()?,
-                up[2..4].parse().ok()?,
-                up[..2].parse().ok()?,
-            );
-        }
-        None
+        self.judge.date(text)
     }
 }
 
