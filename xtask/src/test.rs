@@ -11,6 +11,21 @@ use std::process::Command;
 pub fn run_all(skip_lints: bool) -> Result<()> {
     let root = root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // A CI run builds once from scratch: incremental state would only take disk (GiBs on a
+    // machine whose disk is shared), never time.
+    let incremental = if std::env::var_os("CI").is_some() {
+        "0"
+    } else {
+        "1"
+    };
+    let cargo_cmd = |args: &[&str]| {
+        let mut cmd = Command::new(&cargo);
+        cmd.current_dir(&root).args(args);
+        if std::env::var_os("CARGO_INCREMENTAL").is_none() {
+            cmd.env("CARGO_INCREMENTAL", incremental);
+        }
+        cmd
+    };
     let data = shared_data();
     let data_present = data.is_dir();
     if !data_present && data_required() {
@@ -23,11 +38,7 @@ pub fn run_all(skip_lints: bool) -> Result<()> {
 
     if !skip_lints {
         step("formatting (cargo fmt --check)");
-        util::run(
-            Command::new(&cargo)
-                .current_dir(&root)
-                .args(["fmt", "--all", "--check"]),
-        )?;
+        util::run(&mut cargo_cmd(&["fmt", "--all", "--check"]))?;
     }
 
     step(
@@ -43,7 +54,7 @@ pub fn run_all(skip_lints: bool) -> Result<()> {
 
     if !skip_lints {
         step("lints (cargo clippy -D warnings)");
-        util::run(Command::new(&cargo).current_dir(&root).args([
+        util::run(&mut cargo_cmd(&[
             "clippy",
             "--workspace",
             "--all-targets",
@@ -54,20 +65,15 @@ pub fn run_all(skip_lints: bool) -> Result<()> {
 
         step("docs (cargo doc, warnings denied)");
         util::run(
-            Command::new(&cargo)
-                .current_dir(&root)
-                .args(["doc", "--workspace", "--no-deps"])
-                .env("RUSTDOCFLAGS", "-D warnings"),
+            cargo_cmd(&["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"),
         )?;
     }
 
     step("tests (cargo test --workspace)");
     let skip_log = util::scratch("test")?.join("skipped.tsv");
     std::fs::write(&skip_log, "")?;
-    let mut tests = Command::new(&cargo);
+    let mut tests = cargo_cmd(&["test", "--workspace", "--no-fail-fast"]);
     tests
-        .current_dir(&root)
-        .args(["test", "--workspace", "--no-fail-fast"])
         .env("FILEWIRE_REQUIRE_PEERS", "1")
         .env("FILEWIRE_PYTHON", &python)
         .env("FILEWIRE_NGINX", &nginx)
