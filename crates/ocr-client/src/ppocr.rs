@@ -55,6 +55,8 @@ pub struct PpocrOptions {
     pub det_limit_side: u32,
     /// Images whose longer side exceeds this are shrunk first (RapidOCR `max_side_len`).
     pub max_side: u32,
+    /// Detection input: the longer side is scaled down to at most this (0: no limit).
+    pub det_max_side: u32,
     /// Probability above which a detection-map pixel is text.
     pub det_thresh: f32,
     /// Mean probability inside a box below which the box is dropped.
@@ -75,6 +77,9 @@ pub struct PpocrOptions {
     /// read as many totals and dates and one merchant more on the 88 SROIE dev scans, for 27 %
     /// less CPU (`cargo xtask eval --scans`, 2026-12-02).
     pub rec_min_width: u32,
+    /// Horizontal scale of recognition inputs (1.0 keeps each line's aspect ratio; below 1
+    /// squeezes lines, fewer columns to compute).
+    pub rec_squeeze: f32,
     /// Put spaces where the recogniser left a wide gap between characters but no space (see
     /// the measurements in the README).
     pub word_gaps: bool,
@@ -85,6 +90,7 @@ impl Default for PpocrOptions {
         PpocrOptions {
             det_limit_side: 736,
             max_side: 2000,
+            det_max_side: 0,
             det_thresh: 0.3,
             box_thresh: 0.5,
             unclip_ratio: 1.6,
@@ -94,6 +100,7 @@ impl Default for PpocrOptions {
             text_score: 0.5,
             rec_batch: 6,
             rec_min_width: 96,
+            rec_squeeze: 1.0,
             word_gaps: true,
         }
     }
@@ -276,6 +283,9 @@ impl Ppocr {
         if ratio > 1.0 && w.max(h) * ratio > o.max_side as f32 {
             ratio = (o.max_side as f32 / w.max(h)).max(1.0);
         }
+        if o.det_max_side > 0 && w.max(h) * ratio > o.det_max_side as f32 {
+            ratio = o.det_max_side as f32 / w.max(h);
+        }
         let round32 = |v: f32| (((v as u32) as f32 / 32.0).round() as u32 * 32).max(32);
         let (rw, rh) = (round32(w * ratio), round32(h * ratio));
         let resized = image::imageops::resize(img, rw, rh, image::imageops::FilterType::Triangle);
@@ -421,16 +431,20 @@ impl Ppocr {
             .par_chunks(batch)
             .map(|chunk| {
                 let n = chunk.len();
-                let max_ratio = chunk.iter().map(|&i| crops[i].w / crops[i].h).fold(
-                    self.options.rec_min_width.max(8) as f32 / REC_HEIGHT as f32,
-                    f32::max,
-                );
+                let squeeze = self.options.rec_squeeze.clamp(0.1, 1.0);
+                let max_ratio = chunk
+                    .iter()
+                    .map(|&i| squeeze * crops[i].w / crops[i].h)
+                    .fold(
+                        self.options.rec_min_width.max(8) as f32 / REC_HEIGHT as f32,
+                        f32::max,
+                    );
                 let width = (REC_HEIGHT as f32 * max_ratio) as usize;
                 let stride = 3 * REC_HEIGHT * width;
                 let mut input = vec![0f32; n * stride];
                 for (k, &i) in chunk.iter().enumerate() {
                     let crop = &crops[i];
-                    let want = (REC_HEIGHT as f32 * crop.w / crop.h).ceil() as usize;
+                    let want = (squeeze * REC_HEIGHT as f32 * crop.w / crop.h).ceil() as usize;
                     crop.sample(
                         img,
                         &mut input[k * stride..(k + 1) * stride],
