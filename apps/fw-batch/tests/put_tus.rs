@@ -327,6 +327,29 @@ fn tus_sends_a_folder_and_a_rerun_sends_nothing() {
     // Only the stats request itself was read since (the smallest file has 3000 bytes).
     let read = server.bytes_read().unwrap() - before;
     assert!(read < 1000, "the rerun sent {read} bytes");
+
+    // --content-type replaces the sniffed type the server is told.
+    std::fs::write(
+        tmp.path().join("receipt.png"),
+        b"\x89PNG\r\n\x1a\nnot really",
+    )
+    .unwrap();
+    let manifest = tmp.path().join("one.jsonl");
+    std::fs::write(&manifest, "{\"path\": \"receipt.png\"}\n").unwrap();
+    let out = run(fw_batch(tmp.path())
+        .args(["--json", "--content-type", "application/x-receipt"])
+        .args(["--tus", &server.endpoint(), "--manifest"])
+        .arg(&manifest));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let line = &json_lines(&out)[0];
+    let stored = server.stored_file(line["url"].as_str().unwrap());
+    let info: Value =
+        serde_json::from_slice(&std::fs::read(stored.with_extension("json")).unwrap()).unwrap();
+    assert_eq!(
+        info["metadata"]["filetype"], "application/x-receipt",
+        "{info}"
+    );
+    assert_eq!(info["metadata"]["filename"], "receipt.png", "{info}");
 }
 
 /// A TCP proxy to `upstream` forwarding client bytes at about `bytes_per_sec`, so that a
