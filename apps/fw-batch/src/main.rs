@@ -1,74 +1,29 @@
 //! Upload a folder or manifest with a bounded, rate-aware worker pool.
 //!
 //! Every file goes in its own multipart POST (the file part plus `-F` fields), with an
-//! `X-Idempotency-Key` that names the exact upload. A JSON Lines journal in the user's state
-//! folder, locked by one run at a time, lets a killed run resume: files already uploaded to this
-//! URL in their current version are skipped, files that were in flight are sent again with the
-//! same key (at-least-once delivery; a server that dedupes by the key stores each item once).
+//! `X-Idempotency-Key` that names the exact upload; or, with `--put URL_TEMPLATE`, as the raw
+//! body of a PUT to the template filled with its name; or, with `--tus ENDPOINT`, as a resumable
+//! tus upload (`send.rs`). A JSON Lines journal in the user's state folder, locked by one run at
+//! a time, lets a killed run resume: files already uploaded to this destination (URL, template
+//! or endpoint) in their current version are skipped, files that were in flight are sent again
+//! with the same key (at-least-once delivery; a server that dedupes by the key stores each item
+//! once; a PUT replaces its object; a tus upload continues from the server's offset).
 
 mod args;
 mod report;
+mod send;
 
 use anyhow::{Context, Result, anyhow};
-use args::{Args, Source, USAGE, Workers, parse_args};
+use args::{Args, Mode, Source, USAGE, Workers, parse_args};
 use batch_pool::{
-    AdaptiveConfig, Concurrency, Destination, Item, Journal, JournalState, Planned, Pool,
-    RetryPolicy, Retryable, Version, content_key, read_manifest, walk_dir,
+    AdaptiveConfig, Concurrency, Destination, Item, Journal, JournalState, Pool, RetryPolicy,
+    Version, read_manifest, walk_dir,
 };
 use fw_cli::Exit;
-use multipart_upload::{Form, UploadError, Uploader};
+use send::{Sender, Work};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::Duration;
-
-/// An item's failure: the upload's own, or a local one (file, journal) that is never retried.
-#[derive(Debug)]
-enum ItemError {
-    Upload(UploadError),
-    Local(anyhow::Error),
-}
-
-impl Retryable for ItemError {
-    fn is_retryable(&self) -> bool {
-        matches!(self, ItemError::Upload(e) if e.is_retryable())
-    }
-    fn retry_after(&self) -> Option<Duration> {
-        match self {
-            ItemError::Upload(e) => Retryable::retry_after(e),
-            ItemError::Local(_) => None,
-        }
-    }
-    fn is_overload(&self) -> bool {
-        matches!(self, ItemError::Upload(e) if e.is_overload())
-    }
-}
-
-impl ItemError {
-    fn describe(&self) -> String {
-        match self {
-            ItemError::Upload(e) => fw_cli::error_chain(e),
-            ItemError::Local(e) => format!("{e:#}"),
-        }
-    }
-    fn status(&self) -> Option<u16> {
-        match self {
-            ItemError::Upload(e) => e.status(),
-            ItemError::Local(_) => None,
-        }
-    }
-}
-
-thread_local! {
-    static UPLOADER: std::cell::RefCell<Option<Uploader>> = const { std::cell::RefCell::new(None) };
-}
-
-const IDEMPOTENCY_HEADER: &str = "X-Idempotency-Key";
-
-struct Work {
-    planned: Planned,
-    idempotency_key: OnceLock<String>,
-}
 
 fn main() -> std::process::ExitCode {
     let args = match fw_cli::command_line("fw-batch", env!("CARGO_PKG_VERSION"), USAGE, parse_args)
@@ -97,8 +52,10 @@ fn journal_path(args: &Args) -> Result<Option<PathBuf>> {
             }
             j.clone()
         }
-        None => batch_pool::default_journal(args.source.path(), &args.url, args.shard)
-            .context("finding the journal's folder (--journal FILE puts it elsewhere)")?,
+        None => {
+            batch_pool::default_journal(args.source.path(), &args.mode.destination(), args.shard)
+                .context("finding the journal's folder (--journal FILE puts it elsewhere)")?
+        }
     }))
 }
 
@@ -119,9 +76,9 @@ fn open_journal(path: &Path, quiet: bool) -> Result<(Journal, JournalState)> {
     }
 }
 
-/// The batch's items in this shard.
+/// The batch's items (all shards).
 fn list_items(args: &Args) -> Result<Vec<Item>> {
-    let all = match &args.source {
+    Ok(match &args.source {
         Source::Dir(d) => {
             for old in batch_pool::older_journals(d) {
                 if !args.quiet {
@@ -136,11 +93,7 @@ fn list_items(args: &Args) -> Result<Vec<Item>> {
             walk_dir(d).context("listing the folder")?
         }
         Source::Manifest(m) => read_manifest(m).context("reading the manifest")?,
-    };
-    Ok(all
-        .into_iter()
-        .filter(|i| args.shard.contains(i.key_bytes()))
-        .collect())
+    })
 }
 
 fn run(args: Args) -> Result<Exit> {
@@ -157,6 +110,37 @@ fn run(args: Args) -> Result<Exit> {
             return Ok(Exit::Refused);
         }
     };
+    if let Mode::Put { template, .. } = &args.mode
+        && !template.names_each_file()
+        && listed.len() > 1
+    {
+        fw_cli::error(&format!(
+            "--put {}: the template has no {{name}}, so all {} files would be written to one \
+             object; add {{name}} (e.g. .../bucket/{{name}})",
+            template.as_str(),
+            listed.len()
+        ));
+        return Ok(Exit::Usage);
+    }
+    let with_fields = listed.iter().filter(|i| !i.fields.is_empty()).count();
+    if !matches!(args.mode, Mode::Form { .. }) && with_fields > 0 && !args.quiet {
+        fw_cli::warn(&format!(
+            "{with_fields} manifest lines have fields: a raw PUT or tus upload sends none"
+        ));
+    }
+    let listed: Vec<Item> = listed
+        .into_iter()
+        .filter(|i| args.shard.contains(i.key_bytes()))
+        .collect();
+    if matches!(args.mode, Mode::Tus { .. })
+        && multipart_upload::default_state_dir().is_none()
+        && !args.quiet
+    {
+        fw_cli::warn(
+            "neither XDG_STATE_HOME nor HOME is set: a tus upload cut short cannot be resumed by \
+             a later run",
+        );
+    }
     let Some(journal_path) = journal_path(&args)? else {
         return Ok(Exit::Usage);
     };
@@ -173,9 +157,13 @@ fn run(args: Args) -> Result<Exit> {
     } else {
         Version::of
     };
-    let plan = state.plan(items, &Destination::of_url(&args.url), version_of);
+    let plan = state.plan(
+        items,
+        &Destination::of_url(&args.mode.destination()),
+        version_of,
+    );
     if !args.quiet {
-        report::plan(&plan, total, &state);
+        report::plan(&plan, total, &state, &args.mode);
     }
     let skipped = plan.skipped;
     let todo: Vec<Work> = plan
@@ -186,18 +174,6 @@ fn run(args: Args) -> Result<Exit> {
             idempotency_key: OnceLock::new(),
         })
         .collect();
-    // One uploader (one connection pool) per worker thread: a shared pool keeps only a few idle
-    // connections per host, so most workers would reconnect for every file.
-    let new_uploader = || {
-        let mut uploader = match args.timeout {
-            Some(t) => Uploader::new().timeout(t),
-            None => Uploader::new(),
-        };
-        for (name, value) in &args.headers {
-            uploader = uploader.header(name, value);
-        }
-        uploader
-    };
     let concurrency = match args.workers {
         Workers::Fixed(n) => Concurrency::Fixed(n),
         Workers::Auto => Concurrency::Adaptive(AdaptiveConfig {
@@ -216,44 +192,16 @@ fn run(args: Args) -> Result<Exit> {
     let stdout = std::io::stdout();
     let mut journal_error: Option<anyhow::Error> = None;
 
-    let job = |w: &Work, attempt: batch_pool::Attempt| -> Result<u16, ItemError> {
-        if let Some(why) = &w.planned.unreadable {
-            return Err(ItemError::Local(anyhow!("{}", fw_cli::error_chain(why))));
-        }
-        let key = match w.idempotency_key.get() {
-            Some(k) => k.clone(),
-            None => {
-                let k = content_key(&w.planned.item)
-                    .map_err(|e| ItemError::Local(anyhow::Error::new(e)))?;
-                w.idempotency_key.get_or_init(|| k).clone()
-            }
-        };
-        let mut form = Form::new();
-        for (name, value) in &args.fields {
-            form = form.text(name.clone(), value.clone());
-        }
-        for (name, value) in &w.planned.item.fields {
-            form = form.text(name.clone(), value.clone());
-        }
-        let form = form
-            .file(args.file_field.clone(), &w.planned.item.path)
-            .map_err(ItemError::Upload)?;
-        // Written before the first byte leaves: a kill from here on leaves the item "in doubt".
-        journal
-            .started(&w.planned.id, Some(&key), attempt.try_number)
-            .map_err(|e| ItemError::Local(anyhow::Error::new(e).context("writing the journal")))?;
-        let uploader = UPLOADER.with(|u| u.borrow_mut().get_or_insert_with(new_uploader).clone());
-        let response = uploader
-            .header(IDEMPOTENCY_HEADER, &key)
-            .send(&args.url, form)
-            .map_err(ItemError::Upload)?;
-        Ok(response.status)
+    let sender = Sender {
+        args: &args,
+        journal: &journal,
     };
+    let job = |w: &Work, attempt: batch_pool::Attempt| sender.send(w, attempt);
 
     let summary = pool.run_streaming(todo, job, |o| {
         let key = &o.item.planned.item.key;
         let record = match &o.result {
-            Ok(status) => journal.done(&o.item.planned.id, o.tries, &status.to_string()),
+            Ok(sent) => journal.done(&o.item.planned.id, o.tries, &sent.detail()),
             Err(e) => journal.failed(&o.item.planned.id, o.tries, &e.describe()),
         };
         if let Err(e) = record

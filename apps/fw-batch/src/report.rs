@@ -1,14 +1,19 @@
 //! What fw-batch tells its user: notes on the plan, one JSON line per file, the summary.
 
-use crate::args::Workers;
-use crate::{ItemError, Work};
+use crate::args::{Mode, Workers};
+use crate::send::{ItemError, Sent, Work};
 use batch_pool::{JournalState, Outcome, Plan, Summary};
 
 /// What the journal says before the run: skipped, changed and in-doubt files, odd lines.
-pub(crate) fn plan(plan: &Plan, total: usize, state: &JournalState) {
+pub(crate) fn plan(plan: &Plan, total: usize, state: &JournalState, mode: &Mode) {
     if plan.skipped > 0 {
+        let place = match mode {
+            Mode::Form { .. } => "this URL",
+            Mode::Put { .. } => "this URL template",
+            Mode::Tus { .. } => "this tus endpoint",
+        };
         eprintln!(
-            "fw-batch: {} of {total} files already uploaded to this URL",
+            "fw-batch: {} of {total} files already uploaded to {place}",
             plan.skipped
         );
     }
@@ -19,9 +24,13 @@ pub(crate) fn plan(plan: &Plan, total: usize, state: &JournalState) {
         );
     }
     if plan.in_doubt > 0 {
+        let how = match mode {
+            Mode::Form { .. } => "sending them again with the same idempotency key",
+            Mode::Put { .. } => "sending them again (a PUT replaces the object)",
+            Mode::Tus { .. } => "continuing their tus uploads from the server's offset",
+        };
         eprintln!(
-            "fw-batch: {} files were in flight when the last run stopped; \
-             sending them again with the same idempotency key",
+            "fw-batch: {} files were in flight when the last run stopped; {how}",
             plan.in_doubt
         );
     }
@@ -41,19 +50,27 @@ pub(crate) fn plan(plan: &Plan, total: usize, state: &JournalState) {
 }
 
 /// One `--json` line for a finished file.
-pub(crate) fn result_line(o: &Outcome<Work, u16, ItemError>) -> serde_json::Value {
+pub(crate) fn result_line(o: &Outcome<Work, Sent, ItemError>) -> serde_json::Value {
     let item = &o.item.planned.item;
+    let sent = o.result.as_ref().ok();
     let mut line = serde_json::json!({
         "key": item.key,
         "path": item.path.to_string_lossy(),
         "ok": o.result.is_ok(),
-        "status": match &o.result { Ok(s) => Some(*s), Err(e) => e.status() },
+        "status": match &o.result { Ok(s) => s.status, Err(e) => e.status() },
         "tries": o.tries,
         "overloads": o.overloads,
         "elapsed_ms": o.elapsed.as_millis() as u64,
         "idempotency_key": o.item.idempotency_key.get(),
         "error": o.result.as_ref().err().map(ItemError::describe),
+        "bytes_sent": sent.map(|s| s.bytes),
     });
+    if let Some(url) = sent.and_then(|s| s.url.as_deref()) {
+        line["url"] = url.into();
+    }
+    if let Some(at) = sent.and_then(|s| s.resumed_at) {
+        line["resumed_at"] = at.into();
+    }
     // The exact bytes of a name that is not UTF-8 (`key` and `path` are then lossy).
     if let Some(raw) = &item.raw_key {
         line["key_hex"] = raw

@@ -87,7 +87,8 @@ pub(crate) enum Mode {
 }
 
 pub(crate) fn parse_args(mut a: pico_args::Arguments) -> Result<Args> {
-    let output: Option<PathBuf> = a.opt_value_from_str(["-o", "--output"])?;
+    // Paths are taken as given, bytes and all (a name need not be UTF-8).
+    let output: Option<PathBuf> = a.opt_value_from_os_str(["-o", "--output"], fw_cli::path_arg)?;
     let remote_name = a.contains(["-O", "--remote-name"]);
     let accept: Option<String> = a.opt_value_from_str("--accept")?;
     let max_size: Option<String> = a.opt_value_from_str("--max-size")?;

@@ -12,7 +12,8 @@ use std::path::PathBuf;
 
 /// The batch flags.
 pub(crate) struct BatchArgs {
-    input: String,
+    /// The list's path, or `-` for stdin.
+    input: PathBuf,
     output_dir: PathBuf,
     workers: Concurrency,
     shard: Shard,
@@ -21,12 +22,14 @@ pub(crate) struct BatchArgs {
 
 /// Takes the batch flags; `None` when `-i` was not given (then none of them may be).
 pub(crate) fn parse_args(a: &mut pico_args::Arguments) -> Result<Option<BatchArgs>> {
-    let input: Option<String> = a.opt_value_from_str(["-i", "--input-file"])?;
-    let output_dir: Option<PathBuf> = a.opt_value_from_str("--output-dir")?;
+    // Paths are taken as given, bytes and all (a name need not be UTF-8).
+    let input: Option<PathBuf> =
+        a.opt_value_from_os_str(["-i", "--input-file"], fw_cli::path_arg)?;
+    let output_dir: Option<PathBuf> = a.opt_value_from_os_str("--output-dir", fw_cli::path_arg)?;
     let workers: Option<String> = a.opt_value_from_str("--workers")?;
     let max_workers: Option<usize> = a.opt_value_from_str("--max-workers")?;
     let shard: Option<String> = a.opt_value_from_str("--shard")?;
-    let journal: Option<PathBuf> = a.opt_value_from_str("--journal")?;
+    let journal: Option<PathBuf> = a.opt_value_from_os_str("--journal", fw_cli::path_arg)?;
     let Some(input) = input else {
         if output_dir.is_some() || workers.is_some() || shard.is_some() || journal.is_some() {
             return Err(anyhow!(
@@ -72,14 +75,15 @@ pub(crate) fn run(
     progress: ProgressMode,
     quiet: bool,
 ) -> Result<Exit> {
-    let text = if args.input == "-" {
+    let text = if args.input.as_os_str() == "-" {
         let mut s = String::new();
         std::io::stdin()
             .read_to_string(&mut s)
             .context("reading the list from stdin")?;
         s
     } else {
-        std::fs::read_to_string(&args.input).with_context(|| format!("reading {}", args.input))?
+        std::fs::read_to_string(&args.input)
+            .with_context(|| format!("reading {}", args.input.display()))?
     };
     let items = parse_list(&text)?;
     std::fs::create_dir_all(&args.output_dir)
@@ -167,28 +171,25 @@ fn report(o: &ItemOutcome, json: bool, quiet: bool, bar: Option<&indicatif::Prog
                 None => fw_cli::error(&msg),
             }
             if json {
-                print(
-                    serde_json::json!({
-                        "ok": false,
-                        "url": p.item.url,
-                        "path": p.path,
-                        "error": fw_cli::error_chain(e),
-                        "exit_code": Exit::from_kind(e.kind()) as u8,
-                        "tries": o.tries,
-                    })
-                    .to_string(),
-                );
+                let mut v = serde_json::json!({
+                    "ok": false,
+                    "url": p.item.url,
+                    "error": fw_cli::error_chain(e),
+                    "exit_code": Exit::from_kind(e.kind()) as u8,
+                    "tries": o.tries,
+                });
+                crate::set_path(&mut v, &p.path);
+                print(v.to_string());
             }
         }
         ItemStatus::Skipped { bytes } => {
             if json {
-                print(
-                    serde_json::json!({
-                        "ok": true, "url": p.item.url, "path": p.path, "bytes": bytes,
-                        "skipped": true, "tries": 0,
-                    })
-                    .to_string(),
-                );
+                let mut v = serde_json::json!({
+                    "ok": true, "url": p.item.url, "bytes": bytes,
+                    "skipped": true, "tries": 0,
+                });
+                crate::set_path(&mut v, &p.path);
+                print(v.to_string());
             } else if !quiet {
                 print(format!(
                     "{} ({bytes} bytes, complete before)",
@@ -198,7 +199,7 @@ fn report(o: &ItemOutcome, json: bool, quiet: bool, bar: Option<&indicatif::Prog
         }
         ItemStatus::Downloaded(d) => {
             if json {
-                let mut v = serde_json::to_value(d).unwrap_or_default();
+                let mut v = crate::downloaded_json(d);
                 v["ok"] = true.into();
                 v["skipped"] = false.into();
                 v["tries"] = o.tries.into();

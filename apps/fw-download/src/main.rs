@@ -58,7 +58,7 @@ fn run(args: &Args, url: &str, target: &Target) -> Result<()> {
     // The error names the URL already; a context line would print it twice.
     .map_err(anyhow::Error::from)?;
     if args.json {
-        let mut v = serde_json::to_value(&done)?;
+        let mut v = downloaded_json(&done);
         v["ok"] = serde_json::Value::Bool(true);
         println!("{v}");
     } else if !args.quiet {
@@ -70,6 +70,35 @@ fn run(args: &Args, url: &str, target: &Target) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// A finished download as JSON, its path as [`set_path`] writes it.
+pub(crate) fn downloaded_json(done: &safe_download::Downloaded) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "bytes": done.bytes,
+        "content_type": done.content_type,
+        "kind": done.kind,
+        "sha256": done.sha256,
+        "resumed": done.resumed,
+        "url": done.url,
+    });
+    set_path(&mut v, &done.path);
+    v
+}
+
+/// Sets `path` in a JSON object: the path as text, and when it is not UTF-8 (JSON strings
+/// cannot hold such bytes) a lossy `path` plus its exact bytes in hex as `path_hex`.
+pub(crate) fn set_path(v: &mut serde_json::Value, path: &std::path::Path) {
+    v["path"] = path.to_string_lossy().into_owned().into();
+    if path.to_str().is_none() {
+        v["path_hex"] = path
+            .as_os_str()
+            .as_encoded_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+            .into();
+    }
 }
 
 /// The error and its causes on one line.

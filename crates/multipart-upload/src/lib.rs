@@ -30,7 +30,8 @@
 //! take it. [`Tus`] uploads a [`FileBody`] to a tus 1.0 endpoint (core protocol and creation
 //! extension) in chunked PATCHes, each retried under a [`retry::RetryPolicy`], and remembers
 //! the upload URL per (endpoint, file) in [`default_state_dir`], so a later process resumes from
-//! the server's offset after a crash.
+//! the server's offset after a crash. A batch of PUTs names each object with a [`UrlTemplate`]
+//! (`https://bucket.example.com/{name}`), filled per file with its percent-encoded relative name.
 //!
 //! ```no_run
 //! use multipart_upload::{FileBody, Tus, Uploader};
@@ -52,6 +53,7 @@
 mod error;
 mod form;
 mod put;
+mod template;
 mod tus;
 mod tus_state;
 mod upload;
@@ -59,6 +61,7 @@ mod upload;
 pub use error::UploadError;
 pub use form::{FilePart, Form, MultipartReader, escape_quoted};
 pub use put::FileBody;
+pub use template::{TemplateError, UrlTemplate};
 pub use tus::{DEFAULT_TUS_CHUNK_SIZE, Resume, TUS_VERSION, Tus, TusOutcome};
 pub use tus_state::default_state_dir;
 pub use upload::{

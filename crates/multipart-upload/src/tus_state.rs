@@ -24,7 +24,11 @@ pub fn default_state_dir() -> Option<PathBuf> {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Record {
     pub endpoint: String,
-    pub path: PathBuf,
+    /// The file's canonical path (lossy when it is not UTF-8: JSON strings cannot hold it).
+    pub path: String,
+    /// The path's exact bytes in hex, when it is not UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_hex: Option<String>,
     pub size: u64,
     /// Modification time in nanoseconds since the Unix epoch, when known.
     pub modified_ns: Option<u128>,
@@ -35,10 +39,20 @@ impl Record {
     pub fn new(endpoint: &str, path: &Path, body: &FileBody, upload_url: &str) -> Record {
         Record {
             endpoint: endpoint.to_string(),
-            path: path.to_path_buf(),
+            path: path.to_string_lossy().into_owned(),
+            path_hex: path.to_str().is_none().then(|| path_hex(path)),
             size: body.size(),
             modified_ns: modified_ns(body),
             upload_url: upload_url.to_string(),
+        }
+    }
+
+    /// Whether the record is for the file at `canonical`.
+    fn is_for(&self, canonical: &Path) -> bool {
+        match (&self.path_hex, canonical.to_str()) {
+            (Some(hex), None) => *hex == path_hex(canonical),
+            (None, Some(text)) => self.path == text,
+            _ => false,
         }
     }
 
@@ -46,6 +60,14 @@ impl Record {
     pub fn matches(&self, body: &FileBody) -> bool {
         self.size == body.size() && self.modified_ns == modified_ns(body)
     }
+}
+
+fn path_hex(path: &Path) -> String {
+    path.as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn modified_ns(body: &FileBody) -> Option<u128> {
@@ -88,7 +110,7 @@ impl Store {
     pub fn load(&self, file: &Path, endpoint: &str, canonical: &Path) -> Option<Record> {
         let bytes = std::fs::read(file).ok()?;
         let record: Record = serde_json::from_slice(&bytes).ok()?;
-        (record.endpoint == endpoint && record.path == canonical).then_some(record)
+        (record.endpoint == endpoint && record.is_for(canonical)).then_some(record)
     }
 
     /// Writes `record` to `file` atomically (a temporary file in the same folder, synced, then
@@ -153,6 +175,25 @@ mod tests {
         store.remove(&file).unwrap();
         let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("tus")).unwrap().collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_path_that_is_not_utf8_is_remembered_exactly() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let latin1 = dir.path().join(std::ffi::OsStr::from_bytes(b"caf\xe9.bin"));
+        let other = dir.path().join(std::ffi::OsStr::from_bytes(b"caf\xe8.bin"));
+        for p in [&latin1, &other] {
+            std::fs::write(p, b"0123456789").unwrap();
+        }
+        let file = store.file_for("e", &latin1);
+        let record = Record::new("e", &latin1, &FileBody::open(&latin1).unwrap(), "u");
+        store.save(&file, &record).unwrap();
+        assert_eq!(store.load(&file, "e", &latin1), Some(record));
+        // Same lossy rendering, other bytes: not this file's record.
+        assert_eq!(store.load(&file, "e", &other), None);
     }
 
     #[test]
