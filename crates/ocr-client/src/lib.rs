@@ -37,6 +37,7 @@
 
 mod envelope;
 mod error;
+mod geometry;
 mod key;
 pub mod models;
 mod ocrspace;

@@ -36,10 +36,11 @@ use std::sync::Arc;
 use image::RgbImage;
 use rayon::prelude::*;
 use rten::{Model, ModelOptions, RunOptions, ThreadPool};
-use rten_imageproc::{PointF, RetrievalMode, RotatedRect, find_contours, min_area_rect};
+use rten_imageproc::{PointF, RetrievalMode, RotatedRect, find_contours};
 use rten_tensor::prelude::*;
 use rten_tensor::{NdTensor, NdTensorView};
 
+use crate::geometry::min_area_rect;
 use crate::{BoundingBox, OcrEngine, OcrError, OcrLine, OcrText, models, picture};
 
 /// The recogniser's input height.
@@ -249,7 +250,11 @@ impl Ppocr {
                 );
             }
             let mut boxes = Vec::new();
+            let trace = std::env::var_os("FILEWIRE_PPOCR_TRACE").is_some();
             for (quad, (text, confidence)) in quads.iter().zip(texts) {
+                if trace {
+                    eprintln!("  box {quad:?} {confidence:.2} {text:?}");
+                }
                 if confidence < self.options.text_score || text.trim().is_empty() {
                     continue;
                 }
@@ -337,6 +342,7 @@ impl Ppocr {
             let Some(rect) = min_area_rect(&points) else {
                 continue;
             };
+
             if rect.width().min(rect.height()) < 3.0 {
                 continue;
             }
