@@ -379,3 +379,64 @@ fn a_total_label_broken_over_two_rows_keeps_its_amount() {
     assert_eq!(r.total, amt("122.80"));
     assert_ne!(r.tax, amt("122.80"));
 }
+
+#[test]
+fn spanish_ticket_whose_importe_is_the_grand_total() {
+    let r = fixture("es-ticket.txt");
+    assert_eq!(r.merchant.as_deref(), Some("FRUTERÍA HERMANOS GIL S.L."));
+    assert_eq!(r.date.as_deref(), Some("2024-05-08"));
+    assert_eq!(r.time.as_deref(), Some("19:03"));
+    assert_eq!(r.currency, Some(Currency::Eur));
+    assert_eq!(
+        r.total,
+        amt("13.34"),
+        "IMPORTE after the discount, not TOTAL COMPRA before it"
+    );
+    assert_eq!(r.tax, amt("1.21"));
+    assert_eq!(r.payment.method, Some(PaymentMethod::Card));
+}
+
+#[test]
+fn importe_entregado_is_cash_handed_over_not_the_total() {
+    let r = parse("IMPORTE 9,95 €\nIMPORTE ENTREGADO 20,00\nCAMBIO 10,05");
+    assert_eq!(r.total, amt("9.95"));
+    assert_eq!(r.payment.tendered, amt("20.00"));
+    assert_eq!(r.payment.change, amt("10.05"));
+}
+
+#[test]
+fn thai_receipt_with_ruam_thang_sin_vat_and_ngoen_thon() {
+    let r = fixture("th.txt");
+    assert_eq!(r.merchant.as_deref(), Some("บริษัท บ้านสวน คอฟฟี่ จำกัด"));
+    assert_eq!(r.date.as_deref(), Some("2024-02-14"), "Buddhist era 2567");
+    assert_eq!(r.time.as_deref(), Some("09:42"));
+    assert_eq!(r.currency, Some(Currency::Thb));
+    assert_eq!(r.subtotal, amt("186.92"), "the price before VAT");
+    assert_eq!(r.tax, amt("13.08"));
+    assert_eq!(
+        r.total,
+        amt("200.00"),
+        "รวมทั้งสิ้น after the discount, not ยอดรวม"
+    );
+    assert_eq!(r.payment.method, Some(PaymentMethod::Cash));
+    assert_eq!(r.payment.tendered, amt("500.00"));
+    assert_eq!(r.payment.change, amt("300.00"));
+    assert!(r.confidence.total >= 90, "both cross-checks agree");
+}
+
+#[test]
+fn thai_keywords_inside_words_without_spaces() {
+    for (text, total) in [
+        ("ยอดรวม 120.00\nเงินสด 200.00\nเงินทอน 80.00", "120.00"),
+        ("ยอดรวม 107.00\nภาษีมูลค่าเพิ่ม 7.00\nรวมทั้งสิ้น 107.00", "107.00"),
+        ("ราคาไม่รวมภาษี 93.46\nVAT 7% 6.54\nรวมเงิน 100.00", "100.00"),
+    ] {
+        assert_eq!(parse(text).total, amt(total), "{text}");
+    }
+    // a receipt banner is no money received; tax excluded is no total
+    let r = parse("ใบเสร็จรับเงิน\nไม่รวมภาษี 93.46\nภาษีมูลค่าเพิ่ม 6.54\nรวมทั้งสิ้น 100.00");
+    assert_eq!(r.payment.tendered, None);
+    assert_eq!(r.subtotal, amt("93.46"));
+    assert_eq!(r.tax, amt("6.54"));
+    assert_eq!(r.total, amt("100.00"));
+}

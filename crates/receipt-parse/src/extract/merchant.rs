@@ -20,6 +20,10 @@ pub(super) fn merchant_candidate(r: &Row) -> bool {
     if r.letters < 3 || r.digits > r.letters || !r.amounts.is_empty() {
         return false;
     }
+    // "BILL TO: PDP UTEK (M) SDN BHD" names the customer
+    if r.flags & CUSTOMER != 0 {
+        return false;
+    }
     if r.flags & LEGAL != 0 {
         return true;
     }
@@ -86,6 +90,24 @@ pub(super) fn clean_merchant(name: &str) -> String {
         }
         kept.push(w);
     }
+    // a word of the next box glued on after the legal form or trade that ends the name:
+    // "TIN HOCK ENTERPRISE POSTED", "... SDN BHD RECEIPT"
+    if kept.len() >= 3 {
+        let word = |w: &str| words::flags(words::fold(w).get());
+        // (not after "SDN", the first half of "SDN BHD": "... SDN BND" is a misread "BHD")
+        if let Some(end) = kept
+            .iter()
+            .rposition(|w| word(w) & (words::LEGAL | words::SUFFIX) != 0)
+            && end >= 1
+            && !kept[end].eq_ignore_ascii_case("SDN")
+            && (1..=2).contains(&(kept.len() - end - 1))
+            && kept[end + 1..].iter().all(|w| {
+                w.chars().all(char::is_alphabetic) && word(w) & (words::COMPANY | words::LEGAL) == 0
+            })
+        {
+            kept.truncate(end + 1);
+        }
+    }
     let mut joined = kept.join(" ");
     // "DIMILIKI: BANH MI CAFE SDN BHD": the owner named after a colon
     if let Some((head, tail)) = joined.split_once(':') {
@@ -111,6 +133,13 @@ pub(super) fn pick_merchant(rows: &[Row]) -> Picked<String> {
         })
         .unwrap_or(rows.len())
         .min(10);
+    // an invoice's customer block ("BILL TO:", "DELIVER TO:") names the buyer, not the issuer
+    // printed above it
+    let customer = rows[..stop]
+        .iter()
+        .position(|r| r.flags & words::CUSTOMER != 0)
+        .filter(|&c| rows[..c].iter().any(merchant_candidate));
+    let stop = customer.unwrap_or(stop);
     let mut ranked: Vec<(f32, usize)> = Vec::new();
     for (i, r) in rows[..stop].iter().enumerate() {
         if !merchant_candidate(r) {

@@ -248,11 +248,14 @@ pub(super) fn scan_row<'a>(
     }
     // a row without letters has no keyword, one without digits no amount
     let fold_start = folded.len();
-    let (count, flags) = if letters > 0 {
+    let (count, mut flags) = if letters > 0 {
         words::fold_flags(text, folded)
     } else {
         (0, 0)
     };
+    if !ascii {
+        flags |= words::thai_flags(text);
+    }
     let amount_start = amounts.len();
     if digits > 0 {
         amount::scan_into(text, amounts);

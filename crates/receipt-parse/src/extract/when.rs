@@ -25,6 +25,11 @@ pub(super) fn pick_date(rows: &[Row], us_style: bool) -> DateTime {
         if r.digits >= 4 {
             let before = found.len();
             found.extend(date::scan(r.text).into_iter().map(|d| (i, d)));
+            // OCR damage ("18/01/ 2018", "12//02/2018", "15/062017") is mended on a labelled
+            // row, and on any row until a first date turns up
+            if found.len() == before && r.digits >= 5 && (before == 0 || labelled(i)) {
+                found.extend(date::scan_mended(r.text).into_iter().map(|d| (i, d)));
+            }
             if found.len() > before && labelled(i) {
                 scanned = i + 1;
                 break;
