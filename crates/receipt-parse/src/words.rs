@@ -84,6 +84,8 @@ pub(crate) const CUR_THB: Flags = 1 << 33;
 pub(crate) const CUSTOMER: Flags = 1 << 34;
 /// A trade word that ends a company name like a legal form: "enterprise", "trading".
 pub(crate) const SUFFIX: Flags = 1 << 35;
+/// Sales at one tax rate ("TOTAL 6% SUPPLIES", "ZERO RATED SUPPLIES"): a part of the total.
+pub(crate) const SUPPLY: Flags = 1 << 36;
 /// In the keyword table only: a phrase whose flags replace those of its first word on its own
 /// ("IMPORTE ENTREGADO" is cash handed over, not the strong total "IMPORTE").
 const REPLACES: Flags = 1 << 63;
@@ -251,6 +253,8 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("sprzedaż opodatk", TAX_NOTE),
     ("sprzedaż opodatkowana", TAX_NOTE),
     ("summary", SUMMARY),
+    ("supplies", SUPPLY),
+    ("supply", SUPPLY),
     ("tax code", SUMMARY),
     ("to be paid", STRONG),
     ("accepted", CASH),
@@ -1350,6 +1354,41 @@ pub(crate) fn misread(folded: Folded<'_>, have: Flags) -> Flags {
             out |= (exact | fuzzy_flags(table, joined)) & want;
         }
     }
+    // a short piece broken off the front of a word ("NET A MT", "SUB T OTAL"): the row read
+    // again with each piece of one or two letters that is no keyword joined to the word after it
+    // (a piece that starts a phrase, such as "A" of "A PAYER", is still joined: the row's own
+    // reading keeps the phrase)
+    let known = |w: &[u8]| {
+        key(w, false)
+            .and_then(|k| table.first.get(k))
+            .is_some_and(|e| e.single != 0)
+    };
+    if words[..n.saturating_sub(1)]
+        .iter()
+        .any(|w| w.len() <= 2 && !known(w))
+    {
+        let mut text = String::with_capacity(folded.text.len());
+        let mut count = 0;
+        let mut glued_last = false;
+        for (i, w) in words.iter().enumerate() {
+            // (a piece joins one word of letters, once: "NET AMT 53", not "NET AMT53")
+            let glue = i > 0
+                && !glued_last
+                && words[i - 1].len() <= 2
+                && !known(words[i - 1])
+                && w.iter().all(u8::is_ascii_uppercase);
+            glued_last = glue;
+            if i > 0 && !glue {
+                text.push(' ');
+            }
+            if !glue {
+                count += 1;
+            }
+            // folded words are ASCII
+            text.extend(w.iter().map(|&b| char::from(b)));
+        }
+        out |= flags(Folded::new(&text, count)) & want;
+    }
     out
 }
 
@@ -1452,6 +1491,7 @@ mod tests {
         assert_eq!(of("HOTEL") & TOTAL, 0);
         assert_eq!(of("SERV CHARGE 10%") & CHANGE, 0);
         assert_ne!(of("TOT,L :") & TOTAL, 0);
+        assert_eq!(of("Net A mt : 53.55") & (TOTAL | STRONG), TOTAL | STRONG);
         assert_ne!(of("R~UNDING RM") & ROUND, 0);
         assert_ne!(of("TOTAL PAYABE:") & STRONG, 0);
         assert_ne!(of("1TEM(S) : 2") & COUNT, 0);

@@ -440,3 +440,44 @@ fn thai_keywords_inside_words_without_spaces() {
     assert_eq!(r.tax, amt("6.54"));
     assert_eq!(r.total, amt("100.00"));
 }
+
+#[test]
+fn merchant_is_the_issuer_not_the_customer_block_of_an_invoice() {
+    let r = parse(
+        "KEDAI PAPAN YEW CHUAN\nLOT 276 JALAN BANTING\nTAX INVOICE\nBILL TO :\n\
+         SUCI ALAM JAYA TRANSPORT SDN BHD\nNO 1 JALAN AMAN 2\nTOTAL 120.00",
+    );
+    assert_eq!(r.merchant.as_deref(), Some("KEDAI PAPAN YEW CHUAN"));
+    let r = parse("HAPPY HOME TRADING\nDELIVER TO: SINAR MAJU SDN BHD\nTOTAL 12.00");
+    assert_eq!(r.merchant.as_deref(), Some("HAPPY HOME TRADING"));
+}
+
+#[test]
+fn merchant_drops_a_word_glued_on_after_its_legal_form_or_trade() {
+    let r = parse("TIN HOCK ENTERPRISE POSTED\nNO 3 JALAN MAJU\nTOTAL 9.00");
+    assert_eq!(r.merchant.as_deref(), Some("TIN HOCK ENTERPRISE"));
+    // a misread second half of "SDN BHD" is no glued word
+    let r = parse("BOOK TA .K (TAMAN DAYA) SDN BND\nTOTAL 9.00");
+    assert_eq!(
+        r.merchant.as_deref(),
+        Some("BOOK TA .K (TAMAN DAYA) SDN BND")
+    );
+}
+
+#[test]
+fn merchant_keeps_a_branch_whose_closing_bracket_ocr_misread() {
+    let r = parse("FUN N CHEER (MALURD\nLOT 3763G, JALAN 6/37A\nTOTAL 29.80");
+    assert_eq!(r.merchant.as_deref(), Some("FUN N CHEER (MALURD"));
+}
+
+#[test]
+fn a_total_label_with_a_piece_broken_off_and_rate_subtotals_above_it() {
+    let r =
+        parse("GST (6%): 2.86\nNet A mt : 53.55\nGST Summary Amount(RM) Tax(RM)\nSR@6 47.80 2.86");
+    assert_eq!(r.total, amt("53.55"));
+    let r = parse(
+        "Total 0% supplies: 7.61\nTotal 6% supplies (excl. GST): 24.00\nGST: 1.44\n\
+         Total 6% supplies (Inc. GST): 25.44\nTotal 0% supplies: 7.61\nTotal Payable: 33.05",
+    );
+    assert_eq!(r.total, amt("33.05"), "the sum of the per-rate totals");
+}

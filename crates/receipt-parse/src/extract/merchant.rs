@@ -71,9 +71,11 @@ pub(super) fn clean_merchant(name: &str) -> String {
             break;
         }
     }
-    // a bracket left open at the end: "TONYMOLY VIVA CITY (TONYMOLY SHOP" ("}" is OCR for ")")
+    // a bracket left open at the end: "TONYMOLY VIVA CITY (TONYMOLY SHOP" ("}" is OCR for ")");
+    // one word in it is a branch whose ")" OCR misread ("FUN N CHEER (MALURD"), and stays
     if let Some(p) = s.rfind('(')
         && !s[p..].contains([')', '}'])
+        && s[p + 1..].split_whitespace().count() != 1
     {
         s = s[..p].trim_end();
     }

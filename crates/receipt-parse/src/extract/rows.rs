@@ -76,6 +76,10 @@ pub(super) fn classify(f: Flags) -> Kind {
     if f & TAX_NOTE != 0 {
         return Kind::Tax;
     }
+    // "TOTAL 6% SUPPLIES (INC. GST)", "TOTAL 0% SUPPLIES": a part of the total, by tax rate
+    if f & SUPPLY != 0 && f & TOTAL != 0 && f & STRONG == 0 {
+        return Kind::Subtotal;
+    }
     if f & COUNT != 0 && f & (STRONG | TOTAL) == 0 {
         return Kind::Other;
     }
