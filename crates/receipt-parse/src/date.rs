@@ -244,7 +244,8 @@ impl Tok {
 }
 
 fn tokens(line: &str) -> Vec<Tok> {
-    let mut out: Vec<Tok> = Vec::new();
+    // room for the tokens of most lines: no growing
+    let mut out: Vec<Tok> = Vec::with_capacity(16);
     for (i, c) in line.char_indices() {
         let (ch, digit) = if c.is_ascii_digit() {
             (c as u8, true)
@@ -363,47 +364,63 @@ fn stray_between_digits(b: &[u8]) -> bool {
 /// OCR lost put back ("15/062017", "0202/2018"). Meant for a line where [`scan`] found none
 /// (or one a stray mark breaks); a time glued to the year by the mending is read as such.
 pub(crate) fn scan_mended(line: &str) -> Vec<FoundDate> {
+    const MAX: usize = 160;
     let b = line.as_bytes();
     let sep = |x: u8| matches!(x, b'/' | b'-' | b'.' | b',');
     // a date has two separators beside digits, or lost one: cheap ways out first
     let digits = b.iter().filter(|x| x.is_ascii_digit()).count();
-    if !(5..=40).contains(&digits) || !(1..b.len()).any(|i| sep(b[i]) && b[i - 1].is_ascii_digit())
+    if !(5..=40).contains(&digits)
+        || b.len() >= MAX
+        || !(1..b.len()).any(|i| sep(b[i]) && b[i - 1].is_ascii_digit())
     {
         return Vec::new();
     }
-    let mut out: Vec<u8> = Vec::with_capacity(b.len() + 2);
+    // mended on the stack: most lines need nothing and are never scanned again
+    let mut out = [0u8; MAX];
+    let mut n: usize = 0;
+    // how many digits end `out`
+    let mut digits_before = 0;
+    let mut changed = false;
     for (i, &x) in b.iter().enumerate() {
-        let prev = out.last().copied();
+        let prev = n.checked_sub(1).map(|k| out[k]);
         let next = b.get(i + 1).copied();
         let numeric = |y: Option<u8>| y.is_some_and(|y| y.is_ascii_digit() || sep(y));
-        // a separator with a space on both sides stands between two things ("MI11/3-21 - 12/480")
-        let spaced = x == b' '
-            && ((next.is_some_and(sep) && b.get(i + 2) == Some(&b' '))
-                || (prev.is_some_and(sep) && i >= 2 && b[i - 2] == b' '));
-        if (x == b' ' || is_stray(x)) && numeric(prev) && numeric(next) && !spaced {
+        if (x == b' ' || is_stray(x)) && numeric(prev) && numeric(next) {
+            // a separator with a space on both sides stands between two things
+            // ("MI11/3-21 - 12/480")
+            let spaced = x == b' '
+                && ((next.is_some_and(sep) && b.get(i + 2) == Some(&b' '))
+                    || (prev.is_some_and(sep) && i >= 2 && b[i - 2] == b' '));
             // between two digits only where they make one date part ("201 8", "3 0/05"), not
             // between a date and its time ("25-032018 09:42")
-            let left = out.iter().rev().take_while(|y| y.is_ascii_digit()).count();
             let right = b[i + 1..].iter().take_while(|y| y.is_ascii_digit()).count();
-            if left == 0 || right == 0 || left + right <= 4 {
+            if !spaced && (digits_before == 0 || right == 0 || digits_before + right <= 4) {
+                changed = true;
                 continue;
             }
         }
-        if sep(x) && prev.is_some_and(sep) {
+        let y = if sep(x) && prev.is_some_and(sep) {
+            changed = true;
             continue;
-        }
-        if x == b','
+        } else if x == b','
             && prev.is_some_and(|p| p.is_ascii_digit())
             && next.is_some_and(|q| q.is_ascii_digit())
         {
-            out.push(b'.');
-            continue;
-        }
-        out.push(x);
+            changed = true;
+            b'.'
+        } else {
+            x
+        };
+        out[n] = y;
+        n += 1;
+        digits_before = if y.is_ascii_digit() {
+            digits_before + 1
+        } else {
+            0
+        };
     }
     // a lost separator: "15/062017" (dd/mmyyyy) and "0202/2018" (ddmm/yyyy)
-    let n = out.len();
-    let run = |from: usize| {
+    let run = |out: &[u8], from: usize| {
         out[from..]
             .iter()
             .take_while(|x| x.is_ascii_digit())
@@ -415,26 +432,36 @@ pub(crate) fn scan_mended(line: &str) -> Vec<FoundDate> {
             i += 1;
             continue;
         }
-        let a = run(i);
+        let a = run(&out[..n], i);
         let s = i + a;
         if s < n && matches!(out[s], b'/' | b'-' | b'.') {
-            let c = run(s + 1);
+            let c = run(&out[..n], s + 1);
             let after = s + 1 + c;
             let ends = after >= n || !out[after].is_ascii_digit();
-            if (1..=2).contains(&a) && c == 6 && ends {
-                out.insert(s + 3, out[s]);
-                break;
-            }
-            if a == 4 && c == 4 && ends {
-                out.insert(i + 2, out[s]);
+            let at = if (1..=2).contains(&a) && c == 6 && ends {
+                Some(s + 3)
+            } else if a == 4 && c == 4 && ends {
+                Some(i + 2)
+            } else {
+                None
+            };
+            if let Some(at) = at {
+                let separator = out[s];
+                out.copy_within(at..n, at + 1);
+                out[at] = separator;
+                n += 1;
+                changed = true;
                 break;
             }
         }
         i = s.max(i + 1);
     }
-    match std::str::from_utf8(&out) {
-        Ok(m) if m != line => scan_unmended(m),
-        _ => Vec::new(),
+    if !changed {
+        return Vec::new();
+    }
+    match std::str::from_utf8(&out[..n]) {
+        Ok(m) => scan_unmended(m),
+        Err(_) => Vec::new(),
     }
 }
 

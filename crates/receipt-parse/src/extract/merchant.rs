@@ -93,19 +93,30 @@ pub(super) fn clean_merchant(name: &str) -> String {
         kept.push(w);
     }
     // a word of the next box glued on after the legal form or trade that ends the name:
-    // "TIN HOCK ENTERPRISE POSTED", "... SDN BHD RECEIPT"
+    // "TIN HOCK ENTERPRISE POSTED", "... SDN BHD RECEIPT" (one or two words, looked at from the
+    // end, folded into one buffer)
     if kept.len() >= 3 {
-        let word = |w: &str| words::flags(words::fold(w).get());
+        let mut buf = Vec::with_capacity(32);
+        let mut word = |w: &str| {
+            buf.clear();
+            words::fold_flags(w, &mut buf).1
+        };
+        let n = kept.len();
+        let mut end = None;
+        for k in (n.saturating_sub(3).max(1)..n).rev() {
+            let f = word(kept[k]);
+            if k + 1 < n && f & (words::LEGAL | words::SUFFIX) != 0 {
+                end = Some(k);
+                break;
+            }
+            if !kept[k].chars().all(char::is_alphabetic) || f & (words::COMPANY | words::LEGAL) != 0
+            {
+                break;
+            }
+        }
         // (not after "SDN", the first half of "SDN BHD": "... SDN BND" is a misread "BHD")
-        if let Some(end) = kept
-            .iter()
-            .rposition(|w| word(w) & (words::LEGAL | words::SUFFIX) != 0)
-            && end >= 1
+        if let Some(end) = end
             && !kept[end].eq_ignore_ascii_case("SDN")
-            && (1..=2).contains(&(kept.len() - end - 1))
-            && kept[end + 1..].iter().all(|w| {
-                w.chars().all(char::is_alphabetic) && word(w) & (words::COMPANY | words::LEGAL) == 0
-            })
         {
             kept.truncate(end + 1);
         }
