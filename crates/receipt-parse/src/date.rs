@@ -419,7 +419,7 @@ pub(crate) fn scan_mended(line: &str) -> Vec<FoundDate> {
             0
         };
     }
-    // a lost separator: "15/062017" (dd/mmyyyy) and "0202/2018" (ddmm/yyyy)
+    // a lost separator: "15/062017" (dd/mmyyyy) and "0202/2018" (ddmm/yyyy), or one read as a 1
     let run = |out: &[u8], from: usize| {
         out[from..]
             .iter()
@@ -438,6 +438,12 @@ pub(crate) fn scan_mended(line: &str) -> Vec<FoundDate> {
             let c = run(&out[..n], s + 1);
             let after = s + 1 + c;
             let ends = after >= n || !out[after].is_ascii_digit();
+            // ... or read as a 1: "25/0412017" (dd/mm1yyyy)
+            if (1..=2).contains(&a) && c == 7 && ends && out[s + 3] == b'1' {
+                out[s + 3] = out[s];
+                changed = true;
+                break;
+            }
             let at = if (1..=2).contains(&a) && c == 6 && ends {
                 Some(s + 3)
             } else if a == 4 && c == 4 && ends {
@@ -858,6 +864,7 @@ mod tests {
             ("18-01--2018 15:44:46", "2018-01-18"),
             ("RECEIPT #: C500241867 DATE: 0202/2018", "2018-02-02"),
             ("Datum 24,12.2019", "2019-12-24"),
+            ("RECEIPT #: CS00633860 DATE: 25/0412017", "2017-04-25"),
         ] {
             assert_eq!(mended(line), [iso], "{line}");
         }

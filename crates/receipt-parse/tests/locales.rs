@@ -481,3 +481,11 @@ fn a_total_label_with_a_piece_broken_off_and_rate_subtotals_above_it() {
     );
     assert_eq!(r.total, amt("33.05"), "the sum of the per-rate totals");
 }
+
+#[test]
+fn merchant_legal_form_read_as_digits_is_spelt_in_letters() {
+    let r = parse("99 SPEED MART 5/8 (519537-X)\nLOT P.T. 33198, BATU 4\nTOTAL 82.80");
+    assert_eq!(r.merchant.as_deref(), Some("99 SPEED MART S/B"));
+    let r = parse("KEDAI MAJU SDN 8HD\nTOTAL 8.00");
+    assert_eq!(r.merchant.as_deref(), Some("KEDAI MAJU SDN BHD"));
+}

@@ -40,7 +40,8 @@ pub(super) fn merchant_candidate(r: &Row) -> bool {
         b.windows(needle.len())
             .any(|w| w.eq_ignore_ascii_case(needle))
     };
-    !(b.contains(&b'@') || has(b"www") || has(b".com"))
+    // (a web or mail address has a "." or an "@": most rows have neither and skip the search)
+    !(b.contains(&b'@') || (b.contains(&b'.') && (has(b"www") || has(b".com"))))
 }
 
 /// Drops registration numbers, leading counters and owner prefixes:
@@ -119,6 +120,30 @@ pub(super) fn clean_merchant(name: &str) -> String {
             && !kept[end].eq_ignore_ascii_case("SDN")
         {
             kept.truncate(end + 1);
+        }
+    }
+    // a legal form whose letters OCR read as digits: "99 SPEED MART 5/8" is "S/B", "SDN 8HD" "BHD"
+    let legal_form: String;
+    if let Some(last) = kept.last()
+        && last.bytes().any(|b| b.is_ascii_digit())
+        && !last.bytes().all(|b| b.is_ascii_digit())
+        && last.len() <= 4
+        && words::flags(words::fold(last).get()) & words::LEGAL != 0
+    {
+        legal_form = last
+            .chars()
+            .map(|c| match c {
+                '0' => 'O',
+                '5' => 'S',
+                '8' => 'B',
+                '6' => 'G',
+                '2' => 'Z',
+                '1' => 'L',
+                c => c,
+            })
+            .collect();
+        if let Some(slot) = kept.last_mut() {
+            *slot = &legal_form;
         }
     }
     let mut joined = kept.join(" ");
