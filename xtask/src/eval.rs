@@ -11,6 +11,7 @@
 use crate::noise;
 use crate::util::{self, root, scratch, shared_data, step};
 use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
 use receipt_parse::{Amount, Line, Receipt};
 use regex::Regex;
 use serde::Deserialize;
@@ -371,36 +372,56 @@ fn run_noise(samples: &[Sample], judge: &Judge) -> Result<()> {
         let mut dev = Hits::default();
         let (mut fx_total, mut fx_date, mut fx_n) = (0usize, 0usize, 0usize);
         for seed in 0..NOISE_SEEDS {
-            for (k, (s, text)) in texts.iter().enumerate() {
-                let mut rng = noise::Rng::new(seed << 32 ^ k as u64);
-                let noisy = noise::corrupt(text, rate, &mut rng);
-                let got = receipt_parse::parse(&noisy);
-                let score = judge.score(&s.truth, &got);
-                dev.add(score);
-                if seed == 0 && !(score.total && score.date) {
-                    let row = serde_json::json!({
-                        "id": s.id,
-                        "rate": rate,
-                        "total": [s.truth.total, got.total.map(|a| a.to_string())],
-                        "date": [s.truth.date, got.date],
-                        "text": noisy,
+            // parsed on every core; collected in order, so the misses file is the same each run
+            let scored: Vec<(Score, Option<serde_json::Value>)> = texts
+                .par_iter()
+                .enumerate()
+                .map(|(k, (s, text))| {
+                    let mut rng = noise::Rng::new(seed << 32 ^ k as u64);
+                    let noisy = noise::corrupt(text, rate, &mut rng);
+                    let got = receipt_parse::parse(&noisy);
+                    let score = judge.score(&s.truth, &got);
+                    let miss = (seed == 0 && !(score.total && score.date)).then(|| {
+                        serde_json::json!({
+                            "id": s.id,
+                            "rate": rate,
+                            "total": [s.truth.total, got.total.map(|a| a.to_string())],
+                            "date": [s.truth.date, got.date],
+                            "text": noisy,
+                        })
                     });
+                    (score, miss)
+                })
+                .collect();
+            for (score, miss) in scored {
+                dev.add(score);
+                if let Some(row) = miss {
                     writeln!(misses, "{row}")?;
                 }
             }
         }
-        for seed in 0..FIXTURE_SEEDS {
-            for (k, ((_, text), want)) in fixtures.iter().zip(&clean).enumerate() {
-                let mut rng = noise::Rng::new(seed << 32 ^ (1 << 20) ^ k as u64);
-                let got = receipt_parse::parse(&noise::corrupt(text, rate, &mut rng));
-                fx_total += usize::from(
-                    want.total
-                        .zip(got.total)
-                        .is_some_and(|(w, g)| w.same_value(g)),
-                );
-                fx_date += usize::from(want.date.is_some() && want.date == got.date);
-                fx_n += 1;
-            }
+        let fixture_hits: Vec<(bool, bool)> = (0..FIXTURE_SEEDS)
+            .into_par_iter()
+            .flat_map_iter(|seed| {
+                fixtures
+                    .iter()
+                    .zip(&clean)
+                    .enumerate()
+                    .map(move |(k, ((_, text), want))| {
+                        let mut rng = noise::Rng::new(seed << 32 ^ (1 << 20) ^ k as u64);
+                        let got = receipt_parse::parse(&noise::corrupt(text, rate, &mut rng));
+                        let total = want
+                            .total
+                            .zip(got.total)
+                            .is_some_and(|(w, g)| w.same_value(g));
+                        (total, want.date.is_some() && want.date == got.date)
+                    })
+            })
+            .collect();
+        for (total, date) in fixture_hits {
+            fx_total += usize::from(total);
+            fx_date += usize::from(date);
+            fx_n += 1;
         }
         println!(
             "{:>4.0} % | {:>9} | {:>9} | {:>9} || {:>13} | {:>12}",

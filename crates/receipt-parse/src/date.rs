@@ -244,7 +244,8 @@ impl Tok {
 }
 
 fn tokens(line: &str) -> Vec<Tok> {
-    let mut out: Vec<Tok> = Vec::new();
+    // room for the tokens of most lines: no growing
+    let mut out: Vec<Tok> = Vec::with_capacity(16);
     for (i, c) in line.char_indices() {
         let (ch, digit) = if c.is_ascii_digit() {
             (c as u8, true)
@@ -305,6 +306,19 @@ pub(crate) fn scan(line: &str) -> Vec<FoundDate> {
     if !maybe_date(line) {
         return Vec::new();
     }
+    // a stray mark between two digits ("2~1/03/2018", "17/01/20;18") would cut the date short
+    // or shift it: the line is read mended first
+    if stray_between_digits(line.as_bytes()) {
+        let mended = scan_mended(line);
+        if !mended.is_empty() {
+            return mended;
+        }
+    }
+    scan_mapped(line)
+}
+
+/// [`scan`] after the stray-mark check: confusable letters read as digits, then the plain scan.
+fn scan_mapped(line: &str) -> Vec<FoundDate> {
     let b = line.as_bytes();
     let near_digit = |i: usize| {
         let touches = |j: usize| b.get(j).is_some_and(|&x| x.is_ascii_digit() || x == b'/');
@@ -329,6 +343,140 @@ pub(crate) fn scan(line: &str) -> Vec<FoundDate> {
         Ok(m) => scan_plain(&m),
         Err(_) => scan_plain(line),
     }
+}
+
+/// A mark OCR strews into numbers (never a space: "12 03 2018" may be three numbers; nor "|",
+/// which is a misread 1).
+fn is_stray(b: u8) -> bool {
+    matches!(b, b'\'' | b'`' | b';' | b'~' | b'_' | b'"' | b'^')
+}
+
+/// Whether a stray mark stands between two digits ("20;18").
+fn stray_between_digits(b: &[u8]) -> bool {
+    b.len() >= 3
+        && (1..b.len() - 1)
+            .any(|i| is_stray(b[i]) && b[i - 1].is_ascii_digit() && b[i + 1].is_ascii_digit())
+}
+
+/// The dates of a line that OCR damaged, read after mending it: a space or stray mark inside
+/// the date dropped ("18/01/ 2018", "3 0/05/2017", "20;18"), a doubled separator made single
+/// ("12//02/2018", "18-01--2018"), a comma read for a dot ("24,12.2019"), and a separator
+/// OCR lost put back ("15/062017", "0202/2018"). Meant for a line where [`scan`] found none
+/// (or one a stray mark breaks); a time glued to the year by the mending is read as such.
+pub(crate) fn scan_mended(line: &str) -> Vec<FoundDate> {
+    const MAX: usize = 160;
+    let b = line.as_bytes();
+    let sep = |x: u8| matches!(x, b'/' | b'-' | b'.' | b',');
+    // a date has two separators beside digits, or lost one: cheap ways out first
+    let digits = b.iter().filter(|x| x.is_ascii_digit()).count();
+    if !(5..=40).contains(&digits)
+        || b.len() >= MAX
+        || !(1..b.len()).any(|i| sep(b[i]) && b[i - 1].is_ascii_digit())
+    {
+        return Vec::new();
+    }
+    // mended on the stack: most lines need nothing and are never scanned again
+    let mut out = [0u8; MAX];
+    let mut n: usize = 0;
+    // how many digits end `out`
+    let mut digits_before = 0;
+    let mut changed = false;
+    for (i, &x) in b.iter().enumerate() {
+        let prev = n.checked_sub(1).map(|k| out[k]);
+        let next = b.get(i + 1).copied();
+        let numeric = |y: Option<u8>| y.is_some_and(|y| y.is_ascii_digit() || sep(y));
+        if (x == b' ' || is_stray(x)) && numeric(prev) && numeric(next) {
+            // a separator with a space on both sides stands between two things
+            // ("MI11/3-21 - 12/480")
+            let spaced = x == b' '
+                && ((next.is_some_and(sep) && b.get(i + 2) == Some(&b' '))
+                    || (prev.is_some_and(sep) && i >= 2 && b[i - 2] == b' '));
+            // between two digits only where they make one date part ("201 8", "3 0/05"), not
+            // between a date and its time ("25-032018 09:42")
+            let right = b[i + 1..].iter().take_while(|y| y.is_ascii_digit()).count();
+            if !spaced && (digits_before == 0 || right == 0 || digits_before + right <= 4) {
+                changed = true;
+                continue;
+            }
+        }
+        let y = if sep(x) && prev.is_some_and(sep) {
+            changed = true;
+            continue;
+        } else if x == b','
+            && prev.is_some_and(|p| p.is_ascii_digit())
+            && next.is_some_and(|q| q.is_ascii_digit())
+        {
+            changed = true;
+            b'.'
+        } else {
+            x
+        };
+        out[n] = y;
+        n += 1;
+        digits_before = if y.is_ascii_digit() {
+            digits_before + 1
+        } else {
+            0
+        };
+    }
+    // a lost separator: "15/062017" (dd/mmyyyy) and "0202/2018" (ddmm/yyyy), or one read as a 1
+    let run = |out: &[u8], from: usize| {
+        out[from..]
+            .iter()
+            .take_while(|x| x.is_ascii_digit())
+            .count()
+    };
+    let mut i = 0;
+    while i < n {
+        if !out[i].is_ascii_digit() || (i > 0 && out[i - 1].is_ascii_digit()) {
+            i += 1;
+            continue;
+        }
+        let a = run(&out[..n], i);
+        let s = i + a;
+        if s < n && matches!(out[s], b'/' | b'-' | b'.') {
+            let c = run(&out[..n], s + 1);
+            let after = s + 1 + c;
+            let ends = after >= n || !out[after].is_ascii_digit();
+            // ... or read as a 1: "25/0412017" (dd/mm1yyyy)
+            if (1..=2).contains(&a) && c == 7 && ends && out[s + 3] == b'1' {
+                out[s + 3] = out[s];
+                changed = true;
+                break;
+            }
+            let at = if (1..=2).contains(&a) && c == 6 && ends {
+                Some(s + 3)
+            } else if a == 4 && c == 4 && ends {
+                Some(i + 2)
+            } else {
+                None
+            };
+            if let Some(at) = at {
+                let separator = out[s];
+                out.copy_within(at..n, at + 1);
+                out[at] = separator;
+                n += 1;
+                changed = true;
+                break;
+            }
+        }
+        i = s.max(i + 1);
+    }
+    if !changed {
+        return Vec::new();
+    }
+    match std::str::from_utf8(&out[..n]) {
+        Ok(m) => scan_unmended(m),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// [`scan`] without the mending of stray marks (it is mended text already).
+fn scan_unmended(line: &str) -> Vec<FoundDate> {
+    if !maybe_date(line) {
+        return Vec::new();
+    }
+    scan_mapped(line)
 }
 
 /// A cheap test that rules out most lines: two separators between digits (25/12/2018), eight
@@ -690,6 +838,46 @@ mod tests {
             isos("14-03-182149").is_empty(),
             "no time after it: not a date"
         );
+    }
+
+    #[test]
+    fn reads_dates_that_ocr_damaged() {
+        let mended = |line: &str| -> Vec<String> {
+            let plain = isos(line);
+            if plain.is_empty() {
+                scan_mended(line).iter().map(FoundDate::iso).collect()
+            } else {
+                plain
+            }
+        };
+        for (line, iso) in [
+            ("DATE 12//02/2018", "2018-02-12"),
+            ("DATE: 15/062017", "2017-06-15"),
+            ("DATE : 18/01/ 2018", "2018-01-18"),
+            ("DATE : 17/01/20;18", "2018-01-17"),
+            ("DATE:  09/0;3/2018", "2018-03-09"),
+            ("DATE: 25-032018 09:42:19  AM", "2018-03-25"),
+            ("21/ 02/18", "2018-02-21"),
+            ("27/03//201 8", "2018-03-27"),
+            ("3 0/05/2017 10: 18:02 AM", "2017-05-30"),
+            ("DATE: 2~1/03/2018", "2018-03-21"),
+            ("18-01--2018 15:44:46", "2018-01-18"),
+            ("RECEIPT #: C500241867 DATE: 0202/2018", "2018-02-02"),
+            ("Datum 24,12.2019", "2019-12-24"),
+            ("RECEIPT #: CS00633860 DATE: 25/0412017", "2017-04-25"),
+        ] {
+            assert_eq!(mended(line), [iso], "{line}");
+        }
+        // mending makes no date of what is none
+        for line in [
+            "TEL 03-8051 9514",
+            "2 x 3.50 7.00",
+            "JALAN SS 22/19",
+            "12.05 18.00",
+            "MI11/3-21 - 12/480",
+        ] {
+            assert!(scan_mended(line).is_empty(), "{line}");
+        }
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! Its one job: read the text an OCR engine printed for a receipt photo and say what the receipt
 //! says. Keyword tables cover English, German, French, Spanish, Portuguese, Italian, Dutch, Polish,
-//! Czech, Turkish, Bulgarian and Malay (Cyrillic read through its Latin look-alikes); labels one
+//! Czech, Turkish, Bulgarian, Thai and Malay (Cyrillic read through its Latin look-alikes; Thai,
+//! written without spaces, by its keywords inside words); labels one
 //! letter off, glued together or broken by a stray mark are still read when the exact reading
 //! leaves the total unconfirmed; amounts OCR split apart (`$41 .20`, `16. 95`) are joined; matching
 //! tolerates the usual OCR confusions (0/O, 1/l/|, 5/S, 8/B); amounts may use either decimal
@@ -84,6 +85,8 @@ pub enum Currency {
     Czk,
     /// Bulgarian lev (BGN, лв).
     Bgn,
+    /// Thai baht (THB, บาท, ฿).
+    Thb,
 }
 
 impl Currency {
@@ -100,6 +103,7 @@ impl Currency {
             Currency::Try => "TRY",
             Currency::Czk => "CZK",
             Currency::Bgn => "BGN",
+            Currency::Thb => "THB",
         }
     }
 }

@@ -78,9 +78,23 @@ pub(crate) const CUR_TRY: Flags = 1 << 30;
 pub(crate) const CUR_CZK: Flags = 1 << 31;
 /// "BGN" ("лв" is read from the text: it folds like the digits "18").
 pub(crate) const CUR_BGN: Flags = 1 << 32;
+/// "THB", "บาท", "฿".
+pub(crate) const CUR_THB: Flags = 1 << 33;
+/// The head of the customer's block on an invoice: "bill to", "deliver to", "sold to", "attn".
+pub(crate) const CUSTOMER: Flags = 1 << 34;
+/// A trade word that ends a company name like a legal form: "enterprise", "trading".
+pub(crate) const SUFFIX: Flags = 1 << 35;
+/// Sales at one tax rate ("TOTAL 6% SUPPLIES", "ZERO RATED SUPPLIES"): a part of the total.
+pub(crate) const SUPPLY: Flags = 1 << 36;
+/// In the keyword table only: a phrase whose flags replace those of its first word on its own
+/// ("IMPORTE ENTREGADO" is cash handed over, not the strong total "IMPORTE").
+const REPLACES: Flags = 1 << 63;
+/// In the keyword table only: a keyword read exactly, never through a misread letter (its
+/// one-letter neighbours are common words: "IMPORTE" / "IMPORTED").
+const EXACT: Flags = 1 << 62;
 
 /// The keyword table: phrase (as printed) and what it says, for en, de, fr, es, pt, it, nl, pl,
-/// cs, tr, bg and ms.
+/// cs, tr, bg and ms (Thai, written without spaces, is in [`THAI`]).
 const KEYWORDS: &[(&str, Flags)] = &[
     // currencies
     ("pln", CUR_PLN),
@@ -98,6 +112,7 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("myr", CUR_MYR),
     ("chf", CUR_CHF),
     ("sgd", CUR_SGD),
+    ("thb", CUR_THB),
     // totals
     ("total", TOTAL),
     ("totals", TOTAL),
@@ -135,8 +150,15 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("montant", AMOUNT),
     ("total a pagar", TOTAL | STRONG),
     ("a pagar", TOTAL | STRONG),
-    ("importe", AMOUNT),
+    // a Spanish ticket's grand total ("IMPORTE 13,34"; "IMPORTE ENTREGADO" is what was handed
+    // over, "IMPORTE IVA" the tax)
+    ("importe", TOTAL | STRONG | EXACT),
     ("importe total", TOTAL | STRONG),
+    ("importe entregado", CASH | REPLACES),
+    ("importe recibido", CASH | REPLACES),
+    ("importe neto", SUB | REPLACES),
+    ("importe iva", TAX | REPLACES),
+    ("importe base", SUB | REPLACES),
     ("totale", TOTAL),
     ("totale complessivo", TOTAL | STRONG),
     ("totale euro", TOTAL | STRONG),
@@ -231,6 +253,8 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("sprzedaż opodatk", TAX_NOTE),
     ("sprzedaż opodatkowana", TAX_NOTE),
     ("summary", SUMMARY),
+    ("supplies", SUPPLY),
+    ("supply", SUPPLY),
     ("tax code", SUMMARY),
     ("to be paid", STRONG),
     ("accepted", CASH),
@@ -468,6 +492,20 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("partita iva", ADDRESS),
     ("kvk", ADDRESS),
     ("cashier", ADDRESS),
+    // the customer's block of an invoice
+    ("bill to", CUSTOMER),
+    ("billed to", CUSTOMER),
+    ("billing to", CUSTOMER),
+    ("deliver to", CUSTOMER),
+    ("delivered to", CUSTOMER),
+    ("delivery to", CUSTOMER),
+    ("ship to", CUSTOMER),
+    ("shipped to", CUSTOMER),
+    ("sold to", CUSTOMER),
+    ("invoice to", CUSTOMER | REPLACES),
+    ("customer name", CUSTOMER),
+    ("attn", CUSTOMER),
+    ("messrs", CUSTOMER),
     ("kasse", ADDRESS),
     ("caisse", ADDRESS),
     // companies
@@ -494,9 +532,9 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("bv", COMPANY | LEGAL),
     ("b v", COMPANY | LEGAL),
     ("nv", COMPANY | LEGAL),
-    ("enterprise", COMPANY),
-    ("enterprises", COMPANY),
-    ("trading", COMPANY),
+    ("enterprise", COMPANY | SUFFIX),
+    ("enterprises", COMPANY | SUFFIX),
+    ("trading", COMPANY | SUFFIX),
     ("restaurant", COMPANY),
     ("restoran", COMPANY),
     ("cafe", COMPANY),
@@ -517,8 +555,8 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("bistro", COMPANY),
     ("pub", COMPANY),
     ("hotel", COMPANY),
-    ("marketing", COMPANY),
-    ("industries", COMPANY),
+    ("marketing", COMPANY | SUFFIX),
+    ("industries", COMPANY | SUFFIX),
     ("company", COMPANY),
     ("co", COMPANY),
     ("station", COMPANY),
@@ -541,6 +579,104 @@ const KEYWORDS: &[(&str, Flags)] = &[
     ("hotel", COMPANY),
     ("metal", 0),
 ];
+
+/// Thai keywords: Thai is written without spaces between words, so they are found as substrings
+/// of a row, the longest first at each place ("ใบเสร็จรับเงิน", a receipt, is no "รับเงิน",
+/// money received; "ไม่รวมภาษี", tax excluded, is no "รวม", total).
+const THAI: &[(&str, Flags)] = &[
+    // totals
+    ("รวมทั้งสิ้น", TOTAL | STRONG),
+    ("ยอดรวมสุทธิ", TOTAL | STRONG),
+    ("ยอดสุทธิ", TOTAL | STRONG),
+    ("รวมสุทธิ", TOTAL | STRONG),
+    ("ยอดชำระ", TOTAL | STRONG),
+    ("ยอดรวม", TOTAL),
+    ("รวมเงิน", TOTAL),
+    ("ราคารวม", TOTAL),
+    ("รวมภาษี", TOTAL | INCL),
+    ("จำนวนเงิน", AMOUNT),
+    ("รวม", TOTAL),
+    ("สุทธิ", STRONG),
+    // before tax, tax
+    ("ราคาไม่รวมภาษี", SUB | EXCL),
+    ("ไม่รวมภาษี", SUB | EXCL),
+    ("ยอดก่อนภาษี", SUB),
+    ("ก่อนภาษี", EXCL),
+    ("ภาษีมูลค่าเพิ่ม", TAX),
+    ("ภาษี", TAX),
+    // payment
+    ("เงินทอน", CHANGE),
+    ("ทอน", CHANGE),
+    ("เงินสด", CASH),
+    ("รับเงิน", CASH),
+    ("บัตรเครดิต", CARD),
+    ("บัตร", CARD),
+    ("ส่วนลด", DISCOUNT),
+    ("ทิป", TIP),
+    ("ค่าบริการ", 0),
+    // counts, dates
+    ("จำนวน", COUNT),
+    ("รายการ", COUNT),
+    ("วันที่", DATE),
+    // never the merchant
+    ("ใบเสร็จรับเงิน", BANNER),
+    ("ใบกำกับภาษี", BANNER),
+    ("ใบเสร็จ", BANNER),
+    ("ขอบคุณ", BANNER),
+    ("เลขประจำตัวผู้เสียภาษี", ADDRESS),
+    ("โทร", ADDRESS),
+    ("ถนน", ADDRESS),
+    ("แขวง", ADDRESS),
+    ("เขต", ADDRESS),
+    ("ตำบล", ADDRESS),
+    ("อำเภอ", ADDRESS),
+    ("จังหวัด", ADDRESS),
+    ("สาขา", ADDRESS),
+    ("พนักงาน", ADDRESS),
+    // companies
+    ("ห้างหุ้นส่วนจำกัด", COMPANY | LEGAL),
+    ("บริษัท", COMPANY),
+    ("จำกัด", COMPANY | LEGAL),
+    ("ร้าน", COMPANY),
+    // currency
+    ("บาท", CUR_THB),
+    ("฿", CUR_THB),
+];
+
+/// [`THAI`], longest keyword first (the order in which each place is tried).
+static THAI_LONGEST_FIRST: LazyLock<Vec<(&'static str, Flags)>> = LazyLock::new(|| {
+    let mut t = THAI.to_vec();
+    t.sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
+    t
+});
+
+/// The flags of the Thai keywords in a row (0 at once for a row without Thai letters).
+pub(crate) fn thai_flags(text: &str) -> Flags {
+    // every character of the Thai block is E0 B8 xx or E0 B9 xx in UTF-8
+    let b = text.as_bytes();
+    let Some(first) = b
+        .windows(2)
+        .position(|w| w[0] == 0xE0 && (w[1] == 0xB8 || w[1] == 0xB9))
+    else {
+        return 0;
+    };
+    let table = &*THAI_LONGEST_FIRST;
+    let mut out = 0;
+    let mut i = first;
+    while i < b.len() {
+        let rest = &text[i..];
+        match table.iter().find(|(k, _)| rest.starts_with(k)) {
+            Some((k, f)) => {
+                out |= f;
+                i += k.len();
+            }
+            None => {
+                i += rest.chars().next().map_or(1, char::len_utf8);
+            }
+        }
+    }
+    out
+}
 
 /// Folds one character to its OCR-tolerant upper-case ASCII form; `None` for a word break.
 fn fold_char(c: char) -> Option<&'static str> {
@@ -965,6 +1101,8 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
         last_letters: [0; 32],
     };
     for &(phrase, flags) in KEYWORDS {
+        let fuzzy = if flags & EXACT != 0 { 0 } else { FUZZY };
+        let flags = flags & !EXACT;
         let folded = fold(phrase);
         let words: Vec<String> = folded.get().words().map(str::to_string).collect();
         let Some(first) = words.first() else { continue };
@@ -992,13 +1130,13 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
             }
             // four-letter labels only through an added letter ("CAASH", "NETTT"): their
             // one-letter-less forms are too common
-            if first.len() == FUZZY_MIN - 1 && flags & FUZZY != 0 {
+            if first.len() == FUZZY_MIN - 1 && flags & fuzzy != 0 {
                 if let Some(k) = key(first.as_bytes(), false) {
                     *t.fuzzy.entry(k) |= flags & FUZZY;
                 }
                 t.fuzzy_lead[FUZZY_MIN] |= first.bytes().take(2).fold(0, |m, x| m | letter_bit(x));
             }
-            if first.len() >= FUZZY_MIN && flags & FUZZY != 0 {
+            if first.len() >= FUZZY_MIN && flags & fuzzy != 0 {
                 let b = first.as_bytes();
                 let lead = b.iter().take(3).fold(0, |m, &x| m | letter_bit(x));
                 for len in b.len() - 1..=(b.len() + 1).min(31) {
@@ -1121,7 +1259,7 @@ fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
             None
         };
         if let Some(e) = found {
-            out |= e.single;
+            let mut mine = e.single;
             for (rest, f) in &e.phrases {
                 if spans.len() - i > rest.len()
                     && rest
@@ -1129,9 +1267,14 @@ fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
                         .enumerate()
                         .all(|(j, k)| key(word(i + 1 + j), false) == Some(*k))
                 {
-                    out |= f;
+                    mine = if f & REPLACES != 0 {
+                        (mine & !e.single) | (f & !REPLACES)
+                    } else {
+                        mine | f
+                    };
                 }
             }
+            out |= mine;
             continue;
         }
         // (short words only where a tax marker or a count may hide: INCL, EXCL, ITEM)
@@ -1210,6 +1353,41 @@ pub(crate) fn misread(folded: Folded<'_>, have: Flags) -> Flags {
                 .map_or(0, |e| e.single);
             out |= (exact | fuzzy_flags(table, joined)) & want;
         }
+    }
+    // a short piece broken off the front of a word ("NET A MT", "SUB T OTAL"): the row read
+    // again with each piece of one or two letters that is no keyword joined to the word after it
+    // (a piece that starts a phrase, such as "A" of "A PAYER", is still joined: the row's own
+    // reading keeps the phrase)
+    let known = |w: &[u8]| {
+        key(w, false)
+            .and_then(|k| table.first.get(k))
+            .is_some_and(|e| e.single != 0)
+    };
+    if words[..n.saturating_sub(1)]
+        .iter()
+        .any(|w| w.len() <= 2 && !known(w))
+    {
+        let mut text = String::with_capacity(folded.text.len());
+        let mut count = 0;
+        let mut glued_last = false;
+        for (i, w) in words.iter().enumerate() {
+            // (a piece joins one word of letters, once: "NET AMT 53", not "NET AMT53")
+            let glue = i > 0
+                && !glued_last
+                && words[i - 1].len() <= 2
+                && !known(words[i - 1])
+                && w.iter().all(u8::is_ascii_uppercase);
+            glued_last = glue;
+            if i > 0 && !glue {
+                text.push(' ');
+            }
+            if !glue {
+                count += 1;
+            }
+            // folded words are ASCII
+            text.extend(w.iter().map(|&b| char::from(b)));
+        }
+        out |= flags(Folded::new(&text, count)) & want;
     }
     out
 }
@@ -1313,6 +1491,7 @@ mod tests {
         assert_eq!(of("HOTEL") & TOTAL, 0);
         assert_eq!(of("SERV CHARGE 10%") & CHANGE, 0);
         assert_ne!(of("TOT,L :") & TOTAL, 0);
+        assert_eq!(of("Net A mt : 53.55") & (TOTAL | STRONG), TOTAL | STRONG);
         assert_ne!(of("R~UNDING RM") & ROUND, 0);
         assert_ne!(of("TOTAL PAYABE:") & STRONG, 0);
         assert_ne!(of("1TEM(S) : 2") & COUNT, 0);

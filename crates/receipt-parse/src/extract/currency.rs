@@ -6,7 +6,7 @@ use crate::Currency;
 use crate::words::{self, Flags};
 
 pub(super) fn pick_currency(rows: &[Row]) -> Picked<Currency> {
-    const ALL: [(Currency, Flags); 10] = [
+    const ALL: [(Currency, Flags); 11] = [
         (Currency::Eur, words::CUR_EUR),
         (Currency::Gbp, words::CUR_GBP),
         (Currency::Usd, words::CUR_USD),
@@ -17,6 +17,7 @@ pub(super) fn pick_currency(rows: &[Row]) -> Picked<Currency> {
         (Currency::Try, words::CUR_TRY),
         (Currency::Czk, words::CUR_CZK),
         (Currency::Bgn, words::CUR_BGN),
+        (Currency::Thb, words::CUR_THB),
     ];
     let mut counts = [0u32; ALL.len()];
     let any_code = ALL.iter().fold(0, |acc, (_, f)| acc | f);

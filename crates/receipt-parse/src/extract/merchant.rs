@@ -20,6 +20,10 @@ pub(super) fn merchant_candidate(r: &Row) -> bool {
     if r.letters < 3 || r.digits > r.letters || !r.amounts.is_empty() {
         return false;
     }
+    // "BILL TO: PDP UTEK (M) SDN BHD" names the customer
+    if r.flags & CUSTOMER != 0 {
+        return false;
+    }
     if r.flags & LEGAL != 0 {
         return true;
     }
@@ -36,7 +40,8 @@ pub(super) fn merchant_candidate(r: &Row) -> bool {
         b.windows(needle.len())
             .any(|w| w.eq_ignore_ascii_case(needle))
     };
-    !(b.contains(&b'@') || has(b"www") || has(b".com"))
+    // (a web or mail address has a "." or an "@": most rows have neither and skip the search)
+    !(b.contains(&b'@') || (b.contains(&b'.') && (has(b"www") || has(b".com"))))
 }
 
 /// Drops registration numbers, leading counters and owner prefixes:
@@ -67,9 +72,11 @@ pub(super) fn clean_merchant(name: &str) -> String {
             break;
         }
     }
-    // a bracket left open at the end: "TONYMOLY VIVA CITY (TONYMOLY SHOP" ("}" is OCR for ")")
+    // a bracket left open at the end: "TONYMOLY VIVA CITY (TONYMOLY SHOP" ("}" is OCR for ")");
+    // one word in it is a branch whose ")" OCR misread ("FUN N CHEER (MALURD"), and stays
     if let Some(p) = s.rfind('(')
         && !s[p..].contains([')', '}'])
+        && s[p + 1..].split_whitespace().count() != 1
     {
         s = s[..p].trim_end();
     }
@@ -85,6 +92,59 @@ pub(super) fn clean_merchant(name: &str) -> String {
             break;
         }
         kept.push(w);
+    }
+    // a word of the next box glued on after the legal form or trade that ends the name:
+    // "TIN HOCK ENTERPRISE POSTED", "... SDN BHD RECEIPT" (one or two words, looked at from the
+    // end, folded into one buffer)
+    if kept.len() >= 3 {
+        let mut buf = Vec::with_capacity(32);
+        let mut word = |w: &str| {
+            buf.clear();
+            words::fold_flags(w, &mut buf).1
+        };
+        let n = kept.len();
+        let mut end = None;
+        for k in (n.saturating_sub(3).max(1)..n).rev() {
+            let f = word(kept[k]);
+            if k + 1 < n && f & (words::LEGAL | words::SUFFIX) != 0 {
+                end = Some(k);
+                break;
+            }
+            if !kept[k].chars().all(char::is_alphabetic) || f & (words::COMPANY | words::LEGAL) != 0
+            {
+                break;
+            }
+        }
+        // (not after "SDN", the first half of "SDN BHD": "... SDN BND" is a misread "BHD")
+        if let Some(end) = end
+            && !kept[end].eq_ignore_ascii_case("SDN")
+        {
+            kept.truncate(end + 1);
+        }
+    }
+    // a legal form whose letters OCR read as digits: "99 SPEED MART 5/8" is "S/B", "SDN 8HD" "BHD"
+    let legal_form: String;
+    if let Some(last) = kept.last()
+        && last.bytes().any(|b| b.is_ascii_digit())
+        && !last.bytes().all(|b| b.is_ascii_digit())
+        && last.len() <= 4
+        && words::flags(words::fold(last).get()) & words::LEGAL != 0
+    {
+        legal_form = last
+            .chars()
+            .map(|c| match c {
+                '0' => 'O',
+                '5' => 'S',
+                '8' => 'B',
+                '6' => 'G',
+                '2' => 'Z',
+                '1' => 'L',
+                c => c,
+            })
+            .collect();
+        if let Some(slot) = kept.last_mut() {
+            *slot = &legal_form;
+        }
     }
     let mut joined = kept.join(" ");
     // "DIMILIKI: BANH MI CAFE SDN BHD": the owner named after a colon
@@ -111,6 +171,13 @@ pub(super) fn pick_merchant(rows: &[Row]) -> Picked<String> {
         })
         .unwrap_or(rows.len())
         .min(10);
+    // an invoice's customer block ("BILL TO:", "DELIVER TO:") names the buyer, not the issuer
+    // printed above it
+    let customer = rows[..stop]
+        .iter()
+        .position(|r| r.flags & words::CUSTOMER != 0)
+        .filter(|&c| rows[..c].iter().any(merchant_candidate));
+    let stop = customer.unwrap_or(stop);
     let mut ranked: Vec<(f32, usize)> = Vec::new();
     for (i, r) in rows[..stop].iter().enumerate() {
         if !merchant_candidate(r) {

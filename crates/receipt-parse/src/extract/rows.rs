@@ -76,6 +76,10 @@ pub(super) fn classify(f: Flags) -> Kind {
     if f & TAX_NOTE != 0 {
         return Kind::Tax;
     }
+    // "TOTAL 6% SUPPLIES (INC. GST)", "TOTAL 0% SUPPLIES": a part of the total, by tax rate
+    if f & SUPPLY != 0 && f & TOTAL != 0 && f & STRONG == 0 {
+        return Kind::Subtotal;
+    }
     if f & COUNT != 0 && f & (STRONG | TOTAL) == 0 {
         return Kind::Other;
     }
@@ -248,11 +252,14 @@ pub(super) fn scan_row<'a>(
     }
     // a row without letters has no keyword, one without digits no amount
     let fold_start = folded.len();
-    let (count, flags) = if letters > 0 {
+    let (count, mut flags) = if letters > 0 {
         words::fold_flags(text, folded)
     } else {
         (0, 0)
     };
+    if !ascii {
+        flags |= words::thai_flags(text);
+    }
     let amount_start = amounts.len();
     if digits > 0 {
         amount::scan_into(text, amounts);

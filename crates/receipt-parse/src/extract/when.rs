@@ -21,14 +21,32 @@ pub(super) fn pick_date(rows: &[Row], us_style: bool) -> DateTime {
     // rows are scanned until a labelled date turns up (the rest only matter for an ambiguous one)
     let mut found: Vec<(usize, FoundDate)> = Vec::new();
     let mut scanned = rows.len();
+    let mut labelled_found = false;
     for (i, r) in rows.iter().enumerate() {
         if r.digits >= 4 {
             let before = found.len();
             found.extend(date::scan(r.text).into_iter().map(|d| (i, d)));
             if found.len() > before && labelled(i) {
                 scanned = i + 1;
+                labelled_found = true;
                 break;
             }
+        }
+    }
+    // no labelled date as printed: OCR damage ("18/01/ 2018", "12//02/2018", "15/062017") is
+    // mended on the labelled rows, and on the rows above the first date found
+    if !labelled_found {
+        let first = found.first().map_or(rows.len(), |&(i, _)| i);
+        let mut mended: Vec<(usize, FoundDate)> = Vec::new();
+        for (i, r) in rows.iter().enumerate() {
+            if r.digits >= 5 && (i < first || (labelled(i) && found.iter().all(|&(k, _)| k != i))) {
+                mended.extend(date::scan_mended(r.text).into_iter().map(|d| (i, d)));
+            }
+        }
+        if !mended.is_empty() {
+            found.extend(mended);
+            // row order, as the plain scan found them
+            found.sort_by_key(|&(i, _)| i);
         }
     }
     let unambiguous_month_first =
