@@ -227,6 +227,70 @@ fn images_scanned_before_are_not_sent_again() {
 }
 
 #[test]
+fn a_run_killed_mid_batch_resumes_where_it_stopped() {
+    let server = Testbed::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut inputs = receipts(dir.path(), 3);
+    let photo = dir.path().join("photo 3.png");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/images/receipt.png"),
+        &photo,
+    )
+    .unwrap();
+    inputs.push(photo);
+    // The photo's first request is throttled for 30 s: the run is killed while it waits, after
+    // the three text receipts are done.
+    let endpoint =
+        server.url("/parse/image?scenario=throttle-first&n=1&window=30&text_hint=TOTAL%205.00");
+    let scan = || {
+        let mut cmd = fw_scan(dir.path(), state.path());
+        cmd.env("OCRSPACE_API_KEY", "k-kill")
+            .args(["--engine", "ocrspace", "--endpoint", &endpoint, "--json"])
+            .args(["--workers", "1"])
+            .args(&inputs);
+        cmd
+    };
+    let mut child = scan()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(25);
+    loop {
+        let done = walk(state.path())
+            .iter()
+            .map(|j| std::fs::read_to_string(j).unwrap_or_default())
+            .map(|text| text.matches(r#""event":"done""#).count())
+            .sum::<usize>();
+        if done == 3 && server.stats().ocr_requests == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first run did not get going"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let (out, stdout, stderr) = run(&mut scan());
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("3 of 4 inputs were scanned by an earlier run"),
+        "{stderr}"
+    );
+    assert_eq!(
+        server.stats().ocr_requests,
+        2,
+        "only the photo was sent again"
+    );
+    let got: Vec<String> = totals(&stdout).into_iter().map(|(_, t)| t).collect();
+    assert_eq!(got, ["0.25", "1.25", "2.25", "5.00"]);
+}
+
+#[test]
 fn a_journal_in_use_by_another_run_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let state = tempfile::tempdir().unwrap();
