@@ -561,6 +561,8 @@ fn a_phone_photo_over_the_plan_limit_is_shrunk_sent_and_scanned() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{stderr}"));
     assert!(sent <= 1_048_576, "{stderr}");
+    // The figure the README quotes: `cargo test -p fw-scan --test scan phone_photo -- --nocapture`.
+    eprintln!("{}", said[0]);
     assert!(said[0].contains(&format!("{} bytes is over", original.len())));
     assert_eq!(
         std::fs::read(&photo).unwrap(),
@@ -570,6 +572,21 @@ fn a_phone_photo_over_the_plan_limit_is_shrunk_sent_and_scanned() {
     assert!(std::fs::read_to_string(&csv).unwrap().contains("7.75"));
     let everything = format!("{stdout}{stderr}{}", std::fs::read_to_string(&csv).unwrap());
     assert!(!everything.contains(SECRET));
+
+    // A limit no JPEG of it meets: refused before sending (exit 3), saying what was tried.
+    let out = fw_scan(dir.path())
+        .env("OCRSPACE_API_KEY", SECRET)
+        .args(["--max-file-size", "3000", "--no-journal"])
+        .args(ocrspace_args(&server, "success", &photo))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("as a JPEG of 320 x 240 pixels; not sent"),
+        "{stderr}"
+    );
+    assert_eq!(server.stats().ocr_requests, 1, "nothing more was sent");
 }
 
 #[test]
