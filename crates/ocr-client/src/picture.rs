@@ -120,7 +120,11 @@ pub const MIN_LEGIBLE_SIDE: u32 = 1000;
 pub const MIN_SHRINK_SIDE: u32 = 320;
 
 /// JPEG qualities tried at each size, best first.
-const SHRINK_QUALITIES: [u8; 3] = [85, 70, 55];
+const SHRINK_QUALITIES: &[u8] = &[85, 70, 55];
+
+/// At [`MIN_LEGIBLE_SIDE`] and below, lower qualities are tried too before the image is made
+/// smaller still: blockier text reads better than smaller text.
+const SMALL_QUALITIES: &[u8] = &[85, 70, 55, 40, 30];
 
 /// An image re-encoded by [`shrink_to_jpeg`].
 #[derive(Clone, Debug)]
@@ -140,8 +144,9 @@ pub struct Shrunk {
 /// Re-encodes the image at `path` as a JPEG of at most `max_bytes`, in memory: decoded and turned
 /// upright like every engine's input ([`load`]), then encoded at falling qualities (85, 70, 55)
 /// and, when none fits, scaled down (by the ratio of the sizes, never below
-/// [`MIN_LEGIBLE_SIDE`] on the long side while a smaller step remains above it) and tried again,
-/// down to [`MIN_SHRINK_SIDE`]. The file itself is never written to, and no file is made.
+/// [`MIN_LEGIBLE_SIDE`] on the long side while a smaller step remains above it) and tried again;
+/// at [`MIN_LEGIBLE_SIDE`] and below, qualities 40 and 30 are tried as well before the next step
+/// down, until [`MIN_SHRINK_SIDE`]. The file itself is never written to, and no file is made.
 ///
 /// Errors: those of [`load`] (a file that is not an image, e.g. a PDF, cannot be shrunk), and
 /// [`OcrError::CannotShrink`] when even the smallest JPEG is over `max_bytes`.
@@ -172,7 +177,12 @@ pub fn shrink_to_jpeg(path: &Path, max_bytes: u64) -> Result<Shrunk, OcrError> {
         };
         let mut smallest = Vec::new();
         let mut smallest_quality = 0;
-        for quality in SHRINK_QUALITIES {
+        let qualities = if long_side <= MIN_LEGIBLE_SIDE {
+            SMALL_QUALITIES
+        } else {
+            SHRINK_QUALITIES
+        };
+        for &quality in qualities {
             let jpeg = encode_jpeg(&img, quality).map_err(encode_error)?;
             let fits = jpeg.len() as u64 <= max_bytes;
             smallest = jpeg;
@@ -369,6 +379,25 @@ mod tests {
             }
             other => panic!("expected CannotShrink, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn at_the_legible_side_lower_qualities_come_before_a_smaller_image() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scan.png");
+        let mut seed = 0x1234_5678_9abc_def1u64;
+        let img = RgbImage::from_fn(1000, 750, |_, _| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            image::Rgb([(seed & 0x3f) as u8 + 150; 3])
+        });
+        img.save(&path).unwrap();
+        let at = |q| encode_jpeg(&img, q).unwrap().len() as u64;
+        let limit = (at(55) + at(40)) / 2;
+        assert!(std::fs::metadata(&path).unwrap().len() > limit);
+        let shrunk = shrink_to_jpeg(&path, limit).unwrap();
+        assert_eq!((shrunk.width, shrunk.quality), (1000, 40));
     }
 
     /// A PNG whose header claims `width` x `height` but which holds a few bytes of pixels.
