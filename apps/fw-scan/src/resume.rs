@@ -65,22 +65,24 @@ impl Resume {
 }
 
 /// What an input's OCR depends on: a `.txt` is read as it is; an image goes through the chosen
-/// engine with its options. A result recorded under another description is not reused.
+/// engine with its options, in this version of fw-scan (a new version may read better). A result
+/// recorded under another description is not reused.
 fn destination(args: &Args, text: bool) -> Destination {
     if text {
         return Destination::of_url("fw-scan:text");
     }
+    let version = env!("CARGO_PKG_VERSION");
     let described = match args.engine {
         EngineChoice::Ppocr => format!(
-            "fw-scan:ppocr angle={} gaps={} det={:?} rec={:?}",
+            "fw-scan {version}:ppocr angle={} gaps={} det={:?} rec={:?}",
             !args.no_angle, !args.no_word_gaps, args.det_side, args.rec_min_width
         ),
         EngineChoice::Tesseract => format!(
-            "fw-scan:tesseract program={:?} lang={:?} psm={:?} prepare={:?} config={:?}",
+            "fw-scan {version}:tesseract program={:?} lang={:?} psm={:?} prepare={:?} config={:?}",
             args.tesseract, args.language, args.psm, args.prepare, args.tesseract_config
         ),
         EngineChoice::OcrSpace => format!(
-            "fw-scan:ocrspace endpoint={:?} engine={:?} lang={:?} max={:?} shrink={}",
+            "fw-scan {version}:ocrspace endpoint={:?} engine={:?} lang={:?} max={:?} shrink={}",
             args.endpoint, args.ocr_engine, args.language, args.max_file_size, !args.no_shrink
         ),
     };
