@@ -72,10 +72,12 @@ fn ppocr(fw_scan: &Path, images: &[PathBuf], runs: u32) -> Result<()> {
     crate::models::install()?;
     let measure = |workers: usize| -> Result<(Duration, Duration, u64)> {
         let mut cmd = Command::new(fw_scan);
+        // --no-journal: every run must scan (a journal would report the first run's results).
         cmd.args([
             "--engine",
             "ppocr",
             "--json",
+            "--no-journal",
             "--progress",
             "never",
             "--workers",
@@ -191,10 +193,12 @@ pub fn target_dir() -> PathBuf {
 /// One fw-scan run over `images` with `workers`; fails unless every image scanned.
 fn scan(fw_scan: &PathBuf, images: &[PathBuf], workers: usize) -> Result<Duration> {
     let mut cmd = Command::new(fw_scan);
+    // --no-journal: every run must scan (a journal would report the first run's results).
     cmd.args([
         "--engine",
         "tesseract",
         "--json",
+        "--no-journal",
         "--progress",
         "never",
         "--workers",

@@ -97,6 +97,7 @@ pub fn run(mut args: pico_args::Arguments) -> Result<()> {
         ));
         let mut cmd = Command::new(&fw_scan);
         cmd.args(["--engine", engine, "--json", "--progress", "never", "-q"])
+            .arg("--no-journal") // each evaluation scans; a journal would give an earlier build's text
             .args(["--workers", &workers.to_string()])
             .args(&extra)
             .args(scans.iter().map(|(path, _)| path))

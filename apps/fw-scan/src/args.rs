@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use batch_pool::Shard;
 use fw_cli::ProgressMode;
 use ocr_client::OcrSpaceEngine;
 
@@ -38,7 +39,12 @@ options:
                          a Tesseract variable (-c NAME=VALUE; repeatable)
   --endpoint URL         OCR.space endpoint (default https://api.ocr.space/parse/image)
   --ocr-engine 1|2|3     OCR.space engine (default 2)
-  --max-file-size BYTES  OCR.space plan's file size limit (default 1048576, the free plan)
+  --max-file-size BYTES  OCR.space plan's file size limit (default 1048576, the free plan); a
+                         larger image is sent re-encoded as a smaller JPEG (said on stderr)
+  --no-shrink            OCR.space: refuse an image over --max-file-size instead of shrinking it
+  --retries N            OCR.space: retries after throttling, 429, 5xx, network errors and
+                         \"try again\" answers (default 3); each wait is said on stderr
+  --max-retry-wait DUR   longest wait honoured between retries (default 120s)
   --timeout DURATION     per image: Tesseract's run (default 120s) or OCR.space's connect and
                          idle read (e.g. 30, 500ms, 2m)
   --csv FILE             also write one CSV row per image (header, RFC 4180, plain decimals)
@@ -46,6 +52,11 @@ options:
   --rename TEMPLATE      rename inputs by their fields, e.g. '{date}_{merchant}_{total}'
                          (never overwrites: adds -2, -3; skips files missing a field)
   --dry-run              with --rename: print the plan, rename nothing
+  --shard INDEX/COUNT    only this stable hash-based share of the inputs (e.g. 2/8)
+  --journal FILE         resume journal (default: one per folder, engine and shard in
+                         $XDG_STATE_HOME/filewire/journals/, else ~/.local/state/...); a rerun
+                         skips inputs scanned before and still reports their results
+  --no-journal           no journal: scan every input, remember nothing
   --progress MODE        auto (bar when stderr is a terminal), always or never
   -q, --quiet            no progress, no warnings
   -h, --help             this help
@@ -54,8 +65,9 @@ options:
 The OCR.space key comes from OCRSPACE_API_KEY, else from OCRSPACE_API_KEY= in ./.env (which never
 overrides the environment), else the public demo key (throttled). The key is never printed.
 
-exit codes: 0 ok, 1 other failure, 2 usage, 3 refused before sending (file over the plan's
-            limit), 4 the server said no, 5 network or timeout, 7 several images, some failed
+exit codes: 0 ok, 1 other failure (e.g. the journal is in use by another run), 2 usage,
+            3 refused before sending (not an image, or over the plan's limit even shrunk),
+            4 the server said no, 5 network or timeout, 7 several images, some failed
 ";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -63,6 +75,17 @@ pub(crate) enum EngineChoice {
     Ppocr,
     Tesseract,
     OcrSpace,
+}
+
+impl EngineChoice {
+    /// As the engine calls itself in output.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            EngineChoice::Ppocr => "ppocr",
+            EngineChoice::Tesseract => "tesseract",
+            EngineChoice::OcrSpace => "ocrspace",
+        }
+    }
 }
 
 pub(crate) struct Args {
@@ -86,6 +109,12 @@ pub(crate) struct Args {
     pub(crate) ocr_engine: Option<OcrSpaceEngine>,
     pub(crate) max_file_size: Option<u64>,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) no_shrink: bool,
+    pub(crate) retries: u32,
+    pub(crate) max_retry_wait: Duration,
+    pub(crate) shard: Shard,
+    pub(crate) journal: Option<PathBuf>,
+    pub(crate) no_journal: bool,
     pub(crate) progress: ProgressMode,
     pub(crate) quiet: bool,
     /// --csv, --report, --rename and --dry-run.
@@ -161,6 +190,26 @@ pub(crate) fn parse_args(mut a: pico_args::Arguments) -> Result<Args, String> {
     let timeout = a
         .opt_value_from_fn("--timeout", fw_cli::parse_duration)
         .map_err(fail)?;
+    let no_shrink = a.contains("--no-shrink");
+    let retries = a
+        .opt_value_from_str("--retries")
+        .map_err(fail)?
+        .unwrap_or(3);
+    let max_retry_wait = a
+        .opt_value_from_fn("--max-retry-wait", fw_cli::parse_duration)
+        .map_err(fail)?
+        .unwrap_or(Duration::from_secs(120));
+    let shard = a
+        .opt_value_from_fn("--shard", |s| s.parse::<Shard>())
+        .map_err(fail)?
+        .unwrap_or(Shard::WHOLE);
+    let journal = a
+        .opt_value_from_os_str("--journal", fw_cli::path_arg)
+        .map_err(fail)?;
+    let no_journal = a.contains("--no-journal");
+    if no_journal && journal.is_some() {
+        return Err("--journal and --no-journal cannot be given together".to_string());
+    }
     let progress = a
         .opt_value_from_fn("--progress", |s| s.parse::<ProgressMode>())
         .map_err(fail)?
@@ -213,6 +262,12 @@ pub(crate) fn parse_args(mut a: pico_args::Arguments) -> Result<Args, String> {
         ocr_engine,
         max_file_size,
         timeout,
+        no_shrink,
+        retries,
+        max_retry_wait,
+        shard,
+        journal,
+        no_journal,
         progress,
         quiet,
         outputs,

@@ -1,7 +1,9 @@
 //! The OCR engine fw-scan's flags ask for, built once for the whole run; and `--install-models`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use batch_pool::RetryPolicy;
 use fw_cli::Exit;
 use ocr_client::{
     KeySource, OcrEngine, OcrError, OcrSpace, OcrSpaceOptions, Ppocr, Tesseract, models,
@@ -51,6 +53,11 @@ pub(crate) fn build_engine(args: &Args) -> Result<Box<dyn OcrEngine>, OcrError> 
         EngineChoice::OcrSpace => {
             let dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
             let resolved = resolve_key(&dir);
+            if !args.quiet {
+                for warning in &resolved.warnings {
+                    fw_cli::warn(warning);
+                }
+            }
             if resolved.source == KeySource::Demo && !args.quiet {
                 fw_cli::warn(
                     "no OCRSPACE_API_KEY in the environment or ./.env: using OCR.space's public \
@@ -64,7 +71,17 @@ pub(crate) fn build_engine(args: &Args) -> Result<Box<dyn OcrEngine>, OcrError> 
             if let Some(e) = args.ocr_engine {
                 options.engine = e;
             }
-            let mut client = OcrSpace::new(resolved.key).options(options);
+            let retry = RetryPolicy::new()
+                .max_tries(args.retries.saturating_add(1))
+                .max_retry_after(args.max_retry_wait);
+            let mut client = OcrSpace::new(resolved.key)
+                .options(options)
+                .shrink(!args.no_shrink)
+                .retry(retry);
+            if !args.quiet {
+                // Shrinking and every wait before a retry, one line each; never the key.
+                client = client.on_notice(Arc::new(|notice| eprintln!("fw-scan: {notice}")));
+            }
             if let Some(url) = &args.endpoint {
                 client = client.endpoint(url);
             }

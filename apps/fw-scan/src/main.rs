@@ -1,7 +1,8 @@
 //! Scan receipt images to structured JSON: OCR (PP-OCR offline, Tesseract or OCR.space) then
 //! receipt-parse.
 //!
-//! A thin binary: parses flags, picks an [`ocr_client::OcrEngine`], runs the images through a
+//! A thin binary: parses flags, takes this shard's inputs less those its journal says were
+//! scanned (`resume`), picks an [`ocr_client::OcrEngine`], runs the images through a
 //! [`batch_pool::Pool`] and prints one receipt per image. `.txt` inputs are OCR text already and
 //! skip the OCR step.
 
@@ -18,6 +19,7 @@ use serde_json::json;
 
 mod args;
 mod engine;
+mod resume;
 
 use args::{Args, USAGE, parse_args};
 use engine::{build_engine, install_models};
@@ -64,8 +66,16 @@ fn run(args: &Args) -> Exit {
     if args.install_models {
         return install_models(args);
     }
-    // Only images need an engine (ppocr loads its models, which may mean installing them).
-    let engine = if args.inputs.iter().all(|p| is_text_input(p)) {
+    let plan = match resume::plan(args) {
+        Ok(plan) => plan,
+        Err(exit) => return exit,
+    };
+    let todo: Vec<usize> = (0..plan.entries.len())
+        .filter(|&i| plan.entries[i].stored.is_none())
+        .collect();
+    // Only images still to scan need an engine (ppocr loads its models, which may mean
+    // installing them).
+    let engine = if todo.iter().all(|&i| is_text_input(&plan.entries[i].path)) {
         None
     } else {
         match build_engine(args) {
@@ -89,37 +99,58 @@ fn run(args: &Args) -> Exit {
         }
     };
     let engine: Option<&dyn OcrEngine> = engine.as_deref();
-    let engine_name = engine.map_or("text", |e| e.name());
-    let bar = fw_cli::batch_bar(args.progress, args.quiet, args.inputs.len() as u64);
+    let engine_name = if plan.entries.iter().all(|e| is_text_input(&e.path)) {
+        "text"
+    } else {
+        args.engine.name()
+    };
+    let bar = fw_cli::batch_bar(args.progress, args.quiet, todo.len() as u64);
     if let Some(bar) = &bar {
         bar.set_message(format!("scanning ({engine_name})"));
     }
-    let pool = Pool::new(args.workers).retry(RetryPolicy::default());
-    let mut outcomes = Vec::with_capacity(args.inputs.len());
+    // The OCR.space client retries by itself (and says so); nothing else is worth a retry.
+    let pool = Pool::new(args.workers).retry(RetryPolicy::no_retries());
+    let mut results: Vec<Option<Result<OcrText, OcrError>>> =
+        plan.entries.iter().map(|_| None).collect();
+    let mut journal_warned = false;
     pool.run_streaming(
-        args.inputs.clone(),
-        |input, _attempt| ocr(engine, input, args.quiet),
+        todo,
+        |&i, _attempt| ocr(engine, &plan.entries[i].path, args.quiet),
         |outcome| {
             if let Some(bar) = &bar {
                 bar.inc(1);
             }
-            outcomes.push(outcome);
+            let entry = &plan.entries[outcome.item];
+            let recorded = outcome.result.as_ref().map_err(|e| e.to_string());
+            plan.record(entry, outcome.tries, recorded, &mut journal_warned);
+            results[outcome.item] = Some(outcome.result);
         },
     );
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    outcomes.sort_by_key(|o| o.index);
+    let outcomes: Vec<(&Path, Result<OcrText, OcrError>)> = plan
+        .entries
+        .iter()
+        .zip(results)
+        .map(|(entry, result)| {
+            let result = match &entry.stored {
+                Some(text) => Ok(text.clone()),
+                None => result.expect("the pool reports every item it was given"),
+            };
+            (entry.path.as_path(), result)
+        })
+        .collect();
     let mut stdout = std::io::stdout().lock();
     let mut failed = Vec::new();
     let mut scans = Vec::with_capacity(outcomes.len());
-    for outcome in &outcomes {
-        let input = &outcome.item;
-        scans.push(match &outcome.result {
+    for (input, result) in &outcomes {
+        let input = *input;
+        scans.push(match result {
             Ok(text) => Scanned::parsed(input, engine_name, parse_receipt(text)),
             Err(e) => Scanned::failed(input, engine_name, e.to_string()),
         });
-        let line = match &outcome.result {
+        let line = match result {
             Ok(text) => {
                 let receipt = parse_receipt(text);
                 if args.json {
@@ -174,7 +205,7 @@ fn run(args: &Args) -> Exit {
     }
     match failed.as_slice() {
         [] => Exit::Ok,
-        [exit] if args.inputs.len() == 1 => *exit,
+        [exit] if outcomes.len() == 1 => *exit,
         _ => Exit::BatchPartial,
     }
 }

@@ -12,8 +12,13 @@ const SECRET: &str = "sEcReT-k3y-never-shown";
 
 fn fw_scan(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_fw-scan"));
+    // Journals go under target/tmp, not into the user's state folder.
     cmd.current_dir(dir)
         .env_remove("OCRSPACE_API_KEY")
+        .env(
+            "XDG_STATE_HOME",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("fw-scan-state"),
+        )
         .env("NO_COLOR", "1");
     cmd
 }
@@ -125,7 +130,7 @@ fn key_from_dotenv_never_appears_even_on_errors() {
     ] {
         let out = fw_scan(dir.path())
             .args(ocrspace_args(&server, scenario, &image))
-            .arg("--with-text")
+            .args(["--with-text", "--retries", "0"])
             .output()
             .unwrap();
         let (stdout, stderr) = text(&out);
@@ -489,4 +494,249 @@ fn a_missing_input_or_a_text_file_named_as_an_image_is_refused_with_exit_3() {
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("not an image"), "{stderr}");
+}
+
+/// The fixture receipt ("TOTAL 7.75") as a phone photographs it: 3000 x 2250, noisy, a JPEG of
+/// over 3 MB.
+fn noisy_photo(dir: &Path) -> PathBuf {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/images/receipt.png");
+    let small = image::open(fixture).unwrap().into_rgb8();
+    let big = image::imageops::resize(&small, 3000, 2250, image::imageops::FilterType::Triangle);
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut noise = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % 49) as i16 - 24
+    };
+    let noisy = image::RgbImage::from_fn(big.width(), big.height(), |x, y| {
+        let p = big.get_pixel(x, y).0;
+        image::Rgb(p.map(|v| (i16::from(v) + noise()).clamp(0, 255) as u8))
+    });
+    let path = dir.join("IMG 2041 (café).jpg");
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 92)
+        .encode_image(&noisy)
+        .unwrap();
+    std::fs::write(&path, jpeg).unwrap();
+    path
+}
+
+#[test]
+fn a_phone_photo_over_the_plan_limit_is_shrunk_sent_and_scanned() {
+    let server = Testbed::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let photo = noisy_photo(dir.path());
+    let original = std::fs::read(&photo).unwrap();
+    assert!(original.len() > 3_600_000, "{} bytes", original.len());
+    let csv = dir.path().join("receipts.csv");
+    let out = fw_scan(dir.path())
+        .env("OCRSPACE_API_KEY", SECRET)
+        .args([
+            "--engine",
+            "ocrspace",
+            "--endpoint",
+            &server.url("/parse/image?scenario=echo-text&text_hint=CORNER%20CAFE%0ADate%3A%2012%2F03%2F2024%0ATOTAL%207.75"),
+            "--json",
+            "--csv",
+        ])
+        .arg(&csv)
+        .arg(&photo)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(json_lines(&stdout)[0]["receipt"]["total"], "7.75");
+    // The endpoint refuses files over 1024 KB: one request that succeeded saw less.
+    assert_eq!(server.stats().ocr_requests, 1);
+    let said: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("re-encoded"))
+        .collect();
+    assert_eq!(said.len(), 1, "{stderr}");
+    let sent: u64 = said[0]
+        .split("JPEG of ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(sent <= 1_048_576, "{stderr}");
+    // The figure the README quotes: `cargo test -p fw-scan --test scan phone_photo -- --nocapture`.
+    eprintln!("{}", said[0]);
+    assert!(said[0].contains(&format!("{} bytes is over", original.len())));
+    assert_eq!(
+        std::fs::read(&photo).unwrap(),
+        original,
+        "the photo is unchanged"
+    );
+    assert!(std::fs::read_to_string(&csv).unwrap().contains("7.75"));
+    let everything = format!("{stdout}{stderr}{}", std::fs::read_to_string(&csv).unwrap());
+    assert!(!everything.contains(SECRET));
+
+    // A limit no JPEG of it meets: refused before sending (exit 3), saying what was tried.
+    let out = fw_scan(dir.path())
+        .env("OCRSPACE_API_KEY", SECRET)
+        .args(["--max-file-size", "3000", "--no-journal"])
+        .args(ocrspace_args(&server, "success", &photo))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("as a JPEG of 320 x 240 pixels; not sent"),
+        "{stderr}"
+    );
+    assert_eq!(server.stats().ocr_requests, 1, "nothing more was sent");
+}
+
+#[test]
+fn a_throttled_key_is_waited_for_with_a_message_and_never_shown() {
+    let server = Testbed::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let image = png(dir.path(), 3000);
+    let out = fw_scan(dir.path())
+        .env("OCRSPACE_API_KEY", SECRET)
+        .args(ocrspace_args(
+            &server,
+            "throttle-first&n=1&window=1&text_hint=TOTAL%203.20",
+            &image,
+        ))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("OCR.space throttled this key; retrying in 1 s (attempt 2 of 4)"),
+        "{stderr}"
+    );
+    assert_eq!(json_lines(&stdout)[0]["receipt"]["total"], "3.20");
+    assert!(!stdout.contains(SECRET) && !stderr.contains(SECRET));
+    // With no retries the throttle is final (exit 4), said as such.
+    let out = fw_scan(dir.path())
+        .env("OCRSPACE_API_KEY", SECRET)
+        .args(ocrspace_args(
+            &server,
+            "throttle-first&n=5&window=1",
+            &image,
+        ))
+        .args(["--retries", "0", "--no-journal"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{stdout}\n{stderr}");
+    assert!(!stderr.contains("retrying"), "{stderr}");
+}
+
+#[test]
+fn a_server_echoing_the_key_escaped_never_gets_it_printed() {
+    let server = Testbed::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let image = png(dir.path(), 3000);
+    // A key JSON has to escape: `/` (as `\/` or not) and a quote.
+    let key = "sEcReT/k3y\"never-shown";
+    let escaped_unicode: String = key
+        .chars()
+        .map(|c| format!("\\u{:04x}", c as u32))
+        .collect();
+    for (scenario, code) in [("echo-key", 0), ("echo-key-error", 4), ("echo-key-500", 4)] {
+        for spelling in ["unicode", "mixed"] {
+            let out = fw_scan(dir.path())
+                .env("OCRSPACE_API_KEY", key)
+                .args(ocrspace_args(
+                    &server,
+                    &format!("{scenario}&spelling={spelling}"),
+                    &image,
+                ))
+                .args(["--with-text", "--retries", "0", "--no-journal"])
+                .output()
+                .unwrap();
+            let (stdout, stderr) = text(&out);
+            assert_eq!(
+                out.status.code(),
+                Some(code),
+                "{scenario}: {stdout}\n{stderr}"
+            );
+            let shown = format!("{stdout}\n{stderr}");
+            assert!(shown.contains("***"), "{scenario} {spelling}: {shown}");
+            assert!(!shown.contains(key), "{scenario} {spelling}: {shown}");
+            assert!(!shown.contains(&escaped_unicode), "{scenario}: {shown}");
+            assert!(!shown.contains("k3y"), "{scenario} {spelling}: {shown}");
+            assert!(
+                !shown.contains("\\u006b3y"),
+                "{scenario} {spelling}: {shown}"
+            );
+            assert!(
+                !shown.contains("\\u006B3y"),
+                "{scenario} {spelling}: {shown}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_dotenv_with_a_bom_and_a_bad_line_is_read_and_the_line_named() {
+    let server = Testbed::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut dotenv = b"\xef\xbb\xbf# settings\nOCRSPACE_API_KEY=L\xe4tin1-".to_vec();
+    dotenv.extend_from_slice(SECRET.as_bytes());
+    dotenv.extend_from_slice(format!("\nOCRSPACE_API_KEY={SECRET}\n").as_bytes());
+    std::fs::write(dir.path().join(".env"), dotenv).unwrap();
+    let image = png(dir.path(), 3000);
+    let out = fw_scan(dir.path())
+        .args(ocrspace_args(&server, "success", &image))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stderr.contains("line 2 is not UTF-8"), "{stderr}");
+    assert!(!stderr.contains("demo key"), "{stderr}");
+    assert!(
+        !stderr.contains(SECRET) && !stderr.contains("tin1"),
+        "{stderr}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_dotenv_that_is_a_fifo_or_a_device_is_not_read() {
+    let server = Testbed::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let image = png(dir.path(), 3000);
+    let dotenv = dir.path().join(".env");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&dotenv)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for what in ["FIFO", "device"] {
+        if what == "device" {
+            std::fs::remove_file(&dotenv).unwrap();
+            std::os::unix::fs::symlink("/dev/zero", &dotenv).unwrap();
+        }
+        let mut child = fw_scan(dir.path())
+            .args(ocrspace_args(&server, "success", &image))
+            .arg("--no-journal")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Opening a FIFO for reading waits for a writer; /dev/zero never ends: either would hang.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("fw-scan hung on a .env that is a {what}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().unwrap();
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+        assert!(
+            stderr.contains(what) && stderr.contains("demo key"),
+            "{stderr}"
+        );
+    }
 }

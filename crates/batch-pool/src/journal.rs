@@ -288,6 +288,19 @@ impl JournalState {
         }
     }
 
+    /// The `detail` recorded with `id`'s `done` event, when [`JournalState::lookup`] says
+    /// [`Recorded::Done`] (the same destination, key and version): what a resumed run reports
+    /// for an item it does not run again.
+    pub fn done_detail(&self, id: &Identity) -> Option<&str> {
+        if self.lookup(id) != Recorded::Done {
+            return None;
+        }
+        self.last
+            .get(&(id.dest.0.clone(), id.key_bytes().to_vec()))?
+            .detail
+            .as_deref()
+    }
+
     /// How many items (at any destination) are done.
     pub fn done_count(&self) -> usize {
         self.last
@@ -526,6 +539,27 @@ mod tests {
             sha256: None,
         };
         Identity::new(&Destination::of_url(dest), &item(key), Some(version))
+    }
+
+    #[test]
+    fn the_detail_of_a_done_item_is_given_back_for_that_version_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        {
+            let (journal, _) = Journal::open(&path).unwrap();
+            journal
+                .done(&id("u", "a.jpg", 5), 1, r#"{"total":"7.75"}"#)
+                .unwrap();
+            journal.failed(&id("u", "b.jpg", 5), 1, "no").unwrap();
+        }
+        let (_, state) = Journal::open(&path).unwrap();
+        assert_eq!(
+            state.done_detail(&id("u", "a.jpg", 5)),
+            Some(r#"{"total":"7.75"}"#)
+        );
+        assert_eq!(state.done_detail(&id("u", "a.jpg", 6)), None);
+        assert_eq!(state.done_detail(&id("v", "a.jpg", 5)), None);
+        assert_eq!(state.done_detail(&id("u", "b.jpg", 5)), None);
     }
 
     #[test]

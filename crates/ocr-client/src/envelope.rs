@@ -188,6 +188,7 @@ pub fn interpret_answer(status: u16, body: &str, url: &str) -> Result<OcrText, O
             url: url.to_string(),
             max_requests,
             window: std::time::Duration::from_secs(window_secs),
+            retry_after: None,
         });
     }
     if status == 401 || status == 403 {
@@ -201,6 +202,7 @@ pub fn interpret_answer(status: u16, body: &str, url: &str) -> Result<OcrText, O
             url: url.to_string(),
             status,
             body: snippet(body),
+            retry_after: None,
         });
     }
     let envelope = Envelope::from_json(body).map_err(|e| OcrError::InvalidResponse {
@@ -508,6 +510,7 @@ mod tests {
                 url,
                 max_requests,
                 window,
+                ..
             }) => {
                 assert_eq!(url, URL);
                 assert_eq!(max_requests, 10);

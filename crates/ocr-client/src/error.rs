@@ -51,6 +51,26 @@ pub enum OcrError {
         /// The file's size in bytes.
         actual: u64,
     },
+    /// The image is over the plan's limit and stays over it even re-encoded as a small JPEG (see
+    /// [`crate::picture::shrink_to_jpeg`]); nothing was sent.
+    #[error(
+        "image {path} is {actual} bytes, over the {limit}-byte limit of the OCR.space plan, and \
+         still {smallest} bytes as a JPEG of {width} x {height} pixels; not sent"
+    )]
+    CannotShrink {
+        /// The image path.
+        path: PathBuf,
+        /// The plan's limit in bytes.
+        limit: u64,
+        /// The file's size in bytes.
+        actual: u64,
+        /// The smallest JPEG tried, in bytes.
+        smallest: u64,
+        /// Its width.
+        width: u32,
+        /// Its height.
+        height: u32,
+    },
     /// The file is not an image or PDF that OCR.space reads (judged by its bytes); nothing was sent.
     #[error(
         "{path} is {actual}, not an image OCR.space reads (JPG, PNG, GIF, BMP, TIF, PDF); not sent"
@@ -98,6 +118,8 @@ pub enum OcrError {
         max_requests: u64,
         /// The window length (S seconds in the server's message).
         window: Duration,
+        /// The server's `Retry-After`, when it sent one.
+        retry_after: Option<Duration>,
     },
     /// OCR.space refused the API key (HTTP 401/403 without the throttle message).
     #[error("ocr.space refused the api key at {url} (http {status})")]
@@ -152,6 +174,8 @@ pub enum OcrError {
         status: u16,
         /// The start of the body (at most 512 bytes), key scrubbed.
         body: String,
+        /// The server's `Retry-After`, when it sent one.
+        retry_after: Option<Duration>,
     },
     /// The server's answer could not be understood.
     #[error("unexpected answer from {url}: {reason}")]
@@ -282,6 +306,7 @@ impl OcrError {
     pub fn kind(&self) -> FailureKind {
         match self {
             OcrError::FileTooLarge { .. }
+            | OcrError::CannotShrink { .. }
             | OcrError::UnsupportedFileType { .. }
             | OcrError::NotAnImage { .. }
             | OcrError::NotAFile { .. }
@@ -313,16 +338,130 @@ impl OcrError {
     }
 }
 
-/// For retry loops: network failures, client timeouts and 5xx answers are worth another try;
-/// a throttled key is not (its window lasts minutes to a day), nor is anything local.
+/// For retry loops: network failures, client timeouts, 408, 429 and 5xx answers; OCR.space's
+/// throttle (403 "N number of times within S seconds") when its window is at most
+/// [`MAX_THROTTLE_WINDOW`] (a daily quota is not worth waiting for); and processing errors whose
+/// message says to try again. Nothing local is retried.
 impl retry::Retryable for OcrError {
     fn is_retryable(&self) -> bool {
         match self {
             OcrError::Network { .. } | OcrError::Timeout { .. } => true,
-            OcrError::Status { status, .. } => {
-                *status >= 500 && retry::is_retryable_status(*status)
+            OcrError::Status { status, .. } => retry::is_retryable_status(*status),
+            OcrError::Throttled { window, .. } => *window <= MAX_THROTTLE_WINDOW,
+            OcrError::Processing { messages, .. } | OcrError::ServerTimeout { messages } => {
+                says_try_again(messages)
             }
             _ => false,
+        }
+    }
+
+    /// The server's `Retry-After`; for a throttle without one, the throttle's window (the wait
+    /// after which the key surely has requests again; the retry policy caps it).
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            OcrError::Status { retry_after, .. } => *retry_after,
+            OcrError::Throttled {
+                retry_after,
+                window,
+                ..
+            } => Some(retry_after.unwrap_or(*window)),
+            _ => None,
+        }
+    }
+
+    fn is_overload(&self) -> bool {
+        match self {
+            OcrError::Status { status, .. } => retry::is_overload_status(*status),
+            OcrError::Throttled { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// The longest throttle window worth waiting out: OCR.space's per-minute and per-ten-minutes
+/// limits are; a daily one is not.
+pub const MAX_THROTTLE_WINDOW: Duration = Duration::from_secs(3600);
+
+/// Whether a server message asks to try again ("please try again later", "try again in a few
+/// seconds").
+fn says_try_again(messages: &[String]) -> bool {
+    messages.iter().any(|m| {
+        let m = m.to_ascii_lowercase();
+        m.contains("try again") || m.contains("try later") || m.contains("retry later")
+    })
+}
+
+impl OcrError {
+    /// This error with `scrub` applied to every text that came from the server (messages,
+    /// bodies, reasons, recognised text) and to URLs: a client that knows a secret removes it
+    /// here, after the server's JSON was decoded.
+    pub fn scrubbed(self, scrub: &dyn Fn(&str) -> String) -> OcrError {
+        let all = |v: Vec<String>| v.iter().map(|m| scrub(m)).collect::<Vec<_>>();
+        match self {
+            OcrError::Throttled {
+                url,
+                max_requests,
+                window,
+                retry_after,
+            } => OcrError::Throttled {
+                url: scrub(&url),
+                max_requests,
+                window,
+                retry_after,
+            },
+            OcrError::InvalidKey { url, status } => OcrError::InvalidKey {
+                url: scrub(&url),
+                status,
+            },
+            OcrError::Processing {
+                exit_code,
+                messages,
+            } => OcrError::Processing {
+                exit_code,
+                messages: all(messages),
+            },
+            OcrError::ServerTimeout { messages } => OcrError::ServerTimeout {
+                messages: all(messages),
+            },
+            OcrError::Partial {
+                recognised,
+                failures,
+            } => OcrError::Partial {
+                recognised: Box::new((*recognised).scrubbed(scrub)),
+                failures: failures
+                    .into_iter()
+                    .map(|f| PageFailure {
+                        messages: all(f.messages),
+                        ..f
+                    })
+                    .collect(),
+            },
+            OcrError::Timeout { url } => OcrError::Timeout { url: scrub(&url) },
+            OcrError::Network { url, reason } => OcrError::Network {
+                url: scrub(&url),
+                reason: scrub(&reason),
+            },
+            OcrError::Status {
+                url,
+                status,
+                body,
+                retry_after,
+            } => OcrError::Status {
+                url: scrub(&url),
+                status,
+                body: scrub(&body),
+                retry_after,
+            },
+            OcrError::InvalidResponse { url, reason } => OcrError::InvalidResponse {
+                url: scrub(&url),
+                reason: scrub(&reason),
+            },
+            OcrError::Upload { path, url, reason } => OcrError::Upload {
+                path,
+                url: scrub(&url),
+                reason: scrub(&reason),
+            },
+            other => other,
         }
     }
 }
@@ -333,26 +472,65 @@ mod tests {
     use retry::Retryable;
 
     #[test]
-    fn only_network_timeouts_and_server_errors_are_retried() {
+    fn network_timeouts_server_errors_throttles_and_try_again_messages_are_retried() {
         let url = "http://127.0.0.1:1/parse/image".to_string();
         assert!(OcrError::Timeout { url: url.clone() }.is_retryable());
         assert!(
             OcrError::Status {
                 url: url.clone(),
                 status: 502,
-                body: String::new()
+                body: String::new(),
+                retry_after: None,
+            }
+            .is_retryable()
+        );
+        let throttled = OcrError::Throttled {
+            url: url.clone(),
+            max_requests: 10,
+            window: Duration::from_secs(600),
+            retry_after: None,
+        };
+        assert!(throttled.is_retryable());
+        assert_eq!(throttled.retry_after(), Some(Duration::from_secs(600)));
+        assert!(
+            !OcrError::Throttled {
+                url: url.clone(),
+                max_requests: 500,
+                window: Duration::from_secs(86_400),
+                retry_after: None,
+            }
+            .is_retryable()
+        );
+        let too_many = OcrError::Status {
+            url: url.clone(),
+            status: 429,
+            body: String::new(),
+            retry_after: Some(Duration::from_secs(7)),
+        };
+        assert!(too_many.is_retryable() && too_many.is_overload());
+        assert_eq!(too_many.retry_after(), Some(Duration::from_secs(7)));
+        let again = |m: &str| OcrError::Processing {
+            exit_code: 4,
+            messages: vec![m.to_string()],
+        };
+        assert!(again("E500: Resource exhausted. Please Try Again later").is_retryable());
+        assert!(!again("E216: Unable to detect the file extension").is_retryable());
+        assert!(
+            !OcrError::InvalidKey {
+                url: url.clone(),
+                status: 403
             }
             .is_retryable()
         );
         assert!(
-            !OcrError::Throttled {
-                url: url.clone(),
-                max_requests: 10,
-                window: Duration::from_secs(600)
+            !OcrError::Status {
+                url,
+                status: 404,
+                body: String::new(),
+                retry_after: None,
             }
             .is_retryable()
         );
-        assert!(!OcrError::InvalidKey { url, status: 403 }.is_retryable());
         assert!(
             !OcrError::TesseractNotFound {
                 program: PathBuf::from("tesseract")

@@ -5,9 +5,12 @@
 //! - [`OcrSpace`], the OCR.space web API (`POST /parse/image`, multipart, `apikey` header). Its
 //!   envelope is read leniently ([`Envelope`]) and every failure is typed ([`OcrError`]):
 //!   processing errors, partial results, throttling (HTTP 403 with "N number of times within S
-//!   seconds"), refused keys, timeouts, and files over the plan's limit refused before sending.
-//!   The key comes from [`resolve_key`] (environment, then `.env`, then the demo key) and never
-//!   appears in output, logs or errors.
+//!   seconds"), refused keys, timeouts. An image over the plan's size limit is re-encoded as a
+//!   smaller JPEG in memory ([`picture::shrink_to_jpeg`]) and refused only when it cannot fit.
+//!   Throttling, 429 and "try again" answers are retried with a [`retry::RetryPolicy`], each
+//!   wait told to an observer ([`Notice`]). The key comes from [`resolve_key`] (environment,
+//!   then a bounded `.env`, then the demo key) and never appears in output, logs or errors, in
+//!   any escaped spelling ([`ApiKey::scrub`]).
 //! - [`Tesseract`], the local `tesseract` program, run with TSV output.
 //! - [`Ppocr`], PP-OCRv4 run offline in pure Rust (the `rten` runtime); its model files are
 //!   pinned by SHA-256 and installed into the user's cache ([`models`]). Images are decoded by
@@ -32,8 +35,8 @@
 //! assert_eq!(lines.lines[0].text, "TOTAL 9.00");
 //! ```
 //!
-//! It does not parse receipts (that is `receipt-parse`), run several images at once (the caller's
-//! pool does), or retry throttled requests (OCR.space windows last minutes to a day).
+//! It does not parse receipts (that is `receipt-parse`) or run several images at once (the
+//! caller's pool does).
 
 mod envelope;
 mod error;
@@ -48,18 +51,20 @@ mod text;
 
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use envelope::{
     Envelope, OverlayLine, OverlayWord, ParsedResult, TextOverlay, interpret_answer,
     parse_throttle_message,
 };
-pub use error::{OcrError, PageFailure};
+pub use error::{MAX_THROTTLE_WINDOW, OcrError, PageFailure};
 pub use key::{
-    ApiKey, DEMO_KEY, KEY_VARIABLE, KeySource, ResolvedKey, resolve_key, resolve_key_with,
+    ApiKey, DEMO_KEY, KEY_VARIABLE, KeySource, MAX_DOTENV_BYTES, ResolvedKey, resolve_key,
+    resolve_key_with,
 };
 pub use ocrspace::{
-    DEFAULT_ENDPOINT, FREE_PLAN_MAX_BYTES, OcrSpace, OcrSpaceEngine, OcrSpaceOptions,
+    DEFAULT_ENDPOINT, FREE_PLAN_MAX_BYTES, Notice, NoticeFn, OcrSpace, OcrSpaceEngine,
+    OcrSpaceOptions,
 };
 pub use ppocr::{Ppocr, PpocrOptions, rows};
 pub use tesseract::{DEFAULT_PSM, DEFAULT_TIMEOUT, Prepare, Tesseract, parse_tsv};
@@ -75,7 +80,7 @@ pub trait OcrEngine: Send + Sync {
 }
 
 /// Recognised text: the whole text (LF line ends) and its lines, with boxes when known.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct OcrText {
     /// The text, lines separated by `\n`.
     pub text: String,
@@ -84,6 +89,22 @@ pub struct OcrText {
 }
 
 impl OcrText {
+    /// This text with `scrub` applied to the whole text and to every line (see
+    /// [`ApiKey::scrub`]).
+    pub fn scrubbed(self, scrub: &dyn Fn(&str) -> String) -> OcrText {
+        OcrText {
+            text: scrub(&self.text),
+            lines: self
+                .lines
+                .into_iter()
+                .map(|l| OcrLine {
+                    text: scrub(&l.text),
+                    ..l
+                })
+                .collect(),
+        }
+    }
+
     /// Appends a line to both `lines` and `text`.
     pub fn push_line(&mut self, line: OcrLine) {
         self.text.push_str(&line.text);
@@ -93,7 +114,7 @@ impl OcrText {
 }
 
 /// One recognised line.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OcrLine {
     /// The line's words separated by single spaces.
     pub text: String,
@@ -104,7 +125,7 @@ pub struct OcrLine {
 }
 
 /// A rectangle in image pixels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BoundingBox {
     /// Left edge.
     pub left: u32,

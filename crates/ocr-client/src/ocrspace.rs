@@ -1,11 +1,16 @@
-//! The OCR.space backend: `POST /parse/image` as multipart/form-data with an `apikey` header.
+//! The OCR.space backend: `POST /parse/image` as multipart/form-data with an `apikey` header;
+//! images over the plan's limit shrunk in memory, throttling and transient errors retried.
 
+use std::fmt;
 use std::path::Path;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use multipart_upload::{FilePart, Form, UploadError, Uploader};
+use retry::{Decision, RetryPolicy};
 
 use crate::envelope::interpret_answer;
+use crate::picture;
 use crate::{ApiKey, OcrEngine, OcrError, OcrText};
 
 /// The public OCR.space endpoint.
@@ -90,14 +95,103 @@ impl OcrSpaceOptions {
     }
 }
 
-/// An OCR.space client. The key travels only in the `apikey` header and is scrubbed from every
-/// error; files over the plan's limit are refused before any connection is made.
+/// What the client tells its observer ([`OcrSpace::on_notice`]) while it works; apps print it
+/// on stderr. Its `Display` is one line and never holds the key.
+#[derive(Debug)]
+pub enum Notice<'a> {
+    /// An image over the plan's limit is sent re-encoded ([`picture::shrink_to_jpeg`]); the file
+    /// itself is unchanged.
+    Shrunk {
+        /// The image.
+        path: &'a Path,
+        /// The plan's limit.
+        limit: u64,
+        /// What was done.
+        shrunk: &'a picture::Shrunk,
+    },
+    /// A try failed in a way worth another; the next starts after `wait`.
+    Retrying {
+        /// The image.
+        path: &'a Path,
+        /// Why the try failed (key scrubbed).
+        error: &'a OcrError,
+        /// How long the client waits.
+        wait: Duration,
+        /// The number of the coming try (2 for the first retry).
+        next_try: u32,
+        /// The most tries there will be.
+        max_tries: u32,
+    },
+}
+
+impl fmt::Display for Notice<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Notice::Shrunk {
+                path,
+                limit,
+                shrunk,
+            } => write!(
+                f,
+                "{}: {} bytes is over the OCR.space plan's {limit}-byte limit; sending it \
+                 re-encoded as a JPEG of {} bytes, {} x {} pixels (quality {}); the file is unchanged",
+                path.display(),
+                shrunk.original_bytes,
+                shrunk.jpeg.len(),
+                shrunk.width,
+                shrunk.height,
+                shrunk.quality
+            ),
+            Notice::Retrying {
+                path,
+                error,
+                wait,
+                next_try,
+                max_tries,
+            } => {
+                let wait = if *wait >= Duration::from_secs(1) {
+                    format!("{} s", wait.as_secs_f64().round())
+                } else {
+                    format!("{} ms", wait.as_millis())
+                };
+                let attempt = format!("attempt {next_try} of {max_tries}");
+                match error {
+                    OcrError::Throttled { .. } => write!(
+                        f,
+                        "OCR.space throttled this key; retrying in {wait} ({attempt})"
+                    ),
+                    OcrError::Status { status: 429, .. } => write!(
+                        f,
+                        "OCR.space answered 429 (too many requests); retrying in {wait} ({attempt})"
+                    ),
+                    other => write!(
+                        f,
+                        "{}: {other}; retrying in {wait} ({attempt})",
+                        path.display()
+                    ),
+                }
+            }
+        }
+    }
+}
+
+/// Receives [`Notice`]s; shared by every thread using the client.
+pub type NoticeFn = Arc<dyn Fn(&Notice<'_>) + Send + Sync>;
+
+/// An OCR.space client. The key travels only in the `apikey` header and is scrubbed, in every
+/// spelling ([`ApiKey::scrub`]), from every error and every text the server sends back; an image
+/// over the plan's limit is shrunk in memory, and a file that cannot be made to fit is refused
+/// before any connection is made. Throttling (403 "N number of times within S seconds"), 429,
+/// 5xx, network failures and errors saying "try again" are retried by a [`RetryPolicy`].
 #[derive(Clone)]
 pub struct OcrSpace {
     endpoint: String,
     key: ApiKey,
     options: OcrSpaceOptions,
     max_file_bytes: u64,
+    shrink: bool,
+    retry: RetryPolicy,
+    notice: Option<NoticeFn>,
     uploader: Uploader,
 }
 
@@ -108,6 +202,8 @@ impl std::fmt::Debug for OcrSpace {
             .field("key", &self.key)
             .field("options", &self.options)
             .field("max_file_bytes", &self.max_file_bytes)
+            .field("shrink", &self.shrink)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }
@@ -121,7 +217,30 @@ impl OcrSpace {
             key,
             options: OcrSpaceOptions::default(),
             max_file_bytes: FREE_PLAN_MAX_BYTES,
+            shrink: true,
+            retry: RetryPolicy::new().max_tries(4),
+            notice: None,
         }
+    }
+
+    /// Whether an image over the limit is re-encoded to fit (default) or refused.
+    pub fn shrink(mut self, yes: bool) -> OcrSpace {
+        self.shrink = yes;
+        self
+    }
+
+    /// The retry policy (default: 4 tries, waits as [`RetryPolicy::new`]);
+    /// [`RetryPolicy::no_retries`] makes every failure final.
+    pub fn retry(mut self, policy: RetryPolicy) -> OcrSpace {
+        self.retry = policy;
+        self
+    }
+
+    /// Tells `f` what the client does beyond a plain request: a shrunk image, a wait before a
+    /// retry.
+    pub fn on_notice(mut self, f: NoticeFn) -> OcrSpace {
+        self.notice = Some(f);
+        self
     }
 
     /// Posts to another endpoint (a paid plan's host, or a test server).
@@ -136,7 +255,7 @@ impl OcrSpace {
         self
     }
 
-    /// The largest file sent (default [`FREE_PLAN_MAX_BYTES`]).
+    /// The largest file sent (default [`FREE_PLAN_MAX_BYTES`]); larger images are shrunk.
     pub fn max_file_bytes(mut self, bytes: u64) -> OcrSpace {
         self.max_file_bytes = bytes;
         self
@@ -156,16 +275,39 @@ impl OcrSpace {
     fn upload_error(&self, image: &Path, err: UploadError) -> OcrError {
         let url = self.key.scrub(&self.endpoint);
         match err {
-            UploadError::Status { status, body, .. } => {
-                match interpret_answer(status, &self.key.scrub(&body), &url) {
-                    Err(e) => e,
-                    Ok(_) => OcrError::Status {
-                        url,
-                        status,
-                        body: String::new(),
-                    },
-                }
-            }
+            UploadError::Status {
+                status,
+                body,
+                retry_after,
+                ..
+            } => match interpret_answer(status, &body, &url) {
+                Err(OcrError::Throttled {
+                    url,
+                    max_requests,
+                    window,
+                    ..
+                }) => OcrError::Throttled {
+                    url,
+                    max_requests,
+                    window,
+                    retry_after,
+                },
+                Err(OcrError::Status {
+                    url, status, body, ..
+                }) => OcrError::Status {
+                    url,
+                    status,
+                    body,
+                    retry_after,
+                },
+                Err(e) => e,
+                Ok(_) => OcrError::Status {
+                    url,
+                    status,
+                    body: String::new(),
+                    retry_after,
+                },
+            },
             UploadError::Timeout { .. } => OcrError::Timeout { url },
             UploadError::Network { source, .. } => OcrError::Network {
                 url,
@@ -210,14 +352,18 @@ fn error_chain(err: &dyn std::error::Error) -> String {
     text
 }
 
-impl OcrEngine for OcrSpace {
-    fn name(&self) -> &'static str {
-        "ocrspace"
-    }
+/// What is sent for one image: the file as it is, or its shrunk JPEG.
+enum Payload {
+    File,
+    Shrunk(picture::Shrunk),
+}
 
-    fn recognize(&self, image: &Path) -> Result<OcrText, OcrError> {
-        let size = match std::fs::metadata(image) {
-            Ok(m) => m.len(),
+impl OcrSpace {
+    /// Checks the file and decides what to send: the file itself when it is within the limit,
+    /// else its shrunk JPEG (said to the observer), else a refusal.
+    fn payload(&self, image: &Path) -> Result<Payload, OcrError> {
+        let meta = match std::fs::metadata(image) {
+            Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(OcrError::ImageNotFound {
                     path: image.to_path_buf(),
@@ -230,19 +376,62 @@ impl OcrEngine for OcrSpace {
                 });
             }
         };
-        if size > self.max_file_bytes {
-            return Err(OcrError::FileTooLarge {
-                path: image.to_path_buf(),
-                limit: self.max_file_bytes,
-                actual: size,
-            });
-        }
-        let part = FilePart::from_path("file", image).map_err(|e| match e {
-            UploadError::Refused(binary_io::Error::NotFound { path }) => {
-                OcrError::ImageNotFound { path }
-            }
-            other => self.upload_error(image, other),
+        // A FIFO or a device is refused before anything opens it (decoding would block).
+        binary_io::check_regular(image, &meta).map_err(|source| OcrError::NotAFile {
+            path: image.to_path_buf(),
+            source,
         })?;
+        let size = meta.len();
+        if size <= self.max_file_bytes {
+            return Ok(Payload::File);
+        }
+        let too_large = || OcrError::FileTooLarge {
+            path: image.to_path_buf(),
+            limit: self.max_file_bytes,
+            actual: size,
+        };
+        if !self.shrink {
+            return Err(too_large());
+        }
+        match picture::shrink_to_jpeg(image, self.max_file_bytes) {
+            Ok(shrunk) => {
+                self.notify(&Notice::Shrunk {
+                    path: image,
+                    limit: self.max_file_bytes,
+                    shrunk: &shrunk,
+                });
+                Ok(Payload::Shrunk(shrunk))
+            }
+            // Not an image the decoder reads (a PDF, a broken file): refused for its size, as
+            // before there was shrinking.
+            Err(OcrError::ImageDecode { .. }) => Err(too_large()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn notify(&self, notice: &Notice<'_>) {
+        if let Some(f) = &self.notice {
+            f(notice);
+        }
+    }
+
+    /// One request.
+    fn send_once(&self, image: &Path, payload: &Payload) -> Result<OcrText, OcrError> {
+        let part = match payload {
+            Payload::File => FilePart::from_path("file", image).map_err(|e| match e {
+                UploadError::Refused(binary_io::Error::NotFound { path }) => {
+                    OcrError::ImageNotFound { path }
+                }
+                other => self.upload_error(image, other),
+            })?,
+            Payload::Shrunk(shrunk) => {
+                let stem = image
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "image".to_string());
+                FilePart::from_bytes("file", format!("{stem}.jpg"), shrunk.jpeg.clone())
+            }
+        };
         let Some(sniffed_filetype) = filetype(part.kind()) else {
             return Err(OcrError::UnsupportedFileType {
                 path: image.to_path_buf(),
@@ -251,9 +440,12 @@ impl OcrEngine for OcrSpace {
         };
         let mut form = Form::new();
         for (name, value) in self.options.fields() {
+            if name == "filetype" && matches!(payload, Payload::Shrunk(_)) {
+                continue;
+            }
             form = form.text(name, value);
         }
-        if self.options.filetype.is_none() {
+        if self.options.filetype.is_none() || matches!(payload, Payload::Shrunk(_)) {
             // The server goes by the file name's extension unless told; the bytes are surer.
             form = form.text("filetype", sniffed_filetype);
         }
@@ -264,9 +456,47 @@ impl OcrEngine for OcrSpace {
             .map_err(|e| self.upload_error(image, e))?;
         interpret_answer(
             response.status,
-            &self.key.scrub(&response.text()),
+            &response.text(),
             &self.key.scrub(&self.endpoint),
         )
+    }
+}
+
+impl OcrEngine for OcrSpace {
+    fn name(&self) -> &'static str {
+        "ocrspace"
+    }
+
+    fn recognize(&self, image: &Path) -> Result<OcrText, OcrError> {
+        let scrub = |text: &str| self.key.scrub(text);
+        let payload = self.payload(image)?;
+        let started = Instant::now();
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            // Scrubbed after the server's JSON is decoded: an escaped echo of the key is caught
+            // in its decoded form, and an unescaped body in its raw one.
+            let error = match self.send_once(image, &payload) {
+                Ok(text) => return Ok(text.scrubbed(&scrub)),
+                Err(e) => e.scrubbed(&scrub),
+            };
+            match self
+                .retry
+                .decide(&error, tries, started.elapsed(), fastrand::f64())
+            {
+                Decision::RetryIn(wait) => {
+                    self.notify(&Notice::Retrying {
+                        path: image,
+                        error: &error,
+                        wait,
+                        next_try: tries + 1,
+                        max_tries: self.retry.tries(),
+                    });
+                    std::thread::sleep(wait);
+                }
+                Decision::GiveUp(_) => return Err(error),
+            }
+        }
     }
 }
 

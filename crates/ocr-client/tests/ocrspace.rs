@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ocr_client::{ApiKey, FREE_PLAN_MAX_BYTES, OcrEngine, OcrError, OcrSpace};
+use retry::RetryPolicy;
 use testbed::Testbed;
 
 const KEY: &str = "K3y-s3cr3t-4-tests";
@@ -18,8 +19,10 @@ fn image(dir: &tempfile::TempDir, size: usize) -> PathBuf {
     path
 }
 
+/// One answer per request: retries are tested in `ocrspace_resilience.rs`.
 fn client(server: &Testbed, scenario: &str) -> OcrSpace {
     OcrSpace::new(ApiKey::new(KEY))
+        .retry(RetryPolicy::no_retries())
         .endpoint(server.url(&format!("/parse/image?scenario={scenario}")))
 }
 
@@ -140,6 +143,7 @@ fn invalid_key_is_refused_as_invalid_key() {
     let server = Testbed::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let err = OcrSpace::new(ApiKey::new("invalid"))
+        .retry(RetryPolicy::no_retries())
         .endpoint(server.url("/parse/image"))
         .recognize(&image(&dir, 500))
         .unwrap_err();
@@ -191,6 +195,7 @@ fn key_in_the_endpoint_url_is_scrubbed_from_errors() {
     let server = Testbed::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let err = OcrSpace::new(ApiKey::new(KEY))
+        .retry(RetryPolicy::no_retries())
         .endpoint(server.url(&format!("/parse/image?scenario=throttled&note={KEY}")))
         .recognize(&image(&dir, 500))
         .unwrap_err();
@@ -208,6 +213,7 @@ fn closed_port_is_a_network_error() {
     };
     let dir = tempfile::tempdir().unwrap();
     let err = OcrSpace::new(ApiKey::new(KEY))
+        .retry(RetryPolicy::no_retries())
         .endpoint(format!("http://127.0.0.1:{port}/parse/image"))
         .recognize(&image(&dir, 500))
         .unwrap_err();
@@ -220,6 +226,7 @@ fn slow_server_past_the_timeout_is_a_timeout() {
     let server = Testbed::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let err = OcrSpace::new(ApiKey::new(KEY))
+        .retry(RetryPolicy::no_retries())
         .endpoint(server.url("/upload?delay_ms=3000"))
         .timeout(Duration::from_millis(300))
         .recognize(&image(&dir, 500))

@@ -124,6 +124,14 @@ pub(crate) fn parse_image(shared: &Shared, req: &Request, body: &mut BodyReader<
     match scenario.as_str() {
         "throttled" => return Response::text(403, THROTTLED_TEXT),
         "invalid-key" => return envelope(403, INVALID_KEY),
+        "echo-key" | "echo-key-error" | "echo-key-500" => {
+            return echo_key(&scenario, &key, req.query_param("spelling").as_deref());
+        }
+        "throttle-first" | "too-many" | "try-again" => {
+            if let Some(refusal) = refuse_first(shared, req, &scenario, &key) {
+                return refusal;
+            }
+        }
         _ => {}
     }
     let Some(file) = form.files.iter().find(|f| f.head.name == "file") else {
@@ -144,14 +152,119 @@ pub(crate) fn parse_image(shared: &Shared, req: &Request, body: &mut BodyReader<
         "partial" => envelope(200, PARTIAL),
         "error" => envelope(200, ERROR_PARAMETER),
         "timeout" => envelope(200, TIMEOUT),
-        "echo-text" => {
-            let text = form.field("text_hint").unwrap_or(DEFAULT_ECHO_TEXT);
+        "echo-text" | "throttle-first" | "too-many" | "try-again" => {
+            let query_hint = req.query_param("text_hint");
+            let text = form
+                .field("text_hint")
+                .or(query_hint.as_deref())
+                .unwrap_or(DEFAULT_ECHO_TEXT);
             let mut value: Value = serde_json::from_str(SUCCESS).expect("vendored JSON parses");
             value["ParsedResults"][0]["ParsedText"] = Value::String(text.to_string());
             Response::new(200, JSON, value.to_string())
         }
         other => Response::error(400, format!("unknown scenario {other:?}")),
     }
+}
+
+/// `throttle-first`, `too-many`, `try-again`: the first `n` requests (query, default 2) of this
+/// scenario and key are refused the way OCR.space refuses under load; later ones pass.
+///
+/// - `throttle-first`: 403 with the throttle text for "maximum n number of times within
+///   `window` seconds" (query `window`, default 1), no Retry-After.
+/// - `too-many`: 429 with `Retry-After: after` (query, default 1).
+/// - `try-again`: 200 with an error envelope whose message says to try again later (the wording
+///   is reconstructed: OCR.space's E500 family asks clients to retry).
+fn refuse_first(shared: &Shared, req: &Request, scenario: &str, key: &str) -> Option<Response> {
+    let n = req.query_num("n").unwrap_or(2);
+    let seen = {
+        let mut counts = crate::server::lock(&shared.ocr_windows);
+        let calls = counts.entry(format!("\0{scenario}\0{key}")).or_default();
+        calls.push_back(Instant::now());
+        calls.len() as u64
+    };
+    if seen > n {
+        return None;
+    }
+    Some(match scenario {
+        "throttle-first" => Response::text(
+            403,
+            format!(
+                "You may only perform this action upto maximum {n} number of times within {} seconds",
+                req.query_num("window").unwrap_or(1)
+            ),
+        ),
+        "too-many" => Response::text(429, "Too Many Requests").with_header(
+            "Retry-After",
+            req.query_num("after").unwrap_or(1).to_string(),
+        ),
+        _ => {
+            let body = json!({
+                "OCRExitCode": 4,
+                "IsErroredOnProcessing": true,
+                "ErrorMessage": ["E500: The OCR engine is busy. Please try again later."],
+                "ErrorDetails": "",
+                "ProcessingTimeInMilliseconds": "3",
+            });
+            Response::new(200, JSON, body.to_string())
+        }
+    })
+}
+
+/// A hostile server that echoes the API key back JSON-escaped, so that only a client that
+/// decodes before it redacts keeps it out of its output. `spelling` (query): `unicode` escapes
+/// every character as `\uXXXX`; `mixed` (default) escapes every other character in upper-case
+/// hex and writes `/` as `\/`.
+///
+/// - `echo-key`: 200, success; the key is in `ParsedText` (as a merchant line) and in a word.
+/// - `echo-key-error`: 200, an error envelope with the key in `ErrorMessage` and `ErrorDetails`.
+/// - `echo-key-500`: 500 with a JSON body holding the key (shown raw by clients).
+fn echo_key(scenario: &str, key: &str, spelling: Option<&str>) -> Response {
+    let escaped: String = key
+        .chars()
+        .enumerate()
+        .map(|(i, c)| match (spelling, c) {
+            (Some("unicode"), _) => escape_char(c, false),
+            (_, '/') => "\\/".to_string(),
+            (_, c) if i % 2 == 0 => escape_char(c, true),
+            (_, '"') => "\\\"".to_string(),
+            (_, '\\') => "\\\\".to_string(),
+            (_, c) => c.to_string(),
+        })
+        .collect();
+    match scenario {
+        "echo-key" => {
+            let body = format!(
+                r#"{{"ParsedResults":[{{"TextOverlay":{{"Lines":[{{"Words":[{{"WordText":"{escaped}","Left":1,"Top":1,"Height":9,"Width":90}}]}}],"HasOverlay":true}},"FileParseExitCode":1,"ParsedText":"{escaped}\r\nTOTAL 12.50\r\n","ErrorMessage":"","ErrorDetails":""}}],"OCRExitCode":1,"IsErroredOnProcessing":false,"ErrorMessage":null,"ProcessingTimeInMilliseconds":"5"}}"#
+            );
+            Response::new(200, JSON, body)
+        }
+        "echo-key-error" => {
+            let body = format!(
+                r#"{{"OCRExitCode":99,"IsErroredOnProcessing":true,"ErrorMessage":["E201: API key {escaped} is not valid for this plan"],"ErrorDetails":"key={escaped}","ProcessingTimeInMilliseconds":"0"}}"#
+            );
+            Response::new(200, JSON, body)
+        }
+        _ => Response::new(
+            500,
+            JSON,
+            format!(r#"{{"error":"internal error for apikey {escaped}"}}"#),
+        ),
+    }
+}
+
+/// `c` as a JSON `\uXXXX` escape (a surrogate pair outside the BMP).
+fn escape_char(c: char, upper: bool) -> String {
+    let mut units = [0u16; 2];
+    c.encode_utf16(&mut units)
+        .iter()
+        .map(|u| {
+            if upper {
+                format!("\\u{u:04X}")
+            } else {
+                format!("\\u{u:04x}")
+            }
+        })
+        .collect()
 }
 
 /// The recorded answer for an image with this SHA-256, if the testbed was given a folder of
