@@ -232,15 +232,19 @@ impl Ppocr {
             path: path.to_path_buf(),
             reason,
         };
+        let (work, scale) = picture::fit_within(img.clone(), self.options.max_side);
+        let (work, pad_top) = letterbox(work);
+        let t0 = std::time::Instant::now();
+        let quads = {
+            // Taken outside the inference pool: a pool thread waiting on it could be the one
+            // that holds it, further up its stack (rayon runs queued jobs while it waits).
+            // A caller thread that already holds it (a rayon worker of another pool that
+            // picked up a second image while waiting) goes ahead without it.
+            let _one_at_a_time = DetectionTurn::take(&self.detecting);
+            self.pool.run(|| self.detect(&work)).map_err(fail)?
+        };
+        let t1 = std::time::Instant::now();
         self.pool.run(|| {
-            let (work, scale) = picture::fit_within(img.clone(), self.options.max_side);
-            let (work, pad_top) = letterbox(work);
-            let t0 = std::time::Instant::now();
-            let quads = {
-                let _one_at_a_time = self.detecting.lock().unwrap_or_else(|e| e.into_inner());
-                self.detect(&work).map_err(fail)?
-            };
-            let t1 = std::time::Instant::now();
             let mut crops: Vec<Crop> = quads.iter().map(Crop::from_quad).collect();
             if self.options.use_cls && !crops.is_empty() {
                 self.classify(&work, &mut crops).map_err(fail)?;
@@ -503,6 +507,36 @@ impl OcrEngine for Ppocr {
     fn recognize(&self, image: &Path) -> Result<OcrText, OcrError> {
         let img = picture::load_rgb(image)?;
         self.recognize_image(&img, image)
+    }
+}
+
+/// The right to run detection, held by one thread at a time; see [`Ppocr::recognize_image`].
+struct DetectionTurn<'a> {
+    _guard: Option<std::sync::MutexGuard<'a, ()>>,
+}
+
+thread_local! {
+    static HOLDS_DETECTION_TURN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+impl<'a> DetectionTurn<'a> {
+    fn take(lock: &'a std::sync::Mutex<()>) -> DetectionTurn<'a> {
+        if HOLDS_DETECTION_TURN.get() {
+            return DetectionTurn { _guard: None };
+        }
+        let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+        HOLDS_DETECTION_TURN.set(true);
+        DetectionTurn {
+            _guard: Some(guard),
+        }
+    }
+}
+
+impl Drop for DetectionTurn<'_> {
+    fn drop(&mut self) {
+        if self._guard.is_some() {
+            HOLDS_DETECTION_TURN.set(false);
+        }
     }
 }
 
