@@ -101,7 +101,9 @@ pub fn run(mut args: pico_args::Arguments) -> Result<()> {
     )?;
     std::fs::remove_file(&small_out).ok();
 
-    println!("\ndownload of {size} bytes from nginx to disk ({rounds} rounds):");
+    println!(
+        "\ndownload of {size} bytes from nginx to disk, {rounds} rounds (× curl, the same run):"
+    );
     ratio_table(&rows, "curl", size);
     let fw_walls = rows[0].1;
     let (ratio, median) = fw_walls.ratios(&rows[1].1);

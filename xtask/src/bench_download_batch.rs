@@ -69,7 +69,7 @@ pub fn run(mut args: pico_args::Arguments) -> Result<()> {
     )?;
     let big = compare(&dir, &state, &nginx, &fw, "big", &big_names, rounds, true)?;
 
-    println!("\nbatch download from nginx ({rounds} rounds):");
+    println!("\nbatch download from nginx, {rounds} rounds (× {CURL}, the same run):");
     println!(
         "  {files} small files ({:.1} MiB):",
         small_total as f64 / 1048576.0

@@ -33,7 +33,7 @@ pub fn run(mut args: pico_args::Arguments) -> Result<()> {
     let tus = bench_tus(&fw, &dir)?;
 
     println!(
-        "\nput: 1 GiB, fw-upload --put vs curl -T to nginx WebDAV PUT, {runs} alternating runs each"
+        "\nput: 1 GiB to nginx WebDAV PUT, {runs} alternating runs each (× curl -T, the same run)"
     );
     ratio_table(&put, CURL, 1024 * MIB);
     println!("\ntus: 256 MiB to @tus/server, SIGKILLed at half, rerun");

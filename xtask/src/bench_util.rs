@@ -165,8 +165,9 @@ pub(crate) fn median<T: Ord + Copy + Default>(mut values: Vec<T>) -> T {
     values.get(values.len() / 2).copied().unwrap_or_default()
 }
 
-/// One line per tool: best and median wall, each against `reference`'s (a peer measured in the
-/// same run), throughput of `bytes` at the best wall, and peak RSS.
+/// One line per tool: best and median wall, each as a multiple of `reference`'s (a peer measured
+/// in the same run; the caller's heading names it), throughput of `bytes` at the best wall, and
+/// peak RSS.
 pub(crate) fn ratio_table(rows: &[(String, Walls)], reference: &str, bytes: u64) {
     let Some((_, peer)) = rows.iter().find(|(name, _)| name == reference) else {
         return;
@@ -175,7 +176,7 @@ pub(crate) fn ratio_table(rows: &[(String, Walls)], reference: &str, bytes: u64)
     for (name, w) in rows {
         let (best, median) = w.ratios(peer);
         println!(
-            "  {name:<width$}  best {:>7.3} s ({best:.2}× {reference})  median {:>7.3} s ({median:.2}×)  {:>7.1} MiB/s  peak RSS {}",
+            "    {name:<width$}  best {:>7.3} s ({best:.2}×)  median {:>7.3} s ({median:.2}×)  {:>7.1} MiB/s  peak RSS {}",
             w.best.as_secs_f64(),
             w.median.as_secs_f64(),
             bytes as f64 / MIB as f64 / w.best.as_secs_f64(),
