@@ -6,7 +6,7 @@
 use crate::util;
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -31,7 +31,7 @@ pub fn run(mut args: pico_args::Arguments) -> Result<()> {
         "-p",
         "fw-testbed",
     ]))?;
-    let bin = target_dir().join("release");
+    let bin = crate::bench_util::target_dir().join("release");
 
     util::step(&format!("writing {FILES} files of {FILE_SIZE} bytes"));
     let scratch = util::scratch("bench-batch")?;
@@ -93,12 +93,6 @@ pub fn run(mut args: pico_args::Arguments) -> Result<()> {
 
 fn verdict(ok: bool) -> &'static str {
     if ok { "ok" } else { "OVER BUDGET" }
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| util::root().join("target"))
 }
 
 /// Deterministic, distinct files (kept between runs when already complete).

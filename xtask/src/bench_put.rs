@@ -8,7 +8,10 @@
 //!   run SIGKILLed once the server holds half of it, then the same command again. Budgets: the
 //!   stored file is identical and the server read at most 1.15× the file's size in total.
 
-use crate::bench_upload::{ensure_file, target_dir, warm_page_cache};
+use crate::bench_util::{
+    MIB, Walls, load_average, measure_ok, random_file, ratio_table, release_binary, require_curl,
+    rotated, sync, verdict, warm_page_cache,
+};
 use crate::{deps, util};
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
@@ -17,44 +20,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const MIB: u64 = 1024 * 1024;
 const RSS_BUDGET_KIB: u64 = 16 * 1024;
 
 /// Runs the task. Options: `--runs N` (PUT runs per tool, default 3).
 pub fn run(mut args: pico_args::Arguments) -> Result<()> {
     let runs: usize = args.opt_value_from_str("--runs")?.unwrap_or(3).max(1);
     util::reject_rest(args)?;
-    if !util::have("curl") {
-        bail!("curl is needed as the peer to measure against (apt-get install curl)");
-    }
-    util::step("building fw-upload (release)");
-    util::run(Command::new("cargo").current_dir(util::root()).args([
-        "build",
-        "--release",
-        "--quiet",
-        "-p",
-        "fw-upload",
-    ]))?;
-    let fw = target_dir().join("release").join("fw-upload");
+    require_curl()?;
+    let fw = release_binary("fw-upload")?;
     let dir = util::scratch("bench-put")?;
     let put = bench_put(&fw, &dir, runs)?;
     let tus = bench_tus(&fw, &dir)?;
 
     println!(
-        "\nput: 1 GiB, fw-upload --put vs curl -T to nginx WebDAV PUT, {runs} alternating runs each"
+        "\nput: 1 GiB to nginx WebDAV PUT, {runs} alternating runs each (× curl -T, the same run)"
     );
-    println!(
-        "  curl wall best {:.3} s, median {:.3} s; peak RSS {}",
-        put.curl_best.as_secs_f64(),
-        put.curl_median.as_secs_f64(),
-        util::mib(put.curl_rss)
-    );
-    println!(
-        "  fw   wall best {:.3} s, median {:.3} s; peak RSS {}",
-        put.fw_best.as_secs_f64(),
-        put.fw_median.as_secs_f64(),
-        util::mib(put.fw_rss)
-    );
+    ratio_table(&put, CURL, 1024 * MIB);
     println!("\ntus: 256 MiB to @tus/server, SIGKILLed at half, rerun");
     println!(
         "  killed at {} stored; rerun resumed from {} in {:.3} s; server read {} bytes = {:.3}× the file; peak RSS {} (killed run), {} (rerun)",
@@ -66,16 +47,9 @@ pub fn run(mut args: pico_args::Arguments) -> Result<()> {
         util::mib(tus.killed_rss),
         util::mib(tus.rerun_rss)
     );
-    println!(
-        "\nload average (1 min) {}",
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .split_whitespace()
-            .next()
-            .unwrap_or("?")
-    );
-    let best = put.fw_best.as_secs_f64() / put.curl_best.as_secs_f64();
-    let median = put.fw_median.as_secs_f64() / put.curl_median.as_secs_f64();
+    println!("\nload average (1 min) {}", load_average());
+    let fw_walls = put[1].1;
+    let (best, median) = fw_walls.ratios(&put[0].1);
     let read = tus.server_read as f64 / tus.size as f64;
     println!("budgets:");
     verdict(
@@ -87,8 +61,11 @@ pub fn run(mut args: pico_args::Arguments) -> Result<()> {
         &format!("PUT 1 GiB wall {median:.2}× curl -T, median of {runs} (≤ 1.10×)"),
     );
     verdict(
-        put.fw_rss < RSS_BUDGET_KIB,
-        &format!("PUT peak RSS {} (< 16 MiB)", util::mib(put.fw_rss)),
+        fw_walls.peak_rss_kib < RSS_BUDGET_KIB,
+        &format!(
+            "PUT peak RSS {} (< 16 MiB)",
+            util::mib(fw_walls.peak_rss_kib)
+        ),
     );
     verdict(
         true,
@@ -107,22 +84,12 @@ pub fn run(mut args: pico_args::Arguments) -> Result<()> {
     Ok(())
 }
 
-fn verdict(ok: bool, what: &str) {
-    println!("  {} {what}", if ok { "ok  " } else { "OVER" });
-}
+const CURL: &str = "curl -T";
 
-struct PutFigures {
-    curl_best: Duration,
-    curl_median: Duration,
-    curl_rss: u64,
-    fw_best: Duration,
-    fw_median: Duration,
-    fw_rss: u64,
-}
-
-fn bench_put(fw: &Path, dir: &Path, runs: usize) -> Result<PutFigures> {
+/// PUTs the 1 GiB file `runs` times with each tool; curl's walls then fw-upload's.
+fn bench_put(fw: &Path, dir: &Path, runs: usize) -> Result<Vec<(String, Walls)>> {
     util::step("PUT: making the 1 GiB file (once) and starting nginx with WebDAV PUT");
-    let file = ensure_file(&dir.join("1GiB.bin"), 1024 * MIB)?;
+    let file = random_file(&dir.join("1GiB.bin"), 1024 * MIB, 1024 * MIB)?;
     // nginx stores each PUT in a file: on a disk, the wall time is the disk's (1 GiB writes
     // measured 7.8 s to 17 s for either tool in one run, whoever inherited the other's
     // writeback). In RAM (tmpfs) it is the clients'.
@@ -133,55 +100,39 @@ fn bench_put(fw: &Path, dir: &Path, runs: usize) -> Result<PutFigures> {
     };
     warm_page_cache(&file)?;
     let original = sha256(&file)?;
-    let mut curl = Vec::new();
-    let mut fw_runs = Vec::new();
-    for i in 0..runs {
-        let order = if i % 2 == 0 {
-            [true, false]
+    let measured = rotated(2, runs, |tool, _| {
+        let is_curl = tool == 0;
+        let name = if is_curl { "curl.bin" } else { "fw.bin" };
+        // Neither tool inherits the other's (or anyone's) dirty pages.
+        sync()?;
+        let url = nginx.url(&format!("/dav/{name}"));
+        let measured = if is_curl {
+            measure_ok(
+                "curl",
+                Command::new("curl")
+                    .args(["-s", "-f", "-o", "/dev/null", "-T"])
+                    .arg(&file)
+                    .arg(&url)
+                    .stdin(Stdio::null()),
+            )?
         } else {
-            [false, true]
+            measure_ok(
+                "fw-upload",
+                Command::new(fw)
+                    .args(["-q", "--progress", "never", "--put", &url])
+                    .arg(&file)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null()),
+            )?
         };
-        for is_curl in order {
-            let name = if is_curl { "curl.bin" } else { "fw.bin" };
-            // Neither tool inherits the other's (or anyone's) dirty pages.
-            util::run(&mut Command::new("sync"))?;
-            let url = nginx.url(&format!("/dav/{name}"));
-            let measured = if is_curl {
-                util::measure(
-                    Command::new("curl")
-                        .args(["-s", "-f", "-o", "/dev/null", "-T"])
-                        .arg(&file)
-                        .arg(&url)
-                        .stdin(Stdio::null()),
-                )?
-            } else {
-                util::measure(
-                    Command::new(fw)
-                        .args(["-q", "--progress", "never", "--put", &url])
-                        .arg(&file)
-                        .stdin(Stdio::null())
-                        .stdout(Stdio::null()),
-                )?
-            };
-            if !measured.success {
-                bail!(
-                    "{} failed during the bench",
-                    if is_curl { "curl" } else { "fw-upload" }
-                );
-            }
-            eprintln!(
-                "  {:<9} wall {:.3} s  peak RSS {}",
-                if is_curl { "curl" } else { "fw-upload" },
-                measured.wall.as_secs_f64(),
-                util::mib(measured.peak_rss_kib)
-            );
-            if is_curl {
-                curl.push(measured);
-            } else {
-                fw_runs.push(measured);
-            }
-        }
-    }
+        eprintln!(
+            "  {:<9} wall {:.3} s  peak RSS {}",
+            if is_curl { "curl" } else { "fw-upload" },
+            measured.wall.as_secs_f64(),
+            util::mib(measured.peak_rss_kib)
+        );
+        Ok(measured)
+    })?;
     for name in ["curl.bin", "fw.bin"] {
         let stored = nginx.dav_root().join("dav").join(name);
         if sha256(&stored)? != original {
@@ -192,16 +143,10 @@ fn bench_put(fw: &Path, dir: &Path, runs: usize) -> Result<PutFigures> {
     if store.starts_with("/dev/shm") {
         std::fs::remove_dir_all(&store)?;
     }
-    let (curl_best, curl_median, curl_rss) = summary(&curl);
-    let (fw_best, fw_median, fw_rss) = summary(&fw_runs);
-    Ok(PutFigures {
-        curl_best,
-        curl_median,
-        curl_rss,
-        fw_best,
-        fw_median,
-        fw_rss,
-    })
+    Ok(vec![
+        (CURL.to_string(), Walls::of(&measured[0])),
+        ("fw-upload --put".to_string(), Walls::of(&measured[1])),
+    ])
 }
 
 /// A fresh folder on /dev/shm (tmpfs) when it has room for the two stored copies and nginx's
@@ -227,13 +172,6 @@ fn memory_folder() -> Option<PathBuf> {
     Some(dir)
 }
 
-fn summary(runs: &[util::Measured]) -> (Duration, Duration, u64) {
-    let mut walls: Vec<Duration> = runs.iter().map(|m| m.wall).collect();
-    walls.sort();
-    let rss = runs.iter().map(|m| m.peak_rss_kib).max().unwrap_or(0);
-    (walls[0], walls[walls.len() / 2], rss)
-}
-
 struct TusFigures {
     size: u64,
     stored_at_kill: u64,
@@ -247,7 +185,7 @@ struct TusFigures {
 fn bench_tus(fw: &Path, dir: &Path) -> Result<TusFigures> {
     util::step("tus: making the 256 MiB file (once), installing and starting @tus/server");
     let size = 256 * MIB;
-    let file = ensure_file(&dir.join("256MiB.bin"), size)?;
+    let file = random_file(&dir.join("256MiB.bin"), size, size)?;
     // Installed where testbed's TusServer looks by default (target/xtask/npm/node_modules).
     deps::tus_server()?;
     let store = dir.join("tus-store");

@@ -182,13 +182,8 @@ fn scans() -> Result<Vec<PathBuf>> {
     Ok(images)
 }
 
-/// Where cargo puts build output (CARGO_TARGET_DIR or target/).
-pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|p| if p.is_absolute() { p } else { root().join(p) })
-        .unwrap_or_else(|| root().join("target"))
-}
+/// Where cargo puts build output (the evaluation finds fw-scan through it too).
+pub(crate) use crate::bench_util::target_dir;
 
 /// One fw-scan run over `images` with `workers`; fails unless every image scanned.
 fn scan(fw_scan: &PathBuf, images: &[PathBuf], workers: usize) -> Result<Duration> {

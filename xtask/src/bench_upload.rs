@@ -4,14 +4,16 @@
 //! Budgets (ARCHITECTURE.md): wall ≤ 1.0× curl; peak RSS ≤ 16 MiB; the 1 GiB run's peak RSS within
 //! 2 MiB of the 10 MiB run's.
 
+use crate::bench_util::{
+    MIB, load_average, median, random_file, release_binary, require_curl, rotated, start_nginx,
+    verdict, warm_page_cache,
+};
 use crate::util::{self, Measured};
-use anyhow::{Context, Result, bail};
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use anyhow::Result;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const MIB: u64 = 1024 * 1024;
 const RSS_BUDGET_KIB: u64 = 16 * 1024;
 const RSS_FLAT_KIB: u64 = 2 * 1024;
 
@@ -31,33 +33,19 @@ pub fn run(mut args: pico_args::Arguments) -> Result<()> {
     let runs: usize = args.opt_value_from_str("--runs")?.unwrap_or(7).max(1);
     let verbose = args.contains(["-v", "--verbose"]);
     util::reject_rest(args)?;
-    if !util::have("curl") {
-        bail!("curl is needed as the peer to measure against (apt-get install curl)");
-    }
-
-    util::step("building fw-upload (release)");
-    util::run(Command::new("cargo").current_dir(util::root()).args([
-        "build",
-        "--release",
-        "--quiet",
-        "-p",
-        "fw-upload",
-    ]))?;
-    let fw = target_dir().join("release").join("fw-upload");
+    require_curl()?;
+    let fw = release_binary("fw-upload")?;
 
     util::step("making test files (once)");
     let dir = util::scratch("bench-upload")?;
-    let small = ensure_file(&dir.join("10MiB.bin"), 10 * MIB)?;
-    let large = ensure_file(&dir.join("1GiB.bin"), 1024 * MIB)?;
+    let small = random_file(&dir.join("10MiB.bin"), 10 * MIB, 10 * MIB)?;
+    let large = random_file(&dir.join("1GiB.bin"), 1024 * MIB, 1024 * MIB)?;
 
-    util::step("starting nginx (reads and discards request bodies)");
-    let Some(nginx) = testbed::peers::Nginx::start(
+    // nginx reads and discards the request bodies.
+    let nginx = start_nginx(
         &dir.join("nginx"),
-        "",
         "location = /upload { client_max_body_size 0; return 200 \"ok\\n\"; }",
-    ) else {
-        bail!("nginx is needed (apt-get install nginx-light, or set FILEWIRE_NGINX)");
-    };
+    )?;
     let url = nginx.url("/upload");
     let nginx_pid = std::fs::read_to_string(dir.join("nginx").join("nginx.pid"))
         .ok()
@@ -68,49 +56,38 @@ pub fn run(mut args: pico_args::Arguments) -> Result<()> {
     for (label, path, size) in [("10 MiB", &small, 10 * MIB), ("1 GiB", &large, 1024 * MIB)] {
         warm_page_cache(path)?;
         util::step(&format!("{label}: {runs} run(s) each, interleaved"));
-        let mut curl_runs = Vec::new();
-        let mut fw_runs = Vec::new();
-        for i in 0..runs {
-            // Alternate who goes first so that neither always inherits the other's aftermath
-            // (nginx still discarding the tail of the previous body).
-            let order = if i % 2 == 0 {
-                [true, false]
+        // curl first in even rounds, fw-upload in odd ones, so that neither always inherits the
+        // other's aftermath (nginx still discarding the tail of the previous body).
+        let results = rotated(2, runs, |tool, _| {
+            let is_curl = tool == 0;
+            let before = nginx_pid.map(process_cpu).unwrap_or_default();
+            let mut run = if is_curl {
+                measure_curl(path, &url)?
             } else {
-                [false, true]
+                measure_fw(&fw, path, &url)?
             };
-            for is_curl in order {
-                let before = nginx_pid.map(process_cpu).unwrap_or_default();
-                let mut run = if is_curl {
-                    measure_curl(path, &url)?
-                } else {
-                    measure_fw(&fw, path, &url)?
-                };
-                // The client is done once its last bytes are in the socket buffers; nginx may
-                // still be discarding megabytes. Let it finish so runs do not overlap.
-                if let Some(pid) = nginx_pid {
-                    run.nginx_cpu = wait_idle(pid).saturating_sub(before);
-                }
-                if verbose {
-                    eprintln!(
-                        "  {:<9} wall {:.3} s  client CPU {:.3} s  nginx CPU {:.3} s",
-                        if is_curl { "curl" } else { "fw-upload" },
-                        run.measured.wall.as_secs_f64(),
-                        run.cpu.as_secs_f64(),
-                        run.nginx_cpu.as_secs_f64()
-                    );
-                }
-                if is_curl {
-                    curl_runs.push(run);
-                } else {
-                    fw_runs.push(run);
-                }
+            // The client is done once its last bytes are in the socket buffers; nginx may
+            // still be discarding megabytes. Let it finish so runs do not overlap.
+            if let Some(pid) = nginx_pid {
+                run.nginx_cpu = wait_idle(pid).saturating_sub(before);
             }
-        }
+            if verbose {
+                eprintln!(
+                    "  {:<9} wall {:.3} s  client CPU {:.3} s  nginx CPU {:.3} s",
+                    if is_curl { "curl" } else { "fw-upload" },
+                    run.measured.wall.as_secs_f64(),
+                    run.cpu.as_secs_f64(),
+                    run.nginx_cpu.as_secs_f64()
+                );
+            }
+            Ok(run)
+        })?;
+        let (curl_runs, fw_runs) = (&results[0], &results[1]);
         rows.push(Row {
             label,
             size,
-            curl: summarize(&curl_runs),
-            fw: summarize(&fw_runs),
+            curl: summarize(curl_runs),
+            fw: summarize(fw_runs),
         });
     }
     drop(nginx);
@@ -203,10 +180,6 @@ struct Row {
     fw: Summary,
 }
 
-fn verdict(ok: bool, what: &str) {
-    println!("  {} {what}", if ok { "ok  " } else { "OVER" });
-}
-
 fn measure_curl(path: &Path, url: &str) -> Result<Run> {
     checked(
         "curl",
@@ -241,11 +214,8 @@ struct Run {
 /// finished children's rusage across the run, since util::measure reaps it with wait4.
 fn checked(tool: &str, cmd: &mut Command) -> Result<Run> {
     let before = children_cpu();
-    let measured = util::measure(cmd)?;
+    let measured = crate::bench_util::measure_ok(tool, cmd)?;
     let cpu = children_cpu().saturating_sub(before);
-    if !measured.success {
-        bail!("{tool} failed during the bench");
-    }
     Ok(Run {
         measured,
         cpu,
@@ -305,82 +275,17 @@ fn wait_idle(pid: u32) -> Duration {
     }
 }
 
-/// The 1-minute load average, as /proc/loadavg gives it.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().map(str::to_string))
-        .unwrap_or_else(|| "?".to_string())
-}
-
 fn cpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn summarize(runs: &[Run]) -> Summary {
-    let mut walls: Vec<Duration> = runs.iter().map(|r| r.measured.wall).collect();
-    walls.sort();
-    let mut cpus: Vec<Duration> = runs.iter().map(|r| r.cpu).collect();
-    cpus.sort();
-    let mut nginx: Vec<Duration> = runs.iter().map(|r| r.nginx_cpu).collect();
-    nginx.sort();
+    let walls = crate::bench_util::Walls::of(runs.iter().map(|r| &r.measured));
     Summary {
-        best: walls[0],
-        median: walls[walls.len() / 2],
-        cpu: cpus[cpus.len() / 2],
-        nginx_cpu: nginx[nginx.len() / 2],
-        rss_kib: runs
-            .iter()
-            .map(|r| r.measured.peak_rss_kib)
-            .max()
-            .unwrap_or(0),
+        best: walls.best,
+        median: walls.median,
+        cpu: median(runs.iter().map(|r| r.cpu).collect()),
+        nginx_cpu: median(runs.iter().map(|r| r.nginx_cpu).collect()),
+        rss_kib: walls.peak_rss_kib,
     }
-}
-
-/// Where cargo puts build output: `CARGO_TARGET_DIR`, else `<root>/target`.
-pub(crate) fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| util::root().join("target"))
-}
-
-/// Makes `path` hold `size` pseudo-random bytes unless it already has that size. Random content
-/// (not zeros, not sparse) so both tools read real pages and fw-upload's boundary scan does
-/// real work.
-pub(crate) fn ensure_file(path: &Path, size: u64) -> Result<PathBuf> {
-    if std::fs::metadata(path).is_ok_and(|m| m.len() == size) {
-        return Ok(path.to_path_buf());
-    }
-    eprintln!("writing {} ({size} bytes)", path.display());
-    let tmp = path.with_extension("tmp");
-    let mut out = std::io::BufWriter::new(
-        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
-    );
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15 ^ size;
-    let mut block = vec![0u8; MIB as usize];
-    let mut left = size;
-    while left > 0 {
-        for word in block.chunks_exact_mut(8) {
-            // xorshift64*: fast, good enough to defeat compression and sparseness.
-            state ^= state >> 12;
-            state ^= state << 25;
-            state ^= state >> 27;
-            word.copy_from_slice(&state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
-        }
-        let n = left.min(MIB) as usize;
-        out.write_all(&block[..n])?;
-        left -= n as u64;
-    }
-    out.flush()?;
-    drop(out);
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
-    Ok(path.to_path_buf())
-}
-
-/// Reads the file once so that neither tool pays for the first read from disk.
-pub(crate) fn warm_page_cache(path: &Path) -> Result<()> {
-    let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut buf = vec![0u8; MIB as usize];
-    while f.read(&mut buf)? > 0 {}
-    Ok(())
 }

@@ -8,6 +8,7 @@ mod bench_download_batch;
 mod bench_put;
 mod bench_scan;
 mod bench_upload;
+mod bench_util;
 mod demo;
 mod deps;
 mod eval;

@@ -54,7 +54,9 @@ batch (-i):
   --workers N|auto         concurrent downloads, or adapt to the server (default auto)
   --max-workers N          ceiling for --workers auto (default 16)
   --shard INDEX/COUNT      only this stable share of the list (0-based: 0/4 .. 3/4)
-  --journal FILE           resume journal (default DIR/.fw-download.journal[.shard-I-of-N].jsonl)
+  --journal FILE           resume journal (default: one per list, DIR and shard in
+                           $XDG_STATE_HOME/filewire/journals/, ~/.local/state without it;
+                           DIR holds the downloaded files only)
   --retries N              per file (default 2 in a batch); 429/503 Retry-After honoured
   A rerun skips files the journal and the disk agree are complete, continues partial ones
   (.part, kept for files of 1 MiB and more) and retries failed ones. --json prints one JSON line per URL. Exit 7 when some

@@ -6,9 +6,11 @@ use anyhow::{Context, Result, anyhow};
 use batch_pool::{AdaptiveConfig, Concurrency, Shard};
 use fw_cli::{Exit, ProgressMode};
 use safe_download::Downloader;
-use safe_download::batch::{Batch, ItemOutcome, ItemStatus, parse_list, plan};
+use safe_download::batch::{
+    Batch, ItemOutcome, ItemStatus, ListSource, default_journal, parse_list, plan,
+};
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The batch flags.
 pub(crate) struct BatchArgs {
@@ -89,15 +91,22 @@ pub(crate) fn run(
     std::fs::create_dir_all(&args.output_dir)
         .with_context(|| format!("creating {}", args.output_dir.display()))?;
     let planned = plan(items, &args.output_dir)?;
-    let journal = args.journal.clone().unwrap_or_else(|| {
-        let suffix = if args.shard.is_whole() {
-            "jsonl".to_string()
-        } else {
-            format!("{}.jsonl", args.shard.label())
-        };
-        args.output_dir
-            .join(format!(".fw-download.journal.{suffix}"))
-    });
+    let journal = match &args.journal {
+        Some(j) => j.clone(),
+        None => {
+            let list = if args.input.as_os_str() == "-" {
+                ListSource::Stdin(&text)
+            } else {
+                ListSource::File(&args.input)
+            };
+            let j = default_journal(list, &args.output_dir, args.shard)
+                .context("finding the journal's folder (--journal FILE puts it elsewhere)")?;
+            if !quiet {
+                warn_older_journals(&args.output_dir, &j);
+            }
+            j
+        }
+    };
     let in_shard = planned
         .iter()
         .filter(|p| args.shard.contains(&p.key))
@@ -145,6 +154,36 @@ pub(crate) fn run(
     } else {
         Exit::Ok
     })
+}
+
+/// Names the journals that fw-download 0.1 kept in the output folder when this run's own journal
+/// is new: they are no longer read by default, so finished files there would not be skipped.
+fn warn_older_journals(output_dir: &Path, journal: &Path) {
+    if journal.exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(output_dir) else {
+        return;
+    };
+    let mut older: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".fw-download.journal")
+        })
+        .map(|e| e.path())
+        .collect();
+    older.sort();
+    for old in older {
+        fw_cli::warn(&format!(
+            "{} is an older journal, no longer read by default; give --journal {} to resume \
+             from it (journals now live in {})",
+            old.display(),
+            old.display(),
+            journal.parent().unwrap_or(journal).display()
+        ));
+    }
 }
 
 /// The per-file retry policy: what `--retries` set on the downloader.

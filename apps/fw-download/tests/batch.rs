@@ -1,5 +1,6 @@
 //! `fw-download -i LIST` against nginx and the testbed: 200 files with two liars, a rerun that
-//! touches nothing, a batch killed mid-file and resumed, stdin lists and usage errors.
+//! touches nothing, a batch killed mid-file and resumed, stdin lists, usage errors, and journals
+//! kept in the state folder (never among the downloaded files).
 
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
@@ -15,11 +16,13 @@ struct Run {
     stderr: String,
 }
 
+/// fw-download run in `dir`, its state folder (default journals) `dir/state`.
 fn fw_download(dir: &Path, args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_fw-download"))
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
+        .env("XDG_STATE_HOME", dir.join("state"))
         .output()
         .expect("running fw-download");
     Run {
@@ -144,6 +147,7 @@ fn a_killed_batch_resumes_where_it_stopped() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fw-download"))
         .args(args)
         .current_dir(s.root.path())
+        .env("XDG_STATE_HOME", s.root.path().join("state"))
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -174,6 +178,7 @@ fn a_killed_batch_resumes_where_it_stopped() {
     let r = Command::new(env!("CARGO_BIN_EXE_fw-download"))
         .args(["-i", "-", "--output-dir", out.to_str().unwrap(), "--json"])
         .current_dir(s.root.path())
+        .env("XDG_STATE_HOME", s.root.path().join("state"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -296,4 +301,101 @@ fn json_lines_lists_carry_per_file_checks_and_outcomes() {
     assert!(!dir.path().join("out/bad-sum.bin").exists());
     assert!(!dir.path().join("out/bad-type.bin").exists());
     assert!(r.stderr.contains("bad-sum.bin") && r.stderr.contains("bad-type.bin"));
+}
+
+/// The names in a folder, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn journals_live_in_the_state_folder_and_the_output_folder_holds_only_the_files() {
+    let tb = Testbed::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // 2 MiB goes through a resumable part and its sidecar, the small ones through temp files.
+    let list = format!(
+        "{}\n{}\n{}\n",
+        tb.url("/bytes/100?seed=1"),
+        tb.url("/bytes/200?seed=2"),
+        tb.url("/bytes/2097152?seed=3")
+    );
+    std::fs::write(dir.path().join("list.txt"), &list).unwrap();
+    let args = ["-i", "list.txt", "--output-dir", "out"];
+    let r = fw_download(dir.path(), &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out = dir.path().join("out");
+    assert_eq!(names(&out), ["100", "200", "2097152"]);
+    let journals = dir.path().join("state/filewire/journals");
+    let first = names(&journals);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(
+        first[0].starts_with("download-list.txt-") && first[0].ends_with(".jsonl"),
+        "{first:?}"
+    );
+
+    // The same command again resumes from that journal: every file skipped, nothing new written.
+    let r = fw_download(dir.path(), &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("3 ok (3 skipped as complete)"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(names(&out), ["100", "200", "2097152"]);
+    assert_eq!(names(&journals), first);
+
+    // Another output folder, a shard, or the same list on stdin: each its own journal.
+    let r = fw_download(dir.path(), &["-i", "list.txt", "--output-dir", "out2"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = fw_download(
+        dir.path(),
+        &["-i", "list.txt", "--output-dir", "out4", "--shard", "0/2"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let piped = Command::new(env!("CARGO_BIN_EXE_fw-download"))
+        .args(["-i", "-", "--output-dir", "out3", "-q"])
+        .current_dir(dir.path())
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .stdin(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(list.as_bytes())?;
+            c.wait()
+        })
+        .unwrap();
+    assert!(piped.success());
+    let all = names(&journals);
+    assert_eq!(all.len(), 4, "{all:?}");
+    assert!(
+        all.iter().any(|n| n.ends_with(".shard-0-of-2.jsonl")),
+        "{all:?}"
+    );
+    assert!(
+        all.iter().any(|n| n.starts_with("download-stdin-")),
+        "{all:?}"
+    );
+    for folder in ["out2", "out3"] {
+        assert_eq!(names(&dir.path().join(folder)), ["100", "200", "2097152"]);
+    }
+
+    // A journal the old default left in the output folder is named, with how to use it.
+    std::fs::create_dir(dir.path().join("out5")).unwrap();
+    std::fs::write(dir.path().join("out5/.fw-download.journal.jsonl"), "").unwrap();
+    let r = fw_download(dir.path(), &["-i", "list.txt", "--output-dir", "out5"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(".fw-download.journal.jsonl is an older journal")
+            && r.stderr.contains("--journal"),
+        "{}",
+        r.stderr
+    );
 }

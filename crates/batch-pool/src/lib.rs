@@ -11,8 +11,8 @@
 //! - [`Concurrency::Adaptive`] runs an [`AdaptiveLimiter`] (AIMD with a remembered ceiling and a
 //!   latency signal) so a batch settles just under what the server allows without being told.
 //! - [`Journal`] (JSON Lines, locked by one run at a time, kept in the user's state folder by
-//!   [`default_journal`]) knows each item by its [`Identity`]: destination, exact key and file
-//!   [`Version`]. With [`walk_dir`]/[`read_manifest`], [`content_key`] and [`Shard`] these are the
+//!   [`default_journal`], or [`keyed_journal`] for batches of other kinds) knows each item by
+//!   its [`Identity`]: destination, exact key and file [`Version`]. With [`walk_dir`]/[`read_manifest`], [`content_key`] and [`Shard`] these are the
 //!   pieces a resumable, shardable batch needs.
 //!
 //! Why plain `std` threads and a mutex-guarded queue rather than rayon or crossbeam workers: the
@@ -56,7 +56,7 @@ mod shard;
 pub use error::Error;
 pub use journal::{Destination, Identity, Journal, JournalState, Recorded, Version};
 pub use limiter::{AdaptiveConfig, AdaptiveLimiter, Concurrency};
-pub use location::{check_journal_outside, default_journal};
+pub use location::{check_journal_outside, default_journal, keyed_journal, path_key};
 pub use manifest::{Item, JOURNAL_PREFIX, content_key, older_journals, read_manifest, walk_dir};
 pub use plan::{Plan, Planned};
 pub use pool::{Attempt, Outcome, Pool, Run, Summary};

@@ -13,10 +13,30 @@ use std::path::{Path, PathBuf};
 /// journal on this machine, and a second run of the same batch finds the first one's lock.
 /// `source` is the folder walked or the manifest read.
 pub fn default_journal(source: &Path, url: &str, shard: Shard) -> Result<PathBuf, Error> {
+    let canonical = std::fs::canonicalize(source).map_err(|e| Error::io(source, e))?;
+    let stem = canonical
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "root".to_string());
+    keyed_journal(&stem, &[&os_bytes(&canonical), url.as_bytes()], shard)
+}
+
+/// A journal in the state folder for any batch: `$XDG_STATE_HOME/filewire/journals/NAME.jsonl`
+/// (or `~/.local/state/filewire/journals/`), creating that folder (mode 0700) if needed.
+///
+/// `NAME` is `stem` (made file-name safe, at most 40 characters, for people reading the folder)
+/// and a hash of every part of `key` and the shard, so each batch, as the caller's key tells
+/// them apart, has its own journal. [`default_journal`] keys by source and URL; a download list
+/// by the list and the output folder.
+pub fn keyed_journal(stem: &str, key: &[&[u8]], shard: Shard) -> Result<PathBuf, Error> {
     let dir = state_dir()?.join("filewire").join("journals");
     create_private_dir(&dir)?;
-    let canonical = std::fs::canonicalize(source).map_err(|e| Error::io(source, e))?;
-    Ok(dir.join(journal_name(&canonical, url, shard)))
+    Ok(dir.join(journal_name(stem, key, shard)))
+}
+
+/// The bytes of a path as the OS holds them (on Unix, exactly; elsewhere its text), for keys.
+pub fn path_key(path: &Path) -> Vec<u8> {
+    os_bytes(path)
 }
 
 /// Refuses a journal that a batch would read as data: one inside `source` when it is the folder
@@ -77,18 +97,16 @@ fn create_private_dir(dir: &Path) -> Result<(), Error> {
     builder.create(dir).map_err(|e| Error::io(dir, e))
 }
 
-fn journal_name(canonical_source: &Path, url: &str, shard: Shard) -> String {
+fn journal_name(stem: &str, key: &[&[u8]], shard: Shard) -> String {
     let mut h = Sha256::new();
-    h.update(os_bytes(canonical_source));
-    h.update([0u8]);
-    h.update(url.as_bytes());
-    h.update([0u8]);
+    // Each part then a NUL: for (source, url) the same bytes, and so the same names, as before.
+    for part in key {
+        h.update(part);
+        h.update([0u8]);
+    }
     h.update(shard.label().as_bytes());
     let hash = hex(&h.finalize()[..16]);
-    let stem: String = canonical_source
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "root".to_string())
+    let stem: String = stem
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
@@ -121,28 +139,31 @@ fn os_bytes(p: &Path) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    /// The name `default_journal` gives a canonical source and a URL.
+    fn name(source: &str, url: &str, shard: Shard) -> String {
+        let stem = Path::new(source).file_name().unwrap().to_string_lossy();
+        journal_name(&stem, &[source.as_bytes(), url.as_bytes()], shard)
+    }
+
     #[test]
     fn each_source_url_and_shard_has_its_own_name() {
-        let a = journal_name(Path::new("/data/photos"), "http://one/", Shard::WHOLE);
+        let a = name("/data/photos", "http://one/", Shard::WHOLE);
         assert!(a.starts_with("photos-") && a.ends_with(".jsonl"), "{a}");
-        assert_eq!(
-            a,
-            journal_name(Path::new("/data/photos"), "http://one/", Shard::WHOLE)
-        );
+        assert_eq!(a, name("/data/photos", "http://one/", Shard::WHOLE));
+        // Journals written before keys had any number of parts keep their names.
+        assert_eq!(a, "photos-f228a15a1ac45c890009ee48be60a5b4.jsonl");
         let others = [
-            journal_name(Path::new("/data/photos"), "http://two/", Shard::WHOLE),
-            journal_name(Path::new("/data/photos2"), "http://one/", Shard::WHOLE),
-            journal_name(
-                Path::new("/data/photos"),
-                "http://one/",
-                Shard::new(1, 4).unwrap(),
-            ),
+            name("/data/photos", "http://two/", Shard::WHOLE),
+            name("/data/photos2", "http://one/", Shard::WHOLE),
+            name("/data/photos", "http://one/", Shard::new(1, 4).unwrap()),
+            // The parts are kept apart: moving a byte across the boundary is another batch.
+            journal_name("photos", &[b"/data/photosh", b"ttp://one/"], Shard::WHOLE),
         ];
         for o in &others {
             assert_ne!(&a, o);
         }
         assert!(others[2].ends_with(".shard-1-of-4.jsonl"));
-        let odd = journal_name(Path::new("/x/.hidden dir ü"), "u", Shard::WHOLE);
+        let odd = name("/x/.hidden dir ü", "u", Shard::WHOLE);
         assert!(odd.starts_with("hidden_dir__-"), "{odd}");
     }
 

@@ -215,8 +215,12 @@ pub fn install_from_wheel(wheel: &Path, dir: &Path) -> Result<(), OcrError> {
     Ok(())
 }
 
+/// The mode of an installed model file on Unix: readable by all, writable by its owner.
+#[cfg(unix)]
+const MODEL_MODE: u32 = 0o644;
+
 /// Copies `from` into `target` through a temporary file in the same folder, checks its
-/// SHA-256, fsyncs, and only then renames it to its final name.
+/// SHA-256, sets mode 0644 (on Unix), fsyncs, and only then renames it to its final name.
 pub fn write_verified(from: &mut dyn Read, target: &Path, sha256: &str) -> Result<(), OcrError> {
     let dir = target.parent().unwrap_or(Path::new("."));
     let fail = |reason: String| OcrError::ModelInstall {
@@ -247,6 +251,15 @@ pub fn write_verified(from: &mut dyn Read, target: &Path, sha256: &str) -> Resul
             expected: sha256.to_string(),
             actual,
         });
+    }
+    // tempfile creates 0600; these are public models in a user cache, readable as any
+    // installed file is (0644).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(MODEL_MODE))
+            .map_err(|e| fail(format!("chmod {}: {e}", target.display())))?;
     }
     tmp.as_file()
         .sync_all()
@@ -338,6 +351,19 @@ mod tests {
         let sha = hex(&Sha256::digest(good));
         write_verified(&mut &good[..], &target, &sha).unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), good);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn installed_models_are_readable_by_all() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join(DETECTION.name);
+        let body = b"a public model";
+        let sha = hex(&Sha256::digest(body));
+        write_verified(&mut &body[..], &target, &sha).unwrap();
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644, "{mode:o}");
     }
 
     #[test]

@@ -15,17 +15,23 @@
 //! agrees on them and the journal can name them; a Content-Disposition name is therefore not
 //! used in a batch.
 //!
+//! The journal is kept outside the output folder, which holds the downloaded files only:
+//! [`default_journal`] names one in the user's state folder for each list, output folder and
+//! shard, so a rerun of the same command finds it.
+//!
 //! ```
 //! use safe_download::batch::{Batch, ItemStatus, parse_list, plan};
 //! use safe_download::Downloader;
 //! # let server = testbed::Testbed::start().unwrap();
 //! let dir = tempfile::tempdir().unwrap();
+//! let state = tempfile::tempdir().unwrap();
 //! let list = format!("{}\n{}\n", server.url("/bytes/100"), server.url("/bytes/200"));
 //! let items = plan(parse_list(&list).unwrap(), dir.path()).unwrap();
-//! let batch = Batch::new(Downloader::new(), dir.path().join(".journal.jsonl"));
+//! let batch = Batch::new(Downloader::new(), state.path().join("journal.jsonl"));
 //! let summary = batch.run(items, |o| assert!(matches!(o.status, ItemStatus::Downloaded(_)))).unwrap();
 //! assert_eq!((summary.ok, summary.failed), (2, 0));
 //! assert!(dir.path().join("100").exists() && dir.path().join("200").exists());
+//! assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 //! ```
 
 use crate::{
@@ -190,6 +196,57 @@ fn unique(rel: PathBuf, taken: &mut HashSet<String>) -> PathBuf {
         }
     }
     unreachable!("some suffix is always free")
+}
+
+/// Where a list was read from: what its default journal is keyed by.
+#[derive(Clone, Copy, Debug)]
+pub enum ListSource<'a> {
+    /// A file, known by its canonical path (so an edited list keeps its journal).
+    File(&'a Path),
+    /// Standard input, known by its text (the same text piped again finds the same journal).
+    Stdin(&'a str),
+}
+
+/// The default journal of a list downloaded into `output_dir` (which must exist): a file in the
+/// user's state folder (`$XDG_STATE_HOME/filewire/journals/`, see
+/// [`batch_pool::keyed_journal`]) named after the list and a hash of the list's identity
+/// ([`ListSource`]), the canonical output folder and the shard. Rerunning the same command finds
+/// the same journal; another list, folder or shard gets its own; nothing is written into
+/// `output_dir` but the downloaded files.
+pub fn default_journal(
+    list: ListSource<'_>,
+    output_dir: &Path,
+    shard: Shard,
+) -> Result<PathBuf, batch_pool::Error> {
+    let canonical = |p: &Path| {
+        std::fs::canonicalize(p).map_err(|e| batch_pool::Error::Io {
+            path: p.to_path_buf(),
+            source: e,
+        })
+    };
+    let (stem, identity) = match list {
+        ListSource::File(path) => {
+            let path = canonical(path)?;
+            let name = path
+                .file_name()
+                .map_or_else(|| "list".to_string(), |n| n.to_string_lossy().into_owned());
+            let mut id = b"file:".to_vec();
+            id.extend(batch_pool::path_key(&path));
+            (name, id)
+        }
+        ListSource::Stdin(text) => {
+            use sha2::{Digest, Sha256};
+            let mut id = b"stdin:".to_vec();
+            id.extend(Sha256::digest(text.as_bytes()));
+            ("stdin".to_string(), id)
+        }
+    };
+    let output = batch_pool::path_key(&canonical(output_dir)?);
+    batch_pool::keyed_journal(
+        &format!("download-{stem}"),
+        &[b"fw-download", &identity, &output],
+        shard,
+    )
 }
 
 /// What happened to one item.
