@@ -28,11 +28,7 @@ pub(crate) fn receipt<'a>(texts: impl Iterator<Item = &'a str>, size_hint: usize
     let mut rows: Vec<Row> = Vec::with_capacity(room);
     let mut spans: Vec<Spans> = Vec::with_capacity(room);
     for t in texts.take(MAX_ROWS) {
-        let (r, at) = scan_row(t, &mut folded, &mut amounts);
-        if !r.text.is_empty() {
-            rows.push(r);
-            spans.push(at);
-        }
+        scan_row(t, &mut folded, &mut amounts, &mut rows, &mut spans);
     }
     // only ASCII is ever folded in
     let folded = String::from_utf8(folded).unwrap_or_default();

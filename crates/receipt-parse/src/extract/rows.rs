@@ -268,12 +268,19 @@ fn count_bytes(b: &[u8]) -> (usize, usize, Option<bool>, bool) {
     (letters, digits, dollar, ascii)
 }
 
+/// Scans a row of text once and appends it (unless it is blank) to `rows`, with where its
+/// words and amounts lie to `spans`.
 pub(super) fn scan_row<'a>(
     text: &'a str,
     folded: &mut Vec<u8>,
     amounts: &mut Vec<Found>,
-) -> (Row<'a>, Spans) {
+    rows: &mut Vec<Row<'a>>,
+    spans: &mut Vec<Spans>,
+) {
     let text = trim(cut(text));
+    if text.is_empty() {
+        return;
+    }
     // one pass over the bytes: letters, digits, dollar signs, anything beyond ASCII (eight
     // bytes at a time where there is neither a dollar sign nor anything beyond ASCII)
     let (mut letters, digits, dollar, ascii) = match count_plain(text.as_bytes()) {
@@ -297,12 +304,12 @@ pub(super) fn scan_row<'a>(
     if digits > 0 {
         amount::scan_into(text, amounts);
     }
-    let spans = Spans {
+    spans.push(Spans {
         folded: (fold_start as u32, folded.len() as u32),
         count: count as u32,
         amounts: (amount_start as u32, amounts.len() as u32),
-    };
-    let row = Row {
+    });
+    rows.push(Row {
         text,
         letters,
         digits,
@@ -315,8 +322,7 @@ pub(super) fn scan_row<'a>(
         value: None,
         lent: false,
         kind: classify(flags),
-    };
-    (row, spans)
+    });
 }
 
 /// The amount a row's label applies to: its last decimal amount, else its last amount.
@@ -423,13 +429,32 @@ mod tests {
     fn the_row_pass_counts_letters_digits_and_dollars() {
         let mut folded = Vec::new();
         let mut amounts = Vec::new();
-        let (s, _) = scan_row("  S$ 12.50 and $3 ", &mut folded, &mut amounts);
+        let (mut rows, mut spans) = (Vec::new(), Vec::new());
+        scan_row("", &mut folded, &mut amounts, &mut rows, &mut spans);
+        assert!(rows.is_empty() && spans.is_empty());
+        scan_row(" \t ", &mut folded, &mut amounts, &mut rows, &mut spans);
+        assert!(rows.is_empty() && spans.is_empty());
+        scan_row(
+            "  S$ 12.50 and $3 ",
+            &mut folded,
+            &mut amounts,
+            &mut rows,
+            &mut spans,
+        );
+        let s = &rows[0];
         assert_eq!(s.text, "S$ 12.50 and $3");
         assert_eq!(
             (s.letters, s.digits, s.singapore_dollar, s.dollar, s.ascii),
             (4, 5, true, false, true)
         );
-        let (s, _) = scan_row("Total € 12,50", &mut folded, &mut amounts);
+        scan_row(
+            "Total € 12,50",
+            &mut folded,
+            &mut amounts,
+            &mut rows,
+            &mut spans,
+        );
+        let s = &rows[1];
         assert_eq!(
             (s.letters, s.digits, s.singapore_dollar, s.dollar, s.ascii),
             (5, 4, false, false, false)
