@@ -235,8 +235,9 @@ fn currency_before(line: &[u8], at: usize) -> bool {
         b"SGD",
         b"Fr.",
     ];
+    // (a code's last byte first: most codes end otherwise, and skip the compare)
     CODES.iter().any(|c| {
-        head.len() >= c.len() && head.ends_with(c) && {
+        head.len() >= c.len() && c.last() == head.last() && head.ends_with(c) && {
             // a code made of letters must start a word ("RM", not "FORM")
             let before = head.len() - c.len();
             !c[0].is_ascii_alphabetic() || before == 0 || !head[before - 1].is_ascii_alphabetic()
@@ -272,8 +273,9 @@ fn currency_after(line: &[u8], at: usize) -> bool {
         b"\xd0\xbb\xd0\xb2",
         b"\xe2\x82\xba",
     ];
+    // (a code's first byte first: most codes start otherwise, and skip the compare)
     CODES.iter().any(|c| {
-        tail.starts_with(c) && {
+        c.first() == tail.first() && tail.starts_with(c) && {
             let after = tail.get(c.len()).copied();
             !c[0].is_ascii_alphabetic() || !after.is_some_and(|b| b.is_ascii_alphabetic())
         }

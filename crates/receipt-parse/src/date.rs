@@ -303,9 +303,9 @@ fn confusable(b: u8) -> Option<u8> {
 /// Finds the dates in a line, left to right, reading O as 0, l/I as 1 (and S, B, Z, G as 5, 8,
 /// 2, 6 between digits) where they touch a digit or a slash ("05/O8/2019", "06/02/1B").
 pub(crate) fn scan(line: &str) -> Vec<FoundDate> {
-    if !maybe_date(line) {
+    let Some(shape) = maybe_date(line) else {
         return Vec::new();
-    }
+    };
     // a stray mark between two digits ("2~1/03/2018", "17/01/20;18") would cut the date short
     // or shift it: the line is read mended first
     if stray_between_digits(line.as_bytes()) {
@@ -314,11 +314,12 @@ pub(crate) fn scan(line: &str) -> Vec<FoundDate> {
             return mended;
         }
     }
-    scan_mapped(line)
+    scan_mapped(line, shape)
 }
 
-/// [`scan`] after the stray-mark check: confusable letters read as digits, then the plain scan.
-fn scan_mapped(line: &str) -> Vec<FoundDate> {
+/// [`scan`] after the stray-mark check: confusable letters read as digits, then the plain scan
+/// (skipped when nothing is mapped and the line has no date's shape: it would find nothing).
+fn scan_mapped(line: &str, shape: Shape) -> Vec<FoundDate> {
     let b = line.as_bytes();
     let near_digit = |i: usize| {
         let touches = |j: usize| b.get(j).is_some_and(|&x| x.is_ascii_digit() || x == b'/');
@@ -331,6 +332,9 @@ fn scan_mapped(line: &str) -> Vec<FoundDate> {
     };
     let needs_mapping = (0..b.len()).any(|i| confusable(b[i]).is_some() && near_digit(i));
     if !needs_mapping {
+        if shape == Shape::Confusable {
+            return Vec::new();
+        }
         return scan_plain(line);
     }
     let mapped: Vec<u8> = (0..b.len())
@@ -473,17 +477,29 @@ pub(crate) fn scan_mended(line: &str) -> Vec<FoundDate> {
 
 /// [`scan`] without the mending of stray marks (it is mended text already).
 fn scan_unmended(line: &str) -> Vec<FoundDate> {
-    if !maybe_date(line) {
+    let Some(shape) = maybe_date(line) else {
         return Vec::new();
-    }
-    scan_mapped(line)
+    };
+    scan_mapped(line, shape)
+}
+
+/// Why [`maybe_date`] let a line through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Beyond ASCII, or a date's shape as printed: two separators between digits, eight digits
+    /// in a row, or a word that starts like a month name. [`scan_plain`] finds dates only in
+    /// lines of this shape (or beyond ASCII).
+    Date,
+    /// One separator between digits and a letter OCR confuses with a digit: a date only once
+    /// that letter is read as a digit.
+    Confusable,
 }
 
 /// A cheap test that rules out most lines: two separators between digits (25/12/2018), eight
 /// digits in a row (20181225), or a word that starts like a month name (25 DEC 2018).
-fn maybe_date(line: &str) -> bool {
+fn maybe_date(line: &str) -> Option<Shape> {
     if !line.is_ascii() {
-        return true;
+        return Some(Shape::Date);
     }
     let b = line.as_bytes();
     let mut separated = 0;
@@ -494,7 +510,7 @@ fn maybe_date(line: &str) -> bool {
         if c.is_ascii_digit() {
             digit_run += 1;
             if digit_run == 8 && !b.get(i + 1).is_some_and(u8::is_ascii_digit) {
-                return true;
+                return Some(Shape::Date);
             }
             i += 1;
             continue;
@@ -507,7 +523,7 @@ fn maybe_date(line: &str) -> bool {
                 .take_while(|x| x.is_ascii_alphabetic())
                 .count();
             if (3..=10).contains(&run) && month_prefix(&b[i..]) {
-                return true;
+                return Some(Shape::Date);
             }
             i += run;
             continue;
@@ -520,20 +536,21 @@ fn maybe_date(line: &str) -> bool {
         {
             separated += 1;
             if separated >= 2 {
-                return true;
+                return Some(Shape::Date);
             }
         }
         i += 1;
     }
     // "05/O8/2019": a confusable letter may hide the second separator's digit
-    separated >= 1
+    let confusable_date = separated >= 1
         && (b.iter().any(|&x| matches!(x, b'O' | b'o' | b'l' | b'I'))
             || (1..b.len().saturating_sub(1)).any(|i| {
                 let sep = |x: u8| matches!(x, b'/' | b'-' | b'.');
                 confusable(b[i]).is_some()
                     && ((b[i - 1].is_ascii_digit() && sep(b[i + 1]))
                         || (sep(b[i - 1]) && b[i + 1].is_ascii_digit()))
-            }))
+            }));
+    confusable_date.then_some(Shape::Confusable)
 }
 
 fn scan_plain(line: &str) -> Vec<FoundDate> {

@@ -894,9 +894,7 @@ fn fold_spans(line: &str, out: &mut Vec<u8>, spans: &mut Spans) -> usize {
     // ASCII folds byte for byte; elsewhere a character may fold to two ("ß")
     if line.is_ascii() {
         // a break byte or more becomes one space: the words never outgrow the line
-        out.resize(base + line.len(), 0);
-        let buf = &mut out[base..];
-        let mut w = 0;
+        out.reserve(line.len());
         let mut word_start = 0;
         for &b in line.as_bytes() {
             let f = ASCII_FOLD[usize::from(b)];
@@ -909,21 +907,18 @@ fn fold_spans(line: &str, out: &mut Vec<u8>, spans: &mut Spans) -> usize {
             }
             if gap {
                 if count > 0 {
-                    spans.push((word_start as u32, w as u32));
-                    buf[w] = b' ';
-                    w += 1;
+                    spans.push((word_start as u32, (out.len() - base) as u32));
+                    out.push(b' ');
                 }
-                word_start = w;
+                word_start = out.len() - base;
                 count += 1;
                 gap = false;
             }
-            buf[w] = f;
-            w += 1;
+            out.push(f);
         }
         if count > 0 {
-            spans.push((word_start as u32, w as u32));
+            spans.push((word_start as u32, (out.len() - base) as u32));
         }
-        out.truncate(base + w);
         return count;
     }
     let mut word_start = base;
@@ -1215,12 +1210,19 @@ fn fuzzy_flags(table: &Keywords, w: &[u8]) -> Flags {
 }
 
 fn letter_bit(b: u8) -> u32 {
-    if b.is_ascii_uppercase() {
-        1 << (b - b'A')
-    } else {
-        1 << 26
-    }
+    LETTER_BITS[usize::from(b)]
 }
+
+/// [`letter_bit`] of each byte: A–Z their own bit, anything else bit 26.
+const LETTER_BITS: [u32; 256] = {
+    let mut t = [1u32 << 26; 256];
+    let mut b = b'A';
+    while b <= b'Z' {
+        t[b as usize] = 1 << (b - b'A');
+        b += 1;
+    }
+    t
+};
 
 /// The flags of every keyword phrase found in the folded words of a line.
 pub(crate) fn flags(folded: Folded<'_>) -> Flags {

@@ -24,19 +24,17 @@ pub(crate) fn receipt<'a>(texts: impl Iterator<Item = &'a str>, size_hint: usize
     let mut folded: Vec<u8> = Vec::with_capacity(size_hint.min(MAX_ROWS * MAX_ROW_BYTES));
     let mut amounts: Vec<Found> = Vec::with_capacity(64);
     // receipt rows average a dozen bytes or so: room for most without growing
-    let mut scanned: Vec<Scanned> = Vec::with_capacity((size_hint / 8).clamp(16, MAX_ROWS));
+    let room = (size_hint / 8).clamp(16, MAX_ROWS);
+    let mut rows: Vec<Row> = Vec::with_capacity(room);
+    let mut spans: Vec<Spans> = Vec::with_capacity(room);
     for t in texts.take(MAX_ROWS) {
-        let s = scan_row(t, &mut folded, &mut amounts);
-        if !s.text.is_empty() {
-            scanned.push(s);
-        }
+        scan_row(t, &mut folded, &mut amounts, &mut rows, &mut spans);
     }
     // only ASCII is ever folded in
     let folded = String::from_utf8(folded).unwrap_or_default();
-    let mut rows: Vec<Row> = scanned
-        .into_iter()
-        .map(|s| row(s, &folded, &amounts))
-        .collect();
+    for (r, &at) in rows.iter_mut().zip(&spans) {
+        attach(r, at, &folded, &amounts);
+    }
     pair_labels_with_values(&mut rows);
     infer_rounded_totals(&mut rows);
     let mut total = pick_total(&rows);

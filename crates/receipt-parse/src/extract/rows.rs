@@ -123,18 +123,14 @@ pub(super) fn classify(f: Flags) -> Kind {
     Kind::Other
 }
 
-/// What one pass over a row's text finds; its folded words and amounts go to shared buffers
-/// (one allocation per receipt rather than two per row).
-pub(super) struct Scanned<'a> {
-    pub(super) text: &'a str,
-    pub(super) letters: usize,
-    pub(super) digits: usize,
-    pub(super) dollar: Option<bool>,
-    pub(super) ascii: bool,
-    pub(super) folded: std::ops::Range<usize>,
-    pub(super) count: usize,
-    pub(super) flags: Flags,
-    pub(super) amounts: std::ops::Range<usize>,
+/// Where a scanned row's folded words and amounts lie in the receipt's shared buffers (one
+/// allocation each per receipt rather than two per row), and how many words: the row gets
+/// them by [`attach`] once every row is scanned.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Spans {
+    folded: (u32, u32),
+    count: u32,
+    amounts: (u32, u32),
 }
 
 /// The lines of a text as [`str::lines`] gives them ("\n" or "\r\n" ends a line, a final
@@ -225,28 +221,72 @@ pub(super) fn trim(text: &str) -> &str {
     &text[start..end]
 }
 
-pub(super) fn scan_row<'a>(
-    text: &'a str,
-    folded: &mut Vec<u8>,
-    amounts: &mut Vec<Found>,
-) -> Scanned<'a> {
-    let text = trim(cut(text));
-    // one pass over the bytes: letters, digits, dollar signs, anything beyond ASCII
+/// Letters and digits of a row with neither "$" nor anything beyond ASCII, eight bytes at a
+/// time; `None` for any other row.
+fn count_plain(b: &[u8]) -> Option<(usize, usize)> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = ONES << 7;
+    // a byte's high bit set where it is at least `at` (bytes below 0x80 never carry over)
+    let at_least = |x: u64, at: u8| x.wrapping_add(ONES * u64::from(0x80 - at)) & HIGH;
+    // how many high bits are set: each byte's count summed into the top byte
+    let count = |m: u64| ((m >> 7).wrapping_mul(ONES) >> 56) as usize;
+    let (mut letters, mut digits) = (0, 0);
+    for chunk in b.chunks(8) {
+        // the last few bytes padded with zeros (no letter, digit or "$")
+        let mut word = [0u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let dollars = x ^ (ONES * u64::from(b'$'));
+        if x & HIGH != 0 || dollars.wrapping_sub(ONES) & !dollars & HIGH != 0 {
+            return None;
+        }
+        digits += count(at_least(x, b'0') & !at_least(x, b'9' + 1));
+        let lower = x | (ONES * 0x20);
+        letters += count(at_least(lower, b'a') & !at_least(lower, b'z' + 1));
+    }
+    Some((letters, digits))
+}
+
+/// Letters and digits, the first "$" (whether "S" stands before it) and whether all is ASCII,
+/// byte by byte.
+fn count_bytes(b: &[u8]) -> (usize, usize, Option<bool>, bool) {
     let (mut letters, mut digits, mut dollar, mut ascii) = (0, 0, None, true);
-    for (i, &b) in text.as_bytes().iter().enumerate() {
-        let class = CLASS[usize::from(b)];
+    for (i, &x) in b.iter().enumerate() {
+        let class = CLASS[usize::from(x)];
         letters += usize::from(class & LETTER);
         digits += usize::from(class >> 1 & 1);
         if class & (DOLLAR | WIDE) != 0 {
             if class == DOLLAR {
                 if dollar.is_none() {
-                    dollar = Some(i > 0 && text.as_bytes()[i - 1] == b'S');
+                    dollar = Some(i > 0 && b[i - 1] == b'S');
                 }
             } else {
                 ascii = false;
             }
         }
     }
+    (letters, digits, dollar, ascii)
+}
+
+/// Scans a row of text once and appends it (unless it is blank) to `rows`, with where its
+/// words and amounts lie to `spans`.
+pub(super) fn scan_row<'a>(
+    text: &'a str,
+    folded: &mut Vec<u8>,
+    amounts: &mut Vec<Found>,
+    rows: &mut Vec<Row<'a>>,
+    spans: &mut Vec<Spans>,
+) {
+    let text = trim(cut(text));
+    if text.is_empty() {
+        return;
+    }
+    // one pass over the bytes: letters, digits, dollar signs, anything beyond ASCII (eight
+    // bytes at a time where there is neither a dollar sign nor anything beyond ASCII)
+    let (mut letters, digits, dollar, ascii) = match count_plain(text.as_bytes()) {
+        Some((letters, digits)) => (letters, digits, None, true),
+        None => count_bytes(text.as_bytes()),
+    };
     if !ascii {
         letters = text.chars().filter(|c| c.is_alphabetic()).count();
     }
@@ -264,17 +304,25 @@ pub(super) fn scan_row<'a>(
     if digits > 0 {
         amount::scan_into(text, amounts);
     }
-    Scanned {
+    spans.push(Spans {
+        folded: (fold_start as u32, folded.len() as u32),
+        count: count as u32,
+        amounts: (amount_start as u32, amounts.len() as u32),
+    });
+    rows.push(Row {
         text,
         letters,
         digits,
-        dollar,
+        singapore_dollar: dollar == Some(true),
+        dollar: dollar == Some(false),
         ascii,
-        folded: fold_start..folded.len(),
-        count,
+        words: words::Folded::default(),
         flags,
-        amounts: amount_start..amounts.len(),
-    }
+        amounts: &[],
+        value: None,
+        lent: false,
+        kind: classify(flags),
+    });
 }
 
 /// The amount a row's label applies to: its last decimal amount, else its last amount.
@@ -287,26 +335,18 @@ pub(super) fn own_value(amounts: &[Found]) -> Option<Amount> {
         .map(|f| f.amount)
 }
 
-pub(super) fn row<'a>(s: Scanned<'a>, folded: &'a str, amounts: &'a [Found]) -> Row<'a> {
+/// Gives a scanned row its folded words and amounts from the receipt's filled buffers, and
+/// the value they give its label.
+pub(super) fn attach<'a>(r: &mut Row<'a>, at: Spans, folded: &'a str, amounts: &'a [Found]) {
     // only ASCII was folded, so every range is a char boundary; `get` keeps that unchecked
-    let words = words::Folded::new(folded.get(s.folded).unwrap_or(""), s.count);
-    let flags = s.flags;
-    let amounts = &amounts[s.amounts];
-    let value = own_value(amounts);
-    Row {
-        text: s.text,
-        letters: s.letters,
-        digits: s.digits,
-        singapore_dollar: s.dollar == Some(true),
-        dollar: s.dollar == Some(false),
-        ascii: s.ascii,
-        words,
-        flags,
-        amounts,
-        value,
-        lent: false,
-        kind: classify(flags),
-    }
+    let text = folded
+        .get(at.folded.0 as usize..at.folded.1 as usize)
+        .unwrap_or("");
+    r.words = words::Folded::new(text, at.count as usize);
+    r.amounts = amounts
+        .get(at.amounts.0 as usize..at.amounts.1 as usize)
+        .unwrap_or(&[]);
+    r.value = own_value(r.amounts);
 }
 
 #[cfg(test)]
@@ -367,19 +407,57 @@ mod tests {
     }
 
     #[test]
+    fn counting_eight_bytes_at_a_time_counts_as_byte_by_byte() {
+        let mut texts: Vec<Vec<u8>> = (0u8..128).map(|b| vec![b; 11]).collect();
+        texts.push(b"TOTAL 9.00 @[`{/:09azAZ".to_vec());
+        texts.push(b"Total \xe2\x82\xac 12,50".to_vec());
+        texts.push(b"S$ 12.50".to_vec());
+        texts.push(Vec::new());
+        for t in &texts {
+            let (letters, digits, dollar, ascii) = count_bytes(t);
+            match count_plain(t) {
+                Some(plain) => {
+                    assert_eq!(plain, (letters, digits), "{t:?}");
+                    assert_eq!((dollar, ascii), (None, true), "{t:?}");
+                }
+                None => assert!(dollar.is_some() || !ascii, "{t:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn the_row_pass_counts_letters_digits_and_dollars() {
         let mut folded = Vec::new();
         let mut amounts = Vec::new();
-        let s = scan_row("  S$ 12.50 and $3 ", &mut folded, &mut amounts);
+        let (mut rows, mut spans) = (Vec::new(), Vec::new());
+        scan_row("", &mut folded, &mut amounts, &mut rows, &mut spans);
+        assert!(rows.is_empty() && spans.is_empty());
+        scan_row(" \t ", &mut folded, &mut amounts, &mut rows, &mut spans);
+        assert!(rows.is_empty() && spans.is_empty());
+        scan_row(
+            "  S$ 12.50 and $3 ",
+            &mut folded,
+            &mut amounts,
+            &mut rows,
+            &mut spans,
+        );
+        let s = &rows[0];
         assert_eq!(s.text, "S$ 12.50 and $3");
         assert_eq!(
-            (s.letters, s.digits, s.dollar, s.ascii),
-            (4, 5, Some(true), true)
+            (s.letters, s.digits, s.singapore_dollar, s.dollar, s.ascii),
+            (4, 5, true, false, true)
         );
-        let s = scan_row("Total € 12,50", &mut folded, &mut amounts);
+        scan_row(
+            "Total € 12,50",
+            &mut folded,
+            &mut amounts,
+            &mut rows,
+            &mut spans,
+        );
+        let s = &rows[1];
         assert_eq!(
-            (s.letters, s.digits, s.dollar, s.ascii),
-            (5, 4, None, false)
+            (s.letters, s.digits, s.singapore_dollar, s.dollar, s.ascii),
+            (5, 4, false, false, false)
         );
         assert_eq!(s.flags & words::TOTAL, words::TOTAL);
     }

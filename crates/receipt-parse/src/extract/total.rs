@@ -74,10 +74,15 @@ pub(super) fn pair_labels_with_values(rows: &mut [Row]) {
             .take(labels)
             .take_while(|&&k| is_value_only(&rows[k]))
             .count();
-        let pairs: Vec<(usize, usize)> = if values >= labels {
-            (0..labels)
-                .map(|k| (idx[i + k], idx[first_value + k]))
-                .collect()
+        // each label takes the value below it (labels and values are different rows)
+        let lend = |rows: &mut [Row], l: usize, v: usize| {
+            rows[l].value = rows[v].value;
+            rows[v].lent = true;
+        };
+        if values >= labels {
+            for k in 0..labels {
+                lend(rows, idx[i + k], idx[first_value + k]);
+            }
         } else if values > 0 {
             // a label broken over two rows: "TOTAL AFTER ADJ" / "INCL GST" / "122.80"
             let (last, before) = (idx[first_value - 1], idx[first_value.saturating_sub(2)]);
@@ -89,16 +94,10 @@ pub(super) fn pair_labels_with_values(rows: &mut [Row]) {
                 let extra = rows[last].flags & (words::INCL | words::EXCL);
                 rows[before].flags |= extra;
                 rows[before].kind = classify(rows[before].flags);
-                vec![(before, idx[first_value])]
+                lend(rows, before, idx[first_value]);
             } else {
-                vec![(last, idx[first_value])]
+                lend(rows, last, idx[first_value]);
             }
-        } else {
-            Vec::new()
-        };
-        for (l, v) in pairs {
-            rows[l].value = rows[v].value;
-            rows[v].lent = true;
         }
         i = first_value.max(i + 1);
     }
