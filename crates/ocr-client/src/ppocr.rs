@@ -8,8 +8,11 @@
 //!    very flat images (a single line) letterboxed with black bands top and bottom;
 //! 2. detection (DBNet): the shorter side scaled to 736 (sizes rounded to multiples of 32), BGR,
 //!    `(x / 255 - 0.5) / 0.5`; the probability map thresholded at 0.3, dilated 2 x 2; contours
-//!    (`rten-imageproc`), min-area rectangles, mean probability inside each box >= 0.5, the box
-//!    grown by `area * 1.6 / perimeter` on every side ("unclip"), scaled back;
+//!    (`rten-imageproc`), min-area rectangles (our own, `geometry.rs`: rten-imageproc's lost
+//!    whole lines), mean probability inside each box >= 0.5, the box grown by
+//!    `area * 1.6 / perimeter` on every side ("unclip"), scaled back; one image is detected at a
+//!    time per engine (detection's memory grows with the image) and the freed memory handed
+//!    back to the system after each;
 //! 3. each box cut out straightened (bilinear, border replicated; boxes 1.5x taller than wide are
 //!    turned a quarter), sampled straight at the network's 48-pixel height;
 //! 4. the angle classifier (48 x 192, batches of 6) turns a line half round when it says "180"
