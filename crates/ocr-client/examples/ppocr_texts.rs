@@ -2,7 +2,7 @@
 //! layout `cargo xtask eval --texts DIR` scores; settings can be varied to measure them.
 //!
 //! `cargo run --release -p ocr-client --example ppocr_texts -- --out DIR [--det-side N]
-//! [--det-max-side N] [--squeeze F] [--rec-min-width N] [--no-angle] [--workers N] IMAGE...`
+//! [--det-max-side N] [--squeeze F] [--rec-min-width N] [--rec-batch N] [--no-angle] [--workers N] IMAGE...`
 //!
 //! Wrap it in `/usr/bin/time -f '%U %S %M'` for CPU seconds and peak memory.
 
@@ -47,6 +47,9 @@ fn run() -> Result<(), String> {
             }
             Some("--rec-min-width") => {
                 options.rec_min_width = number(value("--rec-min-width")?, "--rec-min-width")? as u32
+            }
+            Some("--rec-batch") => {
+                options.rec_batch = number(value("--rec-batch")?, "--rec-batch")? as usize
             }
             Some("--workers") => workers = number(value("--workers")?, "--workers")? as usize,
             Some("--no-angle") => options.use_cls = false,
