@@ -2,7 +2,7 @@
 //! layout `cargo xtask eval --texts DIR` scores; settings can be varied to measure them.
 //!
 //! `cargo run --release -p ocr-client --example ppocr_texts -- --out DIR [--det-side N]
-//! [--det-max-side N] [--squeeze F] [--rec-min-width N] [--rec-batch N] [--no-angle] [--workers N] IMAGE...`
+//! [--det-max-side N] [--rec-min-width N] [--rec-batch N] [--no-angle] [--workers N] IMAGE...`
 //!
 //! Wrap it in `/usr/bin/time -f '%U %S %M'` for CPU seconds and peak memory.
 
@@ -41,9 +41,6 @@ fn run() -> Result<(), String> {
             }
             Some("--det-max-side") => {
                 options.det_max_side = number(value("--det-max-side")?, "--det-max-side")? as u32
-            }
-            Some("--squeeze") => {
-                options.rec_squeeze = number(value("--squeeze")?, "--squeeze")? as f32
             }
             Some("--rec-min-width") => {
                 options.rec_min_width = number(value("--rec-min-width")?, "--rec-min-width")? as u32

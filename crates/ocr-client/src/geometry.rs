@@ -18,15 +18,14 @@ fn convex_hull(points: &[PointF]) -> Vec<PointF> {
     }
     let cross =
         |o: PointF, a: PointF, b: PointF| (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x);
+    // The lower chain left to right, then the upper chain right to left.
     let mut hull: Vec<PointF> = Vec::with_capacity(2 * pts.len());
-    for pass in 0..2 {
+    for chain in [
+        &mut pts.iter() as &mut dyn Iterator<Item = &PointF>,
+        &mut pts.iter().rev(),
+    ] {
         let start = hull.len();
-        let iter: Box<dyn Iterator<Item = &PointF>> = if pass == 0 {
-            Box::new(pts.iter())
-        } else {
-            Box::new(pts.iter().rev())
-        };
-        for &p in iter {
+        for &p in chain {
             while hull.len() >= start + 2
                 && cross(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0.0
             {

@@ -81,9 +81,6 @@ pub struct PpocrOptions {
     /// read as many totals and dates and one merchant more on the 88 SROIE dev scans, for 27 %
     /// less CPU (`cargo xtask eval --scans`, 2026-12-02).
     pub rec_min_width: u32,
-    /// Horizontal scale of recognition inputs (1.0 keeps each line's aspect ratio; below 1
-    /// squeezes lines, fewer columns to compute).
-    pub rec_squeeze: f32,
     /// Put spaces where the recogniser left a wide gap between characters but no space (see
     /// the measurements in the README).
     pub word_gaps: bool,
@@ -104,7 +101,6 @@ impl Default for PpocrOptions {
             text_score: 0.5,
             rec_batch: 6,
             rec_min_width: 96,
-            rec_squeeze: 1.0,
             word_gaps: true,
         }
     }
@@ -120,8 +116,8 @@ pub struct Ppocr {
     charset: Vec<String>,
     options: PpocrOptions,
     pool: Arc<ThreadPool>,
-    /// Held while an image is detected: detection's working memory grows with the image (about
-    /// 150 MiB for a 900 x 1700 receipt), recognition's stays small, so callers running several
+    /// Held while an image is detected: detection's working memory grows with the image (one
+    /// 884 x 1677 receipt alone peaked the process at 248 MiB), recognition's stays small, so callers running several
     /// images at once detect one at a time and peak memory stays near one detection's.
     detecting: std::sync::Mutex<()>,
 }
@@ -359,7 +355,6 @@ impl Ppocr {
             let Some(rect) = min_area_rect(&points) else {
                 continue;
             };
-
             if rect.width().min(rect.height()) < 3.0 {
                 continue;
             }
@@ -454,20 +449,16 @@ impl Ppocr {
             .par_chunks(batch)
             .map(|chunk| {
                 let n = chunk.len();
-                let squeeze = self.options.rec_squeeze.clamp(0.1, 1.0);
-                let max_ratio = chunk
-                    .iter()
-                    .map(|&i| squeeze * crops[i].w / crops[i].h)
-                    .fold(
-                        self.options.rec_min_width.max(8) as f32 / REC_HEIGHT as f32,
-                        f32::max,
-                    );
+                let max_ratio = chunk.iter().map(|&i| crops[i].w / crops[i].h).fold(
+                    self.options.rec_min_width.max(8) as f32 / REC_HEIGHT as f32,
+                    f32::max,
+                );
                 let width = (REC_HEIGHT as f32 * max_ratio) as usize;
                 let stride = 3 * REC_HEIGHT * width;
                 let mut input = vec![0f32; n * stride];
                 for (k, &i) in chunk.iter().enumerate() {
                     let crop = &crops[i];
-                    let want = (squeeze * REC_HEIGHT as f32 * crop.w / crop.h).ceil() as usize;
+                    let want = (REC_HEIGHT as f32 * crop.w / crop.h).ceil() as usize;
                     crop.sample(
                         img,
                         &mut input[k * stride..(k + 1) * stride],
@@ -529,7 +520,7 @@ fn release_freed_memory() {
 
 /// The right to run detection, held by one thread at a time; see [`Ppocr::recognize_image`].
 struct DetectionTurn<'a> {
-    _guard: Option<std::sync::MutexGuard<'a, ()>>,
+    guard: Option<std::sync::MutexGuard<'a, ()>>,
 }
 
 thread_local! {
@@ -539,19 +530,17 @@ thread_local! {
 impl<'a> DetectionTurn<'a> {
     fn take(lock: &'a std::sync::Mutex<()>) -> DetectionTurn<'a> {
         if HOLDS_DETECTION_TURN.get() {
-            return DetectionTurn { _guard: None };
+            return DetectionTurn { guard: None };
         }
         let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
         HOLDS_DETECTION_TURN.set(true);
-        DetectionTurn {
-            _guard: Some(guard),
-        }
+        DetectionTurn { guard: Some(guard) }
     }
 }
 
 impl Drop for DetectionTurn<'_> {
     fn drop(&mut self) {
-        if self._guard.is_some() {
+        if self.guard.is_some() {
             HOLDS_DETECTION_TURN.set(false);
         }
     }
