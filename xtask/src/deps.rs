@@ -4,7 +4,7 @@
 //! virtual environment under `target/xtask/venv`. Nothing is skipped silently.
 
 use crate::util::{have, run, scratch};
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Once;
@@ -122,6 +122,80 @@ pub fn python_venv() -> Result<PathBuf> {
         "werkzeug>=3,<4",
     ]))?;
     std::fs::write(&marker, "httpbin gunicorn\n")?;
+    Ok(python)
+}
+
+/// RapidOCR 1.4.4 (PP-OCRv4 in ONNX Runtime, Python), the peer of `bench scan`, installed into
+/// the venv of [`python_venv`]. The wheel is fetched with `pip download` and checked against the
+/// SHA-256 issue #11 gives before pip installs it and resolves its dependencies (onnxruntime,
+/// opencv-python, numpy, shapely, pyclipper: about 400 MB, all under target/). opencv-python is
+/// what the wheel requires; its import needs libGL and GLib, installed with apt when missing.
+/// Returns the venv's python.
+pub fn rapidocr() -> Result<PathBuf> {
+    const WHEEL: &str = "rapidocr_onnxruntime-1.4.4-py3-none-any.whl";
+    const SHA256: &str = "971d7d5f223a7a808662229df1ef69893809d8457d834e6373d3854bc1782cbf";
+    let python = python_venv()?;
+    let venv = scratch("venv")?;
+    let marker = venv.join(".filewire-rapidocr-1.4.4");
+    if marker.exists() {
+        return Ok(python);
+    }
+    let pip = |args: &[&str]| {
+        let mut cmd = Command::new(&python);
+        cmd.args(["-m", "pip"])
+            .args(args)
+            .args(["--quiet", "--disable-pip-version-check"]);
+        cmd
+    };
+    let download = scratch("rapidocr-wheel")?;
+    run(pip(&["download", "--no-deps", "rapidocr-onnxruntime==1.4.4", "-d"]).arg(&download))
+        .context("downloading the RapidOCR wheel (the peer of `bench scan`) with pip")?;
+    let wheel = download.join(WHEEL);
+    let sha256 = {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        let mut file = std::fs::File::open(&wheel)
+            .with_context(|| format!("pip downloaded no {}", wheel.display()))?;
+        std::io::copy(&mut file, &mut hasher)?;
+        format!("{:x}", hasher.finalize())
+    };
+    if sha256 != SHA256 {
+        bail!(
+            "{} has SHA-256 {sha256}, expected {SHA256} (issue #11); not installing it",
+            wheel.display()
+        );
+    }
+    run(pip(&["install"]).arg(&wheel)).with_context(|| {
+        format!(
+            "installing RapidOCR and its dependencies into {} (pip's messages above)",
+            venv.display()
+        )
+    })?;
+    let import = || {
+        Command::new(&python)
+            .args(["-c", "import rapidocr_onnxruntime"])
+            .output()
+    };
+    let output = import()?;
+    if !output.status.success() {
+        // opencv-python links the system's libGL.so.1 and libgthread-2.0.so.0.
+        let error = String::from_utf8_lossy(&output.stderr)
+            .trim_end()
+            .to_string();
+        for package in ["libgl1", "libglib2.0-0"] {
+            apt_install(package).with_context(|| format!("RapidOCR does not import:\n{error}"))?;
+        }
+        let output = import()?;
+        if !output.status.success() {
+            bail!(
+                "RapidOCR is installed in {} but does not import:\n{}",
+                venv.display(),
+                String::from_utf8_lossy(&output.stderr).trim_end()
+            );
+        }
+    }
+    std::fs::write(&marker, "rapidocr-onnxruntime==1.4.4\n")?;
+    std::fs::remove_dir_all(&download).ok();
     Ok(python)
 }
 
