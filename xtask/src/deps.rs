@@ -142,9 +142,8 @@ pub fn rapidocr() -> Result<PathBuf> {
     }
     let pip = |args: &[&str]| {
         let mut cmd = Command::new(&python);
-        cmd.args(["-m", "pip"])
-            .args(args)
-            .args(["--quiet", "--disable-pip-version-check"]);
+        cmd.args(["-m", "pip", "--quiet", "--disable-pip-version-check"])
+            .args(args);
         cmd
     };
     let download = scratch("rapidocr-wheel")?;
