@@ -66,7 +66,7 @@ pub fn run(mut args: pico_args::Arguments) -> Result<()> {
         if ratio >= 1.8 { "PASS" } else { "MISS" }
     );
     let ppocr = ppocr(&fw_scan, &images, runs)?;
-    let peer = rapidocr(&images, runs)?;
+    let (peer, versions) = rapidocr(&images, runs)?;
     let n = images.len() as f64;
     let (ours, theirs) = (ppocr.cpu.as_secs_f64() / n, peer.cpu.as_secs_f64() / n);
     println!(
@@ -77,7 +77,7 @@ pub fn run(mut args: pico_args::Arguments) -> Result<()> {
         ours / theirs,
         util::mib(ppocr.peak),
         util::mib(peer.peak),
-        peer.versions
+        versions
     );
     Ok(())
 }
@@ -171,17 +171,10 @@ for path in sys.argv[1:]:
     print("%d\t%s" % (len(result or []), path))
 "#;
 
-/// The peer's figures and the versions it ran.
-struct Peer {
-    cpu: Duration,
-    peak: u64,
-    versions: String,
-}
-
 /// RapidOCR over the scans with one thread, best CPU time of `runs` (after a warm-up on the
 /// first scan). Fails unless it read at least one line of text from every scan, so a broken
-/// install cannot pass for a fast one.
-fn rapidocr(images: &[PathBuf], runs: u32) -> Result<Peer> {
+/// install cannot pass for a fast one. Returns its figures and the versions it ran.
+fn rapidocr(images: &[PathBuf], runs: u32) -> Result<(Figures, String)> {
     step("bench scan: the peer, RapidOCR 1.4.4 (ONNX Runtime, one thread), the same scans");
     let python = deps::rapidocr()?;
     let dir = util::scratch("bench-scan")?;
@@ -210,11 +203,11 @@ fn rapidocr(images: &[PathBuf], runs: u32) -> Result<Peer> {
         Ok((wall, cpu, peak, versions))
     };
     measure(&images[..1])?; // warm-up: libraries and models into the page cache
-    let mut best = Peer {
+    let mut best = Figures {
         cpu: Duration::MAX,
         peak: 0,
-        versions: String::new(),
     };
+    let mut ran = String::new();
     for run in 1..=runs {
         let (wall, cpu, peak, versions) = measure(images)?;
         eprintln!(
@@ -225,10 +218,10 @@ fn rapidocr(images: &[PathBuf], runs: u32) -> Result<Peer> {
         );
         best.cpu = best.cpu.min(cpu);
         best.peak = best.peak.max(peak);
-        best.versions = versions;
+        ran = versions;
     }
     std::fs::remove_file(&out).ok();
-    Ok(best)
+    Ok((best, ran))
 }
 
 /// Checks the peer script's output: the versions line, then one `LINES<TAB>PATH` line per image,
