@@ -2,7 +2,7 @@
 //! layout `cargo xtask eval --texts DIR` scores; settings can be varied to measure them.
 //!
 //! `cargo run --release -p ocr-client --example ppocr_texts -- --out DIR [--det-side N]
-//! [--det-max-side N] [--rec-min-width N] [--rec-batch N] [--no-angle] [--workers N] IMAGE...`
+//! [--det-max-side N] [--rec-min-width N] [--rec-batch N] [--no-angle] [--angle-every-line] [--workers N] IMAGE...`
 //!
 //! Wrap it in `/usr/bin/time -f '%U %S %M'` for CPU seconds and peak memory.
 
@@ -50,6 +50,7 @@ fn run() -> Result<(), String> {
             }
             Some("--workers") => workers = number(value("--workers")?, "--workers")? as usize,
             Some("--no-angle") => options.use_cls = false,
+            Some("--angle-every-line") => options.cls_every_line = true,
             _ => images.push(PathBuf::from(arg)),
         }
     }

@@ -71,6 +71,9 @@ pub struct PpocrOptions {
     pub max_candidates: usize,
     /// Run the angle classifier (turns upside-down lines).
     pub use_cls: bool,
+    /// Classify every line. Unset, the widest lines (one batch) are classified first and when
+    /// none of them is upside down the page is taken as upright, the others unclassified.
+    pub cls_every_line: bool,
     /// The classifier's confidence needed to turn a line.
     pub cls_thresh: f32,
     /// Lines whose mean character confidence is below this are dropped.
@@ -97,6 +100,7 @@ impl Default for PpocrOptions {
             unclip_ratio: 1.6,
             max_candidates: 1000,
             use_cls: true,
+            cls_every_line: false,
             cls_thresh: 0.9,
             text_score: 0.5,
             rec_batch: 6,
@@ -389,10 +393,35 @@ impl Ppocr {
     }
 
     /// Turns crops the classifier reads as upside down.
+    ///
+    /// The widest lines are classified first (one batch): when none of them is upside down,
+    /// the page is upright and the other lines are not classified (with `cls_every_line`
+    /// unset). Lines of one photo share its orientation; the widest read most surely.
     fn classify(&self, img: &RgbImage, crops: &mut [Crop]) -> Result<(), String> {
-        let order = by_aspect(crops);
+        let mut order = by_aspect(crops);
         let batch = self.options.rec_batch.max(1);
-        let decisions: Vec<Result<Vec<(usize, bool)>, String>> = order
+        let widest = order.split_off(order.len().saturating_sub(batch));
+        let mut flips = self.upside_down(img, crops, &widest)?;
+        if self.options.cls_every_line || flips.iter().any(|&(_, flip)| flip) {
+            flips.extend(self.upside_down(img, crops, &order)?);
+        }
+        for (i, flip) in flips {
+            if flip {
+                crops[i] = crops[i].turned_half();
+            }
+        }
+        Ok(())
+    }
+
+    /// The classifier's verdict (upside down or not) on the crops `which`.
+    fn upside_down(
+        &self,
+        img: &RgbImage,
+        crops: &[Crop],
+        which: &[usize],
+    ) -> Result<Vec<(usize, bool)>, String> {
+        let batch = self.options.rec_batch.max(1);
+        let decisions: Vec<Result<Vec<(usize, bool)>, String>> = which
             .par_chunks(batch)
             .map(|chunk| {
                 let n = chunk.len();
@@ -427,14 +456,11 @@ impl Ppocr {
                     .collect())
             })
             .collect();
+        let mut out = Vec::with_capacity(which.len());
         for batch in decisions {
-            for (i, flip) in batch? {
-                if flip {
-                    crops[i] = crops[i].turned_half();
-                }
-            }
+            out.extend(batch?);
         }
-        Ok(())
+        Ok(out)
     }
 
     /// Each crop's text and mean character confidence, in the crops' order.
