@@ -473,6 +473,30 @@ fn whole_part_split(b: &[u8], g: usize) -> bool {
     amount_after && (marked || bare)
 }
 
+/// Where the first ASCII digit at or after `i` is (or the length): eight bytes at a time, then
+/// byte by byte. Most of a row is letters, spaces and marks between its numbers.
+fn next_digit(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = ONES << 7;
+    while i + 8 <= b.len() {
+        let x = <[u8; 8]>::try_from(&b[i..i + 8]).map_or(0, u64::from_le_bytes);
+        // on the low seven bits of each byte no sum carries into the next byte; bytes beyond
+        // ASCII (high bit set) are no digit
+        let low = x & !HIGH;
+        let from_zero = low.wrapping_add(ONES * u64::from(0x80 - b'0')) & HIGH;
+        let past_nine = low.wrapping_add(ONES * u64::from(0x80 - b'9' - 1)) & HIGH;
+        let digits = from_zero & !past_nine & !x;
+        if digits != 0 {
+            return i + (digits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && !b[i].is_ascii_digit() {
+        i += 1;
+    }
+    i
+}
+
 /// [`scan_into`] over bytes (UTF-8 text, or that text with splits joined).
 /// Returns whether a number had a gap or a misread digit at its edge (a possible split,
 /// see [`repair`]).
@@ -480,12 +504,12 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
     let n = b.len();
     let mut i = 0;
     let mut split = false;
-    while i < n {
-        let start = i;
-        if !b[i].is_ascii_digit() {
-            i += 1;
-            continue;
+    loop {
+        i = next_digit(b, i);
+        if i >= n {
+            break;
         }
+        let start = i;
         // extend left over confusables directly attached ("O.50" is rare; "S0.00" too): keep simple
         let mut end = i;
         // how many digits and confusables the number holds, and whether a bar is among them
@@ -778,6 +802,26 @@ mod tests {
             minor = minor * 10 + i64::from(d - b'0');
         }
         Some((Amount::new(minor, frac.len() as u8), decimal))
+    }
+
+    #[test]
+    fn next_digit_finds_the_first_digit() {
+        for len in 0..30 {
+            for at in 0..=len {
+                for filler in [b'a', b'/', b':', 0x80, 0xb9, 0xff, b' '] {
+                    let mut b = vec![filler; len];
+                    if at < len {
+                        b[at] = b'0' + (at % 10) as u8;
+                    }
+                    for from in 0..=at {
+                        assert_eq!(next_digit(&b, from), at, "{b:?} from {from}");
+                    }
+                }
+            }
+        }
+        // bytes on either side of the digits
+        assert_eq!(next_digit(b"//////////::::9", 0), 14);
+        assert_eq!(next_digit(b"\xb0\xb9\xba/:;<=>?@`0", 0), 12);
     }
 
     #[test]

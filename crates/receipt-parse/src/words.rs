@@ -839,18 +839,19 @@ impl FoldedBuf {
 /// Splits a line into folded words (see the module doc).
 pub(crate) fn fold(line: &str) -> FoldedBuf {
     let mut bytes = Vec::with_capacity(line.len());
-    let count = fold_spans(line, &mut bytes, &mut Spans::default());
+    let count = fold_spans(line, line.is_ascii(), &mut bytes, &mut Spans::default());
     // only ASCII is ever written
     let text = String::from_utf8(bytes).unwrap_or_default();
     FoldedBuf { text, count }
 }
 
 /// Appends the folded words of a line to `out` (see the module doc; only ASCII is written)
-/// and returns how many words there are and the flags of the keywords among them.
-pub(crate) fn fold_flags(line: &str, out: &mut Vec<u8>) -> (usize, Flags) {
+/// and returns how many words there are and the flags of the keywords among them; `ascii`
+/// says whether the line is plain ASCII (the caller's pass over it knows).
+pub(crate) fn fold_flags(line: &str, ascii: bool, out: &mut Vec<u8>) -> (usize, Flags) {
     let start = out.len();
     let mut spans = Spans::default();
-    let count = fold_spans(line, out, &mut spans);
+    let count = fold_spans(line, ascii, out, &mut spans);
     (count, flags_of(&out[start..], spans.as_slice()))
 }
 
@@ -886,13 +887,14 @@ impl Spans {
 }
 
 /// Appends the folded words of a line to `out`, records where each starts and ends (relative
-/// to where the line's words start in `out`) and returns how many words.
-fn fold_spans(line: &str, out: &mut Vec<u8>, spans: &mut Spans) -> usize {
+/// to where the line's words start in `out`) and returns how many words; `ascii` is whether
+/// the line is plain ASCII.
+fn fold_spans(line: &str, ascii: bool, out: &mut Vec<u8>, spans: &mut Spans) -> usize {
     let base = out.len();
     let mut count = 0;
     let mut gap = true;
     // ASCII folds byte for byte; elsewhere a character may fold to two ("ß")
-    if line.is_ascii() {
+    if ascii {
         // a break byte or more becomes one space: the words never outgrow the line
         out.reserve(line.len());
         let mut word_start = 0;

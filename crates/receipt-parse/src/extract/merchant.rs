@@ -100,7 +100,7 @@ pub(super) fn clean_merchant(name: &str) -> String {
         let mut buf = Vec::with_capacity(32);
         let mut word = |w: &str| {
             buf.clear();
-            words::fold_flags(w, &mut buf).1
+            words::fold_flags(w, w.is_ascii(), &mut buf).1
         };
         let n = kept.len();
         let mut end = None;

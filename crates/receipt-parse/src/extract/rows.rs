@@ -293,7 +293,7 @@ pub(super) fn scan_row<'a>(
     // a row without letters has no keyword, one without digits no amount
     let fold_start = folded.len();
     let (count, mut flags) = if letters > 0 {
-        words::fold_flags(text, folded)
+        words::fold_flags(text, ascii, folded)
     } else {
         (0, 0)
     };
