@@ -30,6 +30,16 @@ impl FoundDate {
     }
 }
 
+/// How a receipt counts its years: two-digit years are read in this era's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Era {
+    /// The common era: "18" is 2018, "95" is 1995.
+    Common,
+    /// A Thai receipt: besides common-era years, a two-digit year that as 20yy would lie far in
+    /// the future (50–89) is the Buddhist era's 25yy, 543 years ahead ("66" is 2566, 2023).
+    Thai,
+}
+
 const MONTHS: &[(&str, u8)] = &[
     ("JAN", 1),
     ("JANUARY", 1),
@@ -171,11 +181,13 @@ fn days_in(month: u8, year: u16) -> u8 {
     }
 }
 
-fn full_year(y: u32, digits: usize) -> Option<u16> {
+fn full_year(y: u32, digits: usize, era: Era) -> Option<u16> {
     let y = match digits {
-        // two digits: 00-49 are 2000s, 90-99 the 1990s; the rest is not a receipt year
+        // two digits: 00-49 are 2000s, 90-99 the 1990s; the rest is not a receipt year (but on
+        // a Thai receipt 50-89 are the Buddhist era's 2550-2589, 2007-2046)
         2 if y < 50 => 2000 + y,
         2 if y >= 90 => 1900 + y,
+        2 if era == Era::Thai && y < 90 => 2500 + y - 543,
         // the Thai Buddhist era runs 543 years ahead (2561 is 2018)
         4 if (2533..=2642).contains(&y) => y - 543,
         4 => y,
@@ -186,12 +198,12 @@ fn full_year(y: u32, digits: usize) -> Option<u16> {
 
 /// The year a date's last number gives: two or four digits, or the same glued to the time
 /// printed after it ("22/12/201714:03", "14-03-1821:49").
-fn year_of(t: &Tok, line: &[u8]) -> Option<u16> {
+fn year_of(t: &Tok, line: &[u8], era: Era) -> Option<u16> {
     let s = t.text();
     if !t.digits || s.is_empty() {
         return None;
     }
-    let plain = |digits: usize| full_year(s.get(..digits)?.parse().ok()?, digits);
+    let plain = |digits: usize| full_year(s.get(..digits)?.parse().ok()?, digits, era);
     if (t.len == 2 || t.len == 4)
         && let Some(y) = plain(t.len)
     {
@@ -302,24 +314,24 @@ fn confusable(b: u8) -> Option<u8> {
 
 /// Finds the dates in a line, left to right, reading O as 0, l/I as 1 (and S, B, Z, G as 5, 8,
 /// 2, 6 between digits) where they touch a digit or a slash ("05/O8/2019", "06/02/1B").
-pub(crate) fn scan(line: &str) -> Vec<FoundDate> {
+pub(crate) fn scan(line: &str, era: Era) -> Vec<FoundDate> {
     let Some(shape) = maybe_date(line) else {
         return Vec::new();
     };
     // a stray mark between two digits ("2~1/03/2018", "17/01/20;18") would cut the date short
     // or shift it: the line is read mended first
     if stray_between_digits(line.as_bytes()) {
-        let mended = scan_mended(line);
+        let mended = scan_mended(line, era);
         if !mended.is_empty() {
             return mended;
         }
     }
-    scan_mapped(line, shape)
+    scan_mapped(line, shape, era)
 }
 
 /// [`scan`] after the stray-mark check: confusable letters read as digits, then the plain scan
 /// (skipped when nothing is mapped and the line has no date's shape: it would find nothing).
-fn scan_mapped(line: &str, shape: Shape) -> Vec<FoundDate> {
+fn scan_mapped(line: &str, shape: Shape, era: Era) -> Vec<FoundDate> {
     let b = line.as_bytes();
     let near_digit = |i: usize| {
         let touches = |j: usize| b.get(j).is_some_and(|&x| x.is_ascii_digit() || x == b'/');
@@ -335,7 +347,7 @@ fn scan_mapped(line: &str, shape: Shape) -> Vec<FoundDate> {
         if shape == Shape::Confusable {
             return Vec::new();
         }
-        return scan_plain(line);
+        return scan_plain(line, era);
     }
     let mapped: Vec<u8> = (0..b.len())
         .map(|i| match confusable(b[i]) {
@@ -344,8 +356,8 @@ fn scan_mapped(line: &str, shape: Shape) -> Vec<FoundDate> {
         })
         .collect();
     match String::from_utf8(mapped) {
-        Ok(m) => scan_plain(&m),
-        Err(_) => scan_plain(line),
+        Ok(m) => scan_plain(&m, era),
+        Err(_) => scan_plain(line, era),
     }
 }
 
@@ -367,7 +379,7 @@ fn stray_between_digits(b: &[u8]) -> bool {
 /// ("12//02/2018", "18-01--2018"), a comma read for a dot ("24,12.2019"), and a separator
 /// OCR lost put back ("15/062017", "0202/2018"). Meant for a line where [`scan`] found none
 /// (or one a stray mark breaks); a time glued to the year by the mending is read as such.
-pub(crate) fn scan_mended(line: &str) -> Vec<FoundDate> {
+pub(crate) fn scan_mended(line: &str, era: Era) -> Vec<FoundDate> {
     const MAX: usize = 160;
     let b = line.as_bytes();
     let sep = |x: u8| matches!(x, b'/' | b'-' | b'.' | b',');
@@ -470,17 +482,17 @@ pub(crate) fn scan_mended(line: &str) -> Vec<FoundDate> {
         return Vec::new();
     }
     match std::str::from_utf8(&out[..n]) {
-        Ok(m) => scan_unmended(m),
+        Ok(m) => scan_unmended(m, era),
         Err(_) => Vec::new(),
     }
 }
 
 /// [`scan`] without the mending of stray marks (it is mended text already).
-fn scan_unmended(line: &str) -> Vec<FoundDate> {
+fn scan_unmended(line: &str, era: Era) -> Vec<FoundDate> {
     let Some(shape) = maybe_date(line) else {
         return Vec::new();
     };
-    scan_mapped(line, shape)
+    scan_mapped(line, shape, era)
 }
 
 /// Why [`maybe_date`] let a line through.
@@ -553,7 +565,7 @@ fn maybe_date(line: &str) -> Option<Shape> {
     confusable_date.then_some(Shape::Confusable)
 }
 
-fn scan_plain(line: &str) -> Vec<FoundDate> {
+fn scan_plain(line: &str, era: Era) -> Vec<FoundDate> {
     let toks = tokens(line);
     let bytes = line.as_bytes();
     let mut out = Vec::new();
@@ -611,7 +623,7 @@ fn scan_plain(line: &str) -> Vec<FoundDate> {
                 let (la, lb, lc) = (t0.len, t1.len, t2.len);
                 let c = num(t2).unwrap_or(0);
                 if la == 4 && lb <= 2 && lc <= 2 {
-                    if let Some(y) = full_year(a, 4) {
+                    if let Some(y) = full_year(a, 4, era) {
                         let (m, d) = (b as u8, c as u8);
                         if valid(y, m, d) {
                             out.push(FoundDate {
@@ -626,7 +638,7 @@ fn scan_plain(line: &str) -> Vec<FoundDate> {
                     }
                 } else if la <= 2
                     && lb <= 2
-                    && let Some(y) = year_of(t2, bytes)
+                    && let Some(y) = year_of(t2, bytes, era)
                 {
                     let (a, b) = (a as u8, b as u8);
                     if valid(y, b, a) {
@@ -659,7 +671,7 @@ fn scan_plain(line: &str) -> Vec<FoundDate> {
                 && s1.is_some()
                 && s2.is_some()
                 && let (Some(d), Some(m)) = (num(t0), month_named(t1.text()))
-                && let Some(y) = year_of(t2, bytes)
+                && let Some(y) = year_of(t2, bytes, era)
                 && t0.len <= 2
                 && valid(y, m, d as u8)
             {
@@ -682,7 +694,7 @@ fn scan_plain(line: &str) -> Vec<FoundDate> {
                 && let (Some(m), Some(d), Some(yv)) = (month_named(t0.text()), num(t1), num(t2))
                 && t2.len == 4
                 && t1.len <= 2
-                && let Some(y) = full_year(yv, 4)
+                && let Some(y) = full_year(yv, 4, era)
                 && valid(y, m, d as u8)
             {
                 out.push(FoundDate {
@@ -792,7 +804,7 @@ mod tests {
     use super::*;
 
     fn isos(line: &str) -> Vec<String> {
-        scan(line).iter().map(FoundDate::iso).collect()
+        scan(line, Era::Common).iter().map(FoundDate::iso).collect()
     }
 
     #[test]
@@ -809,10 +821,10 @@ mod tests {
 
     #[test]
     fn reads_month_first_when_day_cannot_be_the_month() {
-        let d = scan("12/28/2017");
+        let d = scan("12/28/2017", Era::Common);
         assert_eq!(d[0].iso(), "2017-12-28");
         assert!(d[0].month_first);
-        assert!(scan("03/04/2018")[0].ambiguous);
+        assert!(scan("03/04/2018", Era::Common)[0].ambiguous);
     }
 
     #[test]
@@ -835,6 +847,28 @@ mod tests {
         assert!(isos("HD03-04-06 - 5/40/160").is_empty(), "a product code");
         assert!(isos("MI11/3-21 - 12/480").is_empty());
         assert_eq!(isos("25032018"), ["2018-03-25"]);
+    }
+
+    #[test]
+    fn reads_two_digit_buddhist_era_years_on_thai_receipts_only() {
+        let thai = |line: &str| -> Vec<String> {
+            scan(line, Era::Thai).iter().map(FoundDate::iso).collect()
+        };
+        // 2566 BE is 2023 CE; as 2066 CE "66" is no receipt year
+        assert_eq!(thai("12/03/66"), ["2023-03-12"]);
+        assert!(isos("12/03/66").is_empty(), "not without a Thai context");
+        assert_eq!(thai("วันที่ 01-11-67 เวลา 18:20"), ["2024-11-01"]);
+        assert_eq!(thai("14.02.5O 09:42"), ["2007-02-14"], "a misread 0");
+        assert_eq!(thai("05/01/6714:03"), ["2024-01-05"], "glued to the time");
+        assert_eq!(thai("29/02/67"), ["2024-02-29"], "2024 is a leap year");
+        assert!(thai("29/02/66").is_empty(), "2023 is not");
+        // years that read as common-era ones stay common-era
+        assert_eq!(thai("12/03/23"), ["2023-03-12"]);
+        assert_eq!(thai("12/03/98"), ["1998-03-12"]);
+        // four-digit years in either era, with or without a Thai context
+        assert_eq!(thai("14/02/2567"), ["2024-02-14"]);
+        assert_eq!(thai("14/02/2024"), ["2024-02-14"]);
+        assert_eq!(isos("14/02/2567"), ["2024-02-14"]);
     }
 
     #[test]
@@ -862,7 +896,10 @@ mod tests {
         let mended = |line: &str| -> Vec<String> {
             let plain = isos(line);
             if plain.is_empty() {
-                scan_mended(line).iter().map(FoundDate::iso).collect()
+                scan_mended(line, Era::Common)
+                    .iter()
+                    .map(FoundDate::iso)
+                    .collect()
             } else {
                 plain
             }
@@ -893,7 +930,7 @@ mod tests {
             "12.05 18.00",
             "MI11/3-21 - 12/480",
         ] {
-            assert!(scan_mended(line).is_empty(), "{line}");
+            assert!(scan_mended(line, Era::Common).is_empty(), "{line}");
         }
     }
 

@@ -650,14 +650,23 @@ static THAI_LONGEST_FIRST: LazyLock<Vec<(&'static str, Flags)>> = LazyLock::new(
     t
 });
 
-/// The flags of the Thai keywords in a row (0 at once for a row without Thai letters).
-pub(crate) fn thai_flags(text: &str) -> Flags {
-    // every character of the Thai block is E0 B8 xx or E0 B9 xx in UTF-8
-    let b = text.as_bytes();
-    let Some(first) = b
+/// Where the first character of the Thai block is in a text: every one is E0 B8 xx or E0 B9 xx
+/// in UTF-8.
+fn first_thai(text: &str) -> Option<usize> {
+    text.as_bytes()
         .windows(2)
         .position(|w| w[0] == 0xE0 && (w[1] == 0xB8 || w[1] == 0xB9))
-    else {
+}
+
+/// Whether a text holds Thai script.
+pub(crate) fn has_thai(text: &str) -> bool {
+    first_thai(text).is_some()
+}
+
+/// The flags of the Thai keywords in a row (0 at once for a row without Thai letters).
+pub(crate) fn thai_flags(text: &str) -> Flags {
+    let b = text.as_bytes();
+    let Some(first) = first_thai(text) else {
         return 0;
     };
     let table = &*THAI_LONGEST_FIRST;

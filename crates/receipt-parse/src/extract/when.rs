@@ -2,7 +2,7 @@
 
 use super::rows::*;
 use super::{DateTime, Picked};
-use crate::date::{self, FoundDate};
+use crate::date::{self, Era, FoundDate};
 use crate::words;
 
 /// The time of day printed in a row; one with fewer than three digits has none ("8:05").
@@ -13,7 +13,9 @@ pub(super) fn time_of(r: &Row) -> Option<String> {
     date::scan_time(r.text)
 }
 
-pub(super) fn pick_date(rows: &[Row], us_style: bool) -> DateTime {
+/// The date of the purchase (read month first on a US-style receipt; two-digit years in the
+/// receipt's era) and the time printed with it.
+pub(super) fn pick_date(rows: &[Row], us_style: bool, era: Era) -> DateTime {
     let labelled = |i: usize| {
         rows[i].flags & words::DATE != 0
             || (i > 0 && rows[i - 1].flags & words::DATE != 0 && rows[i - 1].digits == 0)
@@ -25,7 +27,7 @@ pub(super) fn pick_date(rows: &[Row], us_style: bool) -> DateTime {
     for (i, r) in rows.iter().enumerate() {
         if r.digits >= 4 {
             let before = found.len();
-            found.extend(date::scan(r.text).into_iter().map(|d| (i, d)));
+            found.extend(date::scan(r.text, era).into_iter().map(|d| (i, d)));
             if found.len() > before && labelled(i) {
                 scanned = i + 1;
                 labelled_found = true;
@@ -40,7 +42,7 @@ pub(super) fn pick_date(rows: &[Row], us_style: bool) -> DateTime {
         let mut mended: Vec<(usize, FoundDate)> = Vec::new();
         for (i, r) in rows.iter().enumerate() {
             if r.digits >= 5 && (i < first || (labelled(i) && found.iter().all(|&(k, _)| k != i))) {
-                mended.extend(date::scan_mended(r.text).into_iter().map(|d| (i, d)));
+                mended.extend(date::scan_mended(r.text, era).into_iter().map(|d| (i, d)));
             }
         }
         if !mended.is_empty() {
@@ -56,7 +58,7 @@ pub(super) fn pick_date(rows: &[Row], us_style: bool) -> DateTime {
         let rest: Vec<(usize, FoundDate)> = rows[scanned..]
             .iter()
             .filter(|r| r.digits >= 4)
-            .flat_map(|r| date::scan(r.text).into_iter().map(|d| (0, d)))
+            .flat_map(|r| date::scan(r.text, era).into_iter().map(|d| (0, d)))
             .collect();
         month_first = unambiguous_month_first(&rest);
     }
