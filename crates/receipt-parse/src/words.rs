@@ -1252,6 +1252,10 @@ pub(crate) fn flags(folded: Folded<'_>) -> Flags {
     flags_of(text, spans.as_slice())
 }
 
+/// How many words after the first a phrase's keys are cached for in [`flags_of`] (longer
+/// phrases pack the rest each time).
+const PHRASE_MAX: usize = 3;
+
 /// The flags of every keyword phrase found in folded words: `text` and its word spans.
 fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
     let word = |k: usize| &text[spans[k].0 as usize..spans[k].1 as usize];
@@ -1273,12 +1277,20 @@ fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
         };
         if let Some(e) = found {
             let mut mine = e.single;
+            // the keys of the next words, each packed once for all the phrases (0: not yet;
+            // no word packs to 0, and u128::MAX stands for a word too long to pack)
+            let mut next = [0u128; PHRASE_MAX];
             for (rest, f) in &e.phrases {
                 if spans.len() - i > rest.len()
-                    && rest
-                        .iter()
-                        .enumerate()
-                        .all(|(j, k)| key(word(i + 1 + j), false) == Some(*k))
+                    && rest.iter().enumerate().all(|(j, k)| {
+                        let Some(slot) = next.get_mut(j) else {
+                            return key(word(i + 1 + j), false) == Some(*k);
+                        };
+                        if *slot == 0 {
+                            *slot = key(word(i + 1 + j), false).unwrap_or(u128::MAX);
+                        }
+                        *slot == *k
+                    })
                 {
                     mine = if f & REPLACES != 0 {
                         (mine & !e.single) | (f & !REPLACES)
