@@ -895,6 +895,53 @@ impl Spans {
     }
 }
 
+/// The longest line [`fold_short`] folds: most receipt rows are far shorter.
+const SHORT: usize = 128;
+
+/// [`fold_spans`] for a line of plain ASCII of at most [`SHORT`] bytes: folded into a buffer
+/// on the stack, then appended at once (pushing byte by byte onto `out` costs a load and a
+/// store of its length and a capacity check per byte).
+fn fold_short(line: &[u8], out: &mut Vec<u8>, spans: &mut Spans) -> usize {
+    let mut buf = [0u8; SHORT];
+    let mut n = 0;
+    let mut count = 0;
+    let mut gap = true;
+    let mut word_start = 0;
+    for &b in line {
+        // (ASCII: the mask only tells the compiler so)
+        let f = ASCII_FOLD[usize::from(b & 0x7f)];
+        if f == 0 {
+            gap = true;
+            continue;
+        }
+        if f == SKIP {
+            continue;
+        }
+        // a break byte or more becomes one space: the words never outgrow the line
+        if gap {
+            if count > 0 {
+                spans.push((word_start as u32, n as u32));
+                if let Some(slot) = buf.get_mut(n) {
+                    *slot = b' ';
+                }
+                n += 1;
+            }
+            word_start = n;
+            count += 1;
+            gap = false;
+        }
+        if let Some(slot) = buf.get_mut(n) {
+            *slot = f;
+        }
+        n += 1;
+    }
+    if count > 0 {
+        spans.push((word_start as u32, n as u32));
+    }
+    out.extend_from_slice(&buf[..n.min(SHORT)]);
+    count
+}
+
 /// Appends the folded words of a line to `out`, records where each starts and ends (relative
 /// to where the line's words start in `out`) and returns how many words; `ascii` is whether
 /// the line is plain ASCII.
@@ -903,6 +950,10 @@ fn fold_spans(line: &str, ascii: bool, out: &mut Vec<u8>, spans: &mut Spans) -> 
     let mut count = 0;
     let mut gap = true;
     // ASCII folds byte for byte; elsewhere a character may fold to two ("ß")
+    if ascii && line.len() <= SHORT {
+        let count = fold_short(line.as_bytes(), out, spans);
+        return count;
+    }
     if ascii {
         // a break byte or more becomes one space: the words never outgrow the line
         out.reserve(line.len());
