@@ -857,6 +857,8 @@ pub(crate) fn fold(line: &str) -> FoldedBuf {
 /// Appends the folded words of a line to `out` (see the module doc; only ASCII is written)
 /// and returns how many words there are and the flags of the keywords among them; `ascii`
 /// says whether the line is plain ASCII (the caller's pass over it knows).
+// (inlined into the row pass: one call and one frame fewer per row)
+#[inline(always)]
 pub(crate) fn fold_flags(line: &str, ascii: bool, out: &mut Vec<u8>) -> (usize, Flags) {
     let start = out.len();
     let mut spans = Spans::default();
