@@ -16,7 +16,13 @@ pub(crate) struct FoundDate {
 impl FoundDate {
     /// ISO 8601: "2018-12-25".
     pub fn iso(&self) -> String {
-        format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
+        let mut s = String::with_capacity(10);
+        push_digits(&mut s, u32::from(self.year), 4);
+        s.push('-');
+        push_digits(&mut s, u32::from(self.month), 2);
+        s.push('-');
+        push_digits(&mut s, u32::from(self.day), 2);
+        s
     }
 
     /// The same date read month first (for ambiguous numeric dates on US receipts).
@@ -38,6 +44,15 @@ pub(crate) enum Era {
     /// A Thai receipt: besides common-era years, a two-digit year that as 20yy would lie far in
     /// the future (50–89) is the Buddhist era's 25yy, 543 years ahead ("66" is 2566, 2023).
     Thai,
+}
+
+/// Appends the last `width` decimal digits of `v` (what `{:0width$}` prints for a number of at
+/// most `width` digits), without the formatting machinery: every receipt prints a date and a time.
+fn push_digits(s: &mut String, v: u32, width: u32) {
+    for k in (0..width).rev() {
+        let d = v / 10u32.pow(k) % 10;
+        s.push(char::from(b'0' + d as u8));
+    }
 }
 
 const MONTHS: &[(&str, u8)] = &[
@@ -814,10 +829,15 @@ pub(crate) fn scan_time(line: &str) -> Option<String> {
                 (_, _, h) => h,
             };
             if hour < 24 && min < 60 && sec.is_none_or(|s| s < 60) {
-                return Some(match sec {
-                    Some(s) => format!("{hour:02}:{min:02}:{s:02}"),
-                    None => format!("{hour:02}:{min:02}"),
-                });
+                let mut t = String::with_capacity(8);
+                push_digits(&mut t, hour, 2);
+                t.push(':');
+                push_digits(&mut t, min, 2);
+                if let Some(s) = sec {
+                    t.push(':');
+                    push_digits(&mut t, s, 2);
+                }
+                return Some(t);
             }
         }
         i = j.max(i + 1);
@@ -974,6 +994,22 @@ mod tests {
         assert!(isos("HD03-04-06 - 5/40/160").is_empty(), "a product code");
         assert!(isos("MI11/3-21 - 12/480").is_empty());
         assert_eq!(isos("25032018"), ["2018-03-25"]);
+    }
+
+    #[test]
+    fn digits_are_pushed_as_zero_padded_formatting_prints_them() {
+        for v in 0..10_000u32 {
+            let mut s = String::new();
+            push_digits(&mut s, v, 4);
+            assert_eq!(s, format!("{v:04}"));
+            if v < 100 {
+                s.clear();
+                push_digits(&mut s, v, 2);
+                assert_eq!(s, format!("{v:02}"));
+            }
+        }
+        assert_eq!(scan_time("8:05 PM").as_deref(), Some("20:05"));
+        assert_eq!(scan_time("20:13:39").as_deref(), Some("20:13:39"));
     }
 
     #[test]
