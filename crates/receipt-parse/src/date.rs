@@ -273,6 +273,20 @@ impl Tok {
 fn tokens(line: &str) -> Vec<Tok> {
     // room for the tokens of most lines: no growing
     let mut out: Vec<Tok> = Vec::with_capacity(16);
+    if line.is_ascii() {
+        // byte by byte, as the characters below read ASCII
+        for (i, &b) in line.as_bytes().iter().enumerate() {
+            let (ch, digit) = if b.is_ascii_digit() {
+                (b, true)
+            } else if b.is_ascii_alphabetic() {
+                (b.to_ascii_uppercase(), false)
+            } else {
+                continue;
+            };
+            push_token(&mut out, i, ch, digit, 1);
+        }
+        return out;
+    }
     for (i, c) in line.char_indices() {
         let (ch, digit) = if c.is_ascii_digit() {
             (c as u8, true)
@@ -288,30 +302,36 @@ fn tokens(line: &str) -> Vec<Tok> {
         } else {
             continue;
         };
-        match out.last_mut() {
-            Some(t) if t.end == i && t.digits == digit => {
-                if t.len < TOK_MAX {
-                    t.buf[t.len] = ch;
-                    t.len += 1;
-                } else {
-                    t.len = TOK_MAX + 1;
-                }
-                t.end = i + c.len_utf8();
-            }
-            _ => {
-                let mut buf = [0u8; TOK_MAX];
-                buf[0] = ch;
-                out.push(Tok {
-                    buf,
-                    len: 1,
-                    digits: digit,
-                    start: i,
-                    end: i + c.len_utf8(),
-                })
-            }
-        }
+        push_token(&mut out, i, ch, digit, c.len_utf8());
     }
     out
+}
+
+/// Adds a character (folded to `ch`, `width` bytes at `i`) to the token it continues, or
+/// starts a token with it.
+fn push_token(out: &mut Vec<Tok>, i: usize, ch: u8, digit: bool, width: usize) {
+    match out.last_mut() {
+        Some(t) if t.end == i && t.digits == digit => {
+            if t.len < TOK_MAX {
+                t.buf[t.len] = ch;
+                t.len += 1;
+            } else {
+                t.len = TOK_MAX + 1;
+            }
+            t.end = i + width;
+        }
+        _ => {
+            let mut buf = [0u8; TOK_MAX];
+            buf[0] = ch;
+            out.push(Tok {
+                buf,
+                len: 1,
+                digits: digit,
+                start: i,
+                end: i + width,
+            })
+        }
+    }
 }
 
 /// Letters OCR prints for 0 and 1 inside numbers.
