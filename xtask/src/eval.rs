@@ -1,5 +1,8 @@
 //! `cargo xtask eval` and `cargo xtask bench parse`: receipt-parse accuracy and speed.
 //!
+//! Every form of `eval` takes `--dump FILE`: each parse it makes, as one JSON line, in a fixed
+//! order (diff two dumps to check that a parser change kept every result).
+//!
 //! How fields are compared with the annotations (`truth`):
 //! - total: as numbers ("RM9.00", "$9.00" and "9.00" are equal);
 //! - date: both sides as ISO 8601; the annotation is normalised here, independently of the
