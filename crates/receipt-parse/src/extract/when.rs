@@ -20,6 +20,32 @@ pub(super) fn pick_date(rows: &[Row], us_style: bool, era: Era) -> DateTime {
         rows[i].flags & words::DATE != 0
             || (i > 0 && rows[i - 1].flags & words::DATE != 0 && rows[i - 1].digits == 0)
     };
+    // the time printed with the date in row `i`, else the first time on the receipt
+    let time_near = |i: usize| {
+        time_of(&rows[i])
+            .or_else(|| rows.get(i + 1).and_then(time_of))
+            .or_else(|| rows.iter().find_map(time_of))
+    };
+    // the first labelled row with a date is the pick; when its date reads only one way, the
+    // dates in the rows above it (which may say the receipt writes months first) change
+    // nothing, and they need no scan
+    if let Some((i, d)) = rows
+        .iter()
+        .enumerate()
+        .filter(|&(i, r)| r.digits >= 4 && labelled(i))
+        .find_map(|(i, r)| date::scan(r.text, era).first().map(|&d| (i, d)))
+        && !d.ambiguous
+    {
+        let time = time_near(i);
+        let tc = if time.is_some() { 70 } else { 0 };
+        return DateTime {
+            date: Picked::found(d.iso(), 90),
+            time: Picked {
+                value: time,
+                confidence: tc,
+            },
+        };
+    }
     // rows are scanned until a labelled date turns up (the rest only matter for an ambiguous one)
     let mut found: Vec<(usize, FoundDate)> = Vec::new();
     let mut scanned = rows.len();
@@ -86,10 +112,7 @@ pub(super) fn pick_date(rows: &[Row], us_style: bool, era: Era) -> DateTime {
     if d.ambiguous {
         conf -= 20;
     }
-    // the time printed with the date, else the first time on the receipt
-    let time = time_of(&rows[row_i])
-        .or_else(|| rows.get(row_i + 1).and_then(time_of))
-        .or_else(|| rows.iter().find_map(time_of));
+    let time = time_near(row_i);
     let tc = if time.is_some() { 70 } else { 0 };
     DateTime {
         date: Picked::found(d.iso(), conf),
@@ -97,5 +120,27 @@ pub(super) fn pick_date(rows: &[Row], us_style: bool, era: Era) -> DateTime {
             value: time,
             confidence: tc,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::parse;
+
+    #[test]
+    fn a_labelled_date_read_one_way_is_the_pick_whatever_is_above_it() {
+        let r = parse("SHOP\n12/28/2017 SALE ENDS\nDATE: 25/04/2018 14:03\nTOTAL 9.00");
+        assert_eq!(r.date.as_deref(), Some("2018-04-25"));
+        assert_eq!(r.time.as_deref(), Some("14:03"));
+        assert_eq!(r.confidence.date, 90);
+    }
+
+    #[test]
+    fn an_ambiguous_labelled_date_follows_a_month_first_date_above_it() {
+        let r = parse("SHOP\n12/28/2017 SALE ENDS\nDATE: 03/04/2018\nTOTAL 9.00");
+        assert_eq!(r.date.as_deref(), Some("2018-03-04"), "month first");
+        assert_eq!(r.confidence.date, 70);
+        let r = parse("SHOP\nDATE: 03/04/2018\nTOTAL 9.00");
+        assert_eq!(r.date.as_deref(), Some("2018-04-03"), "day first");
     }
 }
