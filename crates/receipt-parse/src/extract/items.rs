@@ -70,11 +70,13 @@ pub(super) fn description(text: &str, first_amount_at: Option<usize>) -> String 
     {
         end -= 1;
     }
-    words[skip..end]
-        .join(" ")
+    let mut joined = words[skip..end].join(" ");
+    // (the words hold no whitespace: only the end needs trimming, in place)
+    let kept = joined
         .trim_end_matches(['*', '@', ' ', ':', '$', '€', '£'])
-        .trim()
-        .to_string()
+        .len();
+    joined.truncate(kept);
+    joined
 }
 
 pub(super) fn pick_items(rows: &[Row], end: usize) -> Vec<Item> {
