@@ -116,7 +116,7 @@ pub(crate) fn receipt<'a>(texts: impl Iterator<Item = &'a str>, size_hint: usize
         })
         .unwrap_or(rows.len());
     let items = pick_items(&rows, items_end);
-    let items_sum = sum_milli(&items.iter().map(|it| Some(it.amount)).collect::<Vec<_>>());
+    let items_sum = sum_milli(items.iter().map(|it| Some(it.amount)));
     let items_match = items_sum.is_some_and(|s| {
         subtotal.is_some_and(|x| near(x.milli(), s))
             || total.amount.is_some_and(|x| near(x.milli(), s))
