@@ -1,5 +1,8 @@
 //! `cargo xtask eval` and `cargo xtask bench parse`: receipt-parse accuracy and speed.
 //!
+//! Every form of `eval` takes `--dump FILE`: each parse it makes, as one JSON line, in a fixed
+//! order (diff two dumps to check that a parser change kept every result).
+//!
 //! How fields are compared with the annotations (`truth`):
 //! - total: as numbers ("RM9.00", "$9.00" and "9.00" are equal);
 //! - date: both sides as ISO 8601; the annotation is normalised here, independently of the
@@ -321,6 +324,42 @@ impl Hits {
     }
 }
 
+/// `eval --dump FILE`: every parse written as one JSON line (where it came from and the whole
+/// [`Receipt`]), in a fixed order, so two runs can be compared with `diff` (a parser change that
+/// is meant to keep every behaviour must leave the file unchanged).
+struct Dump(Option<std::io::BufWriter<std::fs::File>>);
+
+impl Dump {
+    fn open(path: Option<PathBuf>) -> Result<Dump> {
+        let Some(path) = path else {
+            return Ok(Dump(None));
+        };
+        let file =
+            std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(Dump(Some(std::io::BufWriter::new(file))))
+    }
+
+    /// The line for one parse (`None` when not dumping).
+    fn line(&self, from: &str, id: &str, got: &Receipt) -> Option<String> {
+        self.0.as_ref()?;
+        Some(serde_json::json!({"from": from, "id": id, "receipt": got}).to_string())
+    }
+
+    fn write(&mut self, line: Option<String>) -> Result<()> {
+        if let (Some(out), Some(line)) = (&mut self.0, line) {
+            writeln!(out, "{line}")?;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<()> {
+        if let Some(mut out) = self.0 {
+            out.flush()?;
+        }
+        Ok(())
+    }
+}
+
 /// Noise rates of `eval --noise`, and how many seeds each is run with.
 const NOISE_RATES: [f64; 4] = [0.0, 0.02, 0.05, 0.10];
 const NOISE_SEEDS: u64 = 3;
@@ -330,7 +369,7 @@ const FIXTURE_SEEDS: u64 = 30;
 /// `eval --noise`: accuracy per field per rate of character noise, on the dev receipts (their
 /// `ocr_lines` as text) and on the locale fixtures (whose truth is their clean parse, which
 /// `crates/receipt-parse/tests/locales.rs` checks field by field).
-fn run_noise(samples: &[Sample], judge: &Judge) -> Result<()> {
+fn run_noise(samples: &[Sample], judge: &Judge, dump: &mut Dump) -> Result<()> {
     let fixtures_dir = root().join("fixtures").join("receipts");
     let mut fixtures: Vec<(String, String)> = Vec::new();
     for entry in std::fs::read_dir(&fixtures_dir)
@@ -373,7 +412,7 @@ fn run_noise(samples: &[Sample], judge: &Judge) -> Result<()> {
         let (mut fx_total, mut fx_date, mut fx_n) = (0usize, 0usize, 0usize);
         for seed in 0..NOISE_SEEDS {
             // parsed on every core; collected in order, so the misses file is the same each run
-            let scored: Vec<(Score, Option<serde_json::Value>)> = texts
+            let scored: Vec<(Score, Option<serde_json::Value>, Option<String>)> = texts
                 .par_iter()
                 .enumerate()
                 .map(|(k, (s, text))| {
@@ -381,6 +420,7 @@ fn run_noise(samples: &[Sample], judge: &Judge) -> Result<()> {
                     let noisy = noise::corrupt(text, rate, &mut rng);
                     let got = receipt_parse::parse(&noisy);
                     let score = judge.score(&s.truth, &got);
+                    let dumped = dump.line(&format!("noise {rate} seed {seed}"), &s.id, &got);
                     let miss = (seed == 0 && !(score.total && score.date)).then(|| {
                         serde_json::json!({
                             "id": s.id,
@@ -390,35 +430,41 @@ fn run_noise(samples: &[Sample], judge: &Judge) -> Result<()> {
                             "text": noisy,
                         })
                     });
-                    (score, miss)
+                    (score, miss, dumped)
                 })
                 .collect();
-            for (score, miss) in scored {
+            for (score, miss, dumped) in scored {
                 dev.add(score);
+                dump.write(dumped)?;
                 if let Some(row) = miss {
                     writeln!(misses, "{row}")?;
                 }
             }
         }
-        let fixture_hits: Vec<(bool, bool)> = (0..FIXTURE_SEEDS)
+        let dump_ref = &*dump;
+        let fixture_hits: Vec<(bool, bool, Option<String>)> = (0..FIXTURE_SEEDS)
             .into_par_iter()
             .flat_map_iter(|seed| {
                 fixtures
                     .iter()
                     .zip(&clean)
                     .enumerate()
-                    .map(move |(k, ((_, text), want))| {
+                    .map(move |(k, ((name, text), want))| {
                         let mut rng = noise::Rng::new(seed << 32 ^ (1 << 20) ^ k as u64);
                         let got = receipt_parse::parse(&noise::corrupt(text, rate, &mut rng));
+                        let from = format!("fixture noise {rate} seed {seed}");
+                        let dumped = dump_ref.line(&from, name, &got);
                         let total = want
                             .total
                             .zip(got.total)
                             .is_some_and(|(w, g)| w.same_value(g));
-                        (total, want.date.is_some() && want.date == got.date)
+                        let date = want.date.is_some() && want.date == got.date;
+                        (total, date, dumped)
                     })
             })
             .collect();
-        for (total, date) in fixture_hits {
+        for (total, date, dumped) in fixture_hits {
+            dump.write(dumped)?;
             fx_total += usize::from(total);
             fx_date += usize::from(date);
             fx_n += 1;
@@ -451,7 +497,7 @@ fn run_noise(samples: &[Sample], judge: &Judge) -> Result<()> {
 
 /// `eval --texts DIR --truth FILE.jsonl...`: OCR text per receipt in DIR/ID.txt, scored against
 /// the `truth` of each line (`id`, `truth`) of the truth files.
-fn run_texts(dir: &Path, truths: &[PathBuf], judge: &Judge) -> Result<()> {
+fn run_texts(dir: &Path, truths: &[PathBuf], judge: &Judge, dump: &mut Dump) -> Result<()> {
     #[derive(Deserialize)]
     struct Labelled {
         id: String,
@@ -481,6 +527,7 @@ fn run_texts(dir: &Path, truths: &[PathBuf], judge: &Judge) -> Result<()> {
                 continue;
             };
             let got = receipt_parse::parse(&ocr);
+            dump.write(dump.line("texts", &l.id, &got))?;
             let s = judge.score(&l.truth, &got);
             hits.add(s);
             if !(s.total && s.date && s.merchant_similar) {
@@ -524,6 +571,7 @@ fn run_texts(dir: &Path, truths: &[PathBuf], judge: &Judge) -> Result<()> {
 /// Runs the accuracy evaluation.
 pub fn run(mut args: pico_args::Arguments) -> Result<()> {
     let judge = Judge::new()?;
+    let mut dump = Dump::open(args.opt_value_from_str("--dump")?)?;
     let texts: Option<PathBuf> = args.opt_value_from_str("--texts")?;
     if let Some(dir) = texts {
         let truths: Vec<PathBuf> = args.values_from_str("--truth")?;
@@ -531,14 +579,16 @@ pub fn run(mut args: pico_args::Arguments) -> Result<()> {
         if truths.is_empty() {
             bail!("--texts DIR needs one or more --truth FILE.jsonl (lines with `id` and `truth`)");
         }
-        return run_texts(&dir, &truths, &judge);
+        run_texts(&dir, &truths, &judge, &mut dump)?;
+        return dump.finish();
     }
     let noise = args.contains("--noise");
     let path = data_path(&mut args)?;
     util::reject_rest(args)?;
     let samples = load(&path)?;
     if noise {
-        return run_noise(&samples, &judge);
+        run_noise(&samples, &judge, &mut dump)?;
+        return dump.finish();
     }
     step(&format!(
         "receipt-parse over {} receipts from {}",
@@ -578,6 +628,7 @@ pub fn run(mut args: pico_args::Arguments) -> Result<()> {
         let want_name = s.truth.company.as_deref().map(norm_name);
         for (k, input) in Input::ALL.iter().enumerate() {
             let Some(got) = input.parse(s) else { continue };
+            dump.write(dump.line(input.name(), &s.id, &got))?;
             let t = &mut tallies[k];
             t.n += 1;
             let mut miss = |field: &str, want: String, got: String| -> Result<()> {
@@ -622,6 +673,7 @@ pub fn run(mut args: pico_args::Arguments) -> Result<()> {
         }
     }
     misses.flush()?;
+    dump.finish()?;
 
     println!();
     println!(

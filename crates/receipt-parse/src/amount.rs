@@ -473,6 +473,30 @@ fn whole_part_split(b: &[u8], g: usize) -> bool {
     amount_after && (marked || bare)
 }
 
+/// Where the first ASCII digit at or after `i` is (or the length): eight bytes at a time, then
+/// byte by byte. Most of a row is letters, spaces and marks between its numbers.
+fn next_digit(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = ONES << 7;
+    while i + 8 <= b.len() {
+        let x = <[u8; 8]>::try_from(&b[i..i + 8]).map_or(0, u64::from_le_bytes);
+        // on the low seven bits of each byte no sum carries into the next byte; bytes beyond
+        // ASCII (high bit set) are no digit
+        let low = x & !HIGH;
+        let from_zero = low.wrapping_add(ONES * u64::from(0x80 - b'0')) & HIGH;
+        let past_nine = low.wrapping_add(ONES * u64::from(0x80 - b'9' - 1)) & HIGH;
+        let digits = from_zero & !past_nine & !x;
+        if digits != 0 {
+            return i + (digits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && !b[i].is_ascii_digit() {
+        i += 1;
+    }
+    i
+}
+
 /// [`scan_into`] over bytes (UTF-8 text, or that text with splits joined).
 /// Returns whether a number had a gap or a misread digit at its edge (a possible split,
 /// see [`repair`]).
@@ -480,38 +504,38 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
     let n = b.len();
     let mut i = 0;
     let mut split = false;
-    while i < n {
-        let start = i;
-        if !b[i].is_ascii_digit() {
-            i += 1;
-            continue;
+    loop {
+        i = next_digit(b, i);
+        if i >= n {
+            break;
         }
+        let start = i;
         // extend left over confusables directly attached ("O.50" is rare; "S0.00" too): keep simple
         let mut end = i;
-        // how many digits and confusables the number holds
-        let (mut digits, mut confusions) = (0usize, 0usize);
+        // how many digits and confusables the number holds, and whether a bar is among them
+        let (mut digits, mut confusions, mut bar) = (0usize, 0usize, false);
+        let mut kind = DIGIT;
         while end < n {
             let next = b.get(end + 1).map_or(OTHER, |&y| KIND[usize::from(y)]);
-            let keep = match KIND[usize::from(b[end])] {
+            let keep = match kind {
                 DIGIT => {
                     digits += 1;
                     true
                 }
                 SEP => next == DIGIT || next == CONFUSABLE,
-                CONFUSABLE => {
-                    // a confusable belongs to the number unless a letter follows ("9.00SR")
+                // a confusable belongs to the number unless a letter follows ("9.00SR")
+                CONFUSABLE if next != LETTER => {
                     confusions += 1;
-                    next != LETTER
+                    bar |= b[end] == b'|';
+                    true
                 }
                 _ => false,
             };
             if !keep {
-                if KIND[usize::from(b[end])] == CONFUSABLE {
-                    confusions -= 1;
-                }
                 break;
             }
             end += 1;
+            kind = next;
         }
         i = end.max(start + 1);
         // "41 .20", "16. 95", "23.1 5", "4'9.90" after it; "Z8.15", "$l 1.40" before it
@@ -532,7 +556,7 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
             || (start > 1 && is_gap(b[start - 1]) && leading_digit(b[start - 2]).is_some())
             || (start > 1 && is_sep(b[start - 1]) && leading_digit(b[start - 2]).is_some())
             // a bar read into the number: "11.4|0"
-            || token.contains(&b'|');
+            || bar;
         // ".01": cents without the leading zero
         if start > 0
             && is_sep(b[start - 1])
@@ -600,10 +624,16 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
         if token.len() > mapped.len() {
             continue;
         }
-        for (m, &x) in mapped.iter_mut().zip(token) {
-            *m = confusable_digit(x).unwrap_or(x);
-        }
-        let Some((mut amount, decimal)) = number(&mapped[..token.len()]) else {
+        // (digits and separators only, most often: read as they are)
+        let read = if confusions == 0 {
+            number(token)
+        } else {
+            for (m, &x) in mapped.iter_mut().zip(token) {
+                *m = confusable_digit(x).unwrap_or(x);
+            }
+            number(&mapped[..token.len()])
+        };
+        let Some((mut amount, decimal)) = read else {
             continue;
         };
         let currency = currency_before(b, start) || currency_after(b, end);
@@ -633,62 +663,79 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
     split
 }
 
-/// Reads digits with grouping and a decimal separator: returns the amount and whether it had decimals.
+/// Reads digits with grouping and a decimal separator: returns the amount and whether it had
+/// decimals. The decimal part is one or two digits after the last separator, or three after a
+/// lone "."; the whole part is digits, optionally grouped in threes by the other separator
+/// ("1,234.50", "1.234,50"; "1,234" and "1.234.567" are grouping only). One pass, no
+/// iterator chains: it runs for every number of every row.
 fn number(token: &[u8]) -> Option<(Amount, bool)> {
-    let last_sep = token.iter().rposition(|&x| is_sep(x));
-    let (int, frac): (&[u8], &[u8]) = match last_sep {
-        None => (token, &[]),
-        Some(p) => {
-            let frac = &token[p + 1..];
-            let sep = token[p];
-            let other_seps = token[..p].iter().filter(|&&x| is_sep(x)).count();
-            match frac.len() {
-                1 | 2 => (&token[..p], frac),
-                3 if sep == b'.' && other_seps == 0 => (&token[..p], frac),
-                // "1,234" or "1.234.567": grouping only
-                3 => (token, &[]),
-                _ => return None,
-            }
+    // the last separator, and how many come before it
+    let mut last_sep = None;
+    let mut seps = 0usize;
+    for (i, &x) in token.iter().enumerate() {
+        if is_sep(x) {
+            last_sep = Some(i);
+            seps += 1;
         }
+    }
+    let (int_end, frac_start) = match last_sep {
+        None => (token.len(), token.len()),
+        Some(p) => match token.len() - p - 1 {
+            1 | 2 => (p, p + 1),
+            3 if token[p] == b'.' && seps == 1 => (p, p + 1),
+            // "1,234" or "1.234.567": grouping only
+            3 => (token.len(), token.len()),
+            _ => return None,
+        },
     };
+    let (int, frac) = (&token[..int_end], &token[frac_start..]);
     let decimal = !frac.is_empty();
-    // integer part: digits, optionally grouped in threes by the other separator
-    let mut groups = int.split(|&x| is_sep(x));
-    let first = groups.next()?;
-    if first.is_empty() || first.len() > 12 {
-        return None;
-    }
-    let mut grouped = false;
-    let mut count = first.len();
-    for g in groups.clone() {
-        if g.len() != 3 {
-            return None;
-        }
-        grouped = true;
-        count += 3;
-    }
-    if grouped && first.len() > 3 {
-        return None;
-    }
-    let digits = std::iter::once(first).chain(groups).flatten();
-    if decimal {
-        // the decimal separator must differ from the grouping one
-        if let Some(p) = last_sep {
-            let dsep = token[p];
-            if int.contains(&dsep) {
+    // the decimal separator must differ from the grouping one
+    let dsep = if decimal {
+        last_sep.map(|p| token[p])
+    } else {
+        None
+    };
+    // whole part: the first group of 1 to 12 digits, then groups of exactly three
+    let mut minor: i64 = 0;
+    let (mut group, mut first, mut count) = (0usize, None, 0usize);
+    for &x in int {
+        if is_sep(x) {
+            if Some(x) == dsep {
                 return None;
             }
+            match first {
+                None if group == 0 || group > 12 => return None,
+                None => first = Some(group),
+                Some(_) if group != 3 => return None,
+                Some(_) => {}
+            }
+            group = 0;
+            continue;
         }
+        if !x.is_ascii_digit() {
+            return None;
+        }
+        group += 1;
+        count += 1;
+        if count > MAX_DIGITS {
+            return None;
+        }
+        minor = minor * 10 + i64::from(x - b'0');
+    }
+    match first {
+        None if group == 0 || group > 12 => return None,
+        Some(f) if group != 3 || f > 3 => return None,
+        _ => {}
     }
     if count + frac.len() > MAX_DIGITS {
         return None;
     }
-    let mut minor: i64 = 0;
-    for &d in digits.chain(frac.iter()) {
-        if !d.is_ascii_digit() {
+    for &x in frac {
+        if !x.is_ascii_digit() {
             return None;
         }
-        minor = minor * 10 + i64::from(d - b'0');
+        minor = minor * 10 + i64::from(x - b'0');
     }
     Some((Amount::new(minor, frac.len() as u8), decimal))
 }
@@ -696,6 +743,124 @@ fn number(token: &[u8]) -> Option<(Amount, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`number`] as first written (split into groups, then read), to check the one-pass reading against.
+    fn number_by_groups(token: &[u8]) -> Option<(Amount, bool)> {
+        let last_sep = token.iter().rposition(|&x| is_sep(x));
+        let (int, frac): (&[u8], &[u8]) = match last_sep {
+            None => (token, &[]),
+            Some(p) => {
+                let frac = &token[p + 1..];
+                let sep = token[p];
+                let other_seps = token[..p].iter().filter(|&&x| is_sep(x)).count();
+                match frac.len() {
+                    1 | 2 => (&token[..p], frac),
+                    3 if sep == b'.' && other_seps == 0 => (&token[..p], frac),
+                    // "1,234" or "1.234.567": grouping only
+                    3 => (token, &[]),
+                    _ => return None,
+                }
+            }
+        };
+        let decimal = !frac.is_empty();
+        // integer part: digits, optionally grouped in threes by the other separator
+        let mut groups = int.split(|&x| is_sep(x));
+        let first = groups.next()?;
+        if first.is_empty() || first.len() > 12 {
+            return None;
+        }
+        let mut grouped = false;
+        let mut count = first.len();
+        for g in groups.clone() {
+            if g.len() != 3 {
+                return None;
+            }
+            grouped = true;
+            count += 3;
+        }
+        if grouped && first.len() > 3 {
+            return None;
+        }
+        let digits = std::iter::once(first).chain(groups).flatten();
+        if decimal {
+            // the decimal separator must differ from the grouping one
+            if let Some(p) = last_sep {
+                let dsep = token[p];
+                if int.contains(&dsep) {
+                    return None;
+                }
+            }
+        }
+        if count + frac.len() > MAX_DIGITS {
+            return None;
+        }
+        let mut minor: i64 = 0;
+        for &d in digits.chain(frac.iter()) {
+            if !d.is_ascii_digit() {
+                return None;
+            }
+            minor = minor * 10 + i64::from(d - b'0');
+        }
+        Some((Amount::new(minor, frac.len() as u8), decimal))
+    }
+
+    #[test]
+    fn next_digit_finds_the_first_digit() {
+        for len in 0..30 {
+            for at in 0..=len {
+                for filler in [b'a', b'/', b':', 0x80, 0xb9, 0xff, b' '] {
+                    let mut b = vec![filler; len];
+                    if at < len {
+                        b[at] = b'0' + (at % 10) as u8;
+                    }
+                    for from in 0..=at {
+                        assert_eq!(next_digit(&b, from), at, "{b:?} from {from}");
+                    }
+                }
+            }
+        }
+        // bytes on either side of the digits
+        assert_eq!(next_digit(b"//////////::::9", 0), 14);
+        assert_eq!(next_digit(b"\xb0\xb9\xba/:;<=>?@`0", 0), 12);
+    }
+
+    #[test]
+    fn the_one_pass_number_reads_like_the_grouped_reading() {
+        // every token of up to seven bytes from digits and both separators, and longer ones
+        let alphabet = [b'0', b'1', b'9', b'.', b',', b'O'];
+        let mut tokens: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut last: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..7 {
+            let mut next = Vec::new();
+            for t in &last {
+                for &a in &alphabet {
+                    let mut u = t.clone();
+                    u.push(a);
+                    next.push(u);
+                }
+            }
+            tokens.extend(next.iter().cloned());
+            last = next;
+        }
+        for long in [
+            "1,234,567,890,123,456.78",
+            "123456789012.50",
+            "1234567890123.50",
+            "999999999999999",
+            "1.234.567,89",
+            "12,345,678,901,234,567",
+        ] {
+            tokens.push(long.as_bytes().to_vec());
+        }
+        for t in &tokens {
+            assert_eq!(
+                number(t),
+                number_by_groups(t),
+                "{:?}",
+                String::from_utf8_lossy(t)
+            );
+        }
+    }
 
     fn values(line: &str) -> Vec<String> {
         scan(line).iter().map(|f| f.amount.to_string()).collect()

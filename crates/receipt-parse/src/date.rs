@@ -16,7 +16,13 @@ pub(crate) struct FoundDate {
 impl FoundDate {
     /// ISO 8601: "2018-12-25".
     pub fn iso(&self) -> String {
-        format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
+        let mut s = String::with_capacity(10);
+        push_digits(&mut s, u32::from(self.year), 4);
+        s.push('-');
+        push_digits(&mut s, u32::from(self.month), 2);
+        s.push('-');
+        push_digits(&mut s, u32::from(self.day), 2);
+        s
     }
 
     /// The same date read month first (for ambiguous numeric dates on US receipts).
@@ -27,6 +33,25 @@ impl FoundDate {
             month_first: true,
             ..*self
         }
+    }
+}
+
+/// How a receipt counts its years: two-digit years are read in this era's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Era {
+    /// The common era: "18" is 2018, "95" is 1995.
+    Common,
+    /// A Thai receipt: besides common-era years, a two-digit year that as 20yy would lie far in
+    /// the future (50–89) is the Buddhist era's 25yy, 543 years ahead ("66" is 2566, 2023).
+    Thai,
+}
+
+/// Appends the last `width` decimal digits of `v` (what `{:0width$}` prints for a number of at
+/// most `width` digits), without the formatting machinery: every receipt prints a date and a time.
+fn push_digits(s: &mut String, v: u32, width: u32) {
+    for k in (0..width).rev() {
+        let d = v / 10u32.pow(k) % 10;
+        s.push(char::from(b'0' + d as u8));
     }
 }
 
@@ -171,11 +196,13 @@ fn days_in(month: u8, year: u16) -> u8 {
     }
 }
 
-fn full_year(y: u32, digits: usize) -> Option<u16> {
+fn full_year(y: u32, digits: usize, era: Era) -> Option<u16> {
     let y = match digits {
-        // two digits: 00-49 are 2000s, 90-99 the 1990s; the rest is not a receipt year
+        // two digits: 00-49 are 2000s, 90-99 the 1990s; the rest is not a receipt year (but on
+        // a Thai receipt 50-89 are the Buddhist era's 2550-2589, 2007-2046)
         2 if y < 50 => 2000 + y,
         2 if y >= 90 => 1900 + y,
+        2 if era == Era::Thai && y < 90 => 2500 + y - 543,
         // the Thai Buddhist era runs 543 years ahead (2561 is 2018)
         4 if (2533..=2642).contains(&y) => y - 543,
         4 => y,
@@ -186,12 +213,12 @@ fn full_year(y: u32, digits: usize) -> Option<u16> {
 
 /// The year a date's last number gives: two or four digits, or the same glued to the time
 /// printed after it ("22/12/201714:03", "14-03-1821:49").
-fn year_of(t: &Tok, line: &[u8]) -> Option<u16> {
+fn year_of(t: &Tok, line: &[u8], era: Era) -> Option<u16> {
     let s = t.text();
     if !t.digits || s.is_empty() {
         return None;
     }
-    let plain = |digits: usize| full_year(s.get(..digits)?.parse().ok()?, digits);
+    let plain = |digits: usize| full_year(s.get(..digits)?.parse().ok()?, digits, era);
     if (t.len == 2 || t.len == 4)
         && let Some(y) = plain(t.len)
     {
@@ -246,6 +273,20 @@ impl Tok {
 fn tokens(line: &str) -> Vec<Tok> {
     // room for the tokens of most lines: no growing
     let mut out: Vec<Tok> = Vec::with_capacity(16);
+    if line.is_ascii() {
+        // byte by byte, as the characters below read ASCII
+        for (i, &b) in line.as_bytes().iter().enumerate() {
+            let (ch, digit) = if b.is_ascii_digit() {
+                (b, true)
+            } else if b.is_ascii_alphabetic() {
+                (b.to_ascii_uppercase(), false)
+            } else {
+                continue;
+            };
+            push_token(&mut out, i, ch, digit, 1);
+        }
+        return out;
+    }
     for (i, c) in line.char_indices() {
         let (ch, digit) = if c.is_ascii_digit() {
             (c as u8, true)
@@ -261,30 +302,36 @@ fn tokens(line: &str) -> Vec<Tok> {
         } else {
             continue;
         };
-        match out.last_mut() {
-            Some(t) if t.end == i && t.digits == digit => {
-                if t.len < TOK_MAX {
-                    t.buf[t.len] = ch;
-                    t.len += 1;
-                } else {
-                    t.len = TOK_MAX + 1;
-                }
-                t.end = i + c.len_utf8();
-            }
-            _ => {
-                let mut buf = [0u8; TOK_MAX];
-                buf[0] = ch;
-                out.push(Tok {
-                    buf,
-                    len: 1,
-                    digits: digit,
-                    start: i,
-                    end: i + c.len_utf8(),
-                })
-            }
-        }
+        push_token(&mut out, i, ch, digit, c.len_utf8());
     }
     out
+}
+
+/// Adds a character (folded to `ch`, `width` bytes at `i`) to the token it continues, or
+/// starts a token with it.
+fn push_token(out: &mut Vec<Tok>, i: usize, ch: u8, digit: bool, width: usize) {
+    match out.last_mut() {
+        Some(t) if t.end == i && t.digits == digit => {
+            if t.len < TOK_MAX {
+                t.buf[t.len] = ch;
+                t.len += 1;
+            } else {
+                t.len = TOK_MAX + 1;
+            }
+            t.end = i + width;
+        }
+        _ => {
+            let mut buf = [0u8; TOK_MAX];
+            buf[0] = ch;
+            out.push(Tok {
+                buf,
+                len: 1,
+                digits: digit,
+                start: i,
+                end: i + width,
+            })
+        }
+    }
 }
 
 /// Letters OCR prints for 0 and 1 inside numbers.
@@ -302,24 +349,24 @@ fn confusable(b: u8) -> Option<u8> {
 
 /// Finds the dates in a line, left to right, reading O as 0, l/I as 1 (and S, B, Z, G as 5, 8,
 /// 2, 6 between digits) where they touch a digit or a slash ("05/O8/2019", "06/02/1B").
-pub(crate) fn scan(line: &str) -> Vec<FoundDate> {
+pub(crate) fn scan(line: &str, era: Era) -> Vec<FoundDate> {
     let Some(shape) = maybe_date(line) else {
         return Vec::new();
     };
     // a stray mark between two digits ("2~1/03/2018", "17/01/20;18") would cut the date short
     // or shift it: the line is read mended first
     if stray_between_digits(line.as_bytes()) {
-        let mended = scan_mended(line);
+        let mended = scan_mended(line, era);
         if !mended.is_empty() {
             return mended;
         }
     }
-    scan_mapped(line, shape)
+    scan_mapped(line, shape, era)
 }
 
 /// [`scan`] after the stray-mark check: confusable letters read as digits, then the plain scan
 /// (skipped when nothing is mapped and the line has no date's shape: it would find nothing).
-fn scan_mapped(line: &str, shape: Shape) -> Vec<FoundDate> {
+fn scan_mapped(line: &str, shape: Shape, era: Era) -> Vec<FoundDate> {
     let b = line.as_bytes();
     let near_digit = |i: usize| {
         let touches = |j: usize| b.get(j).is_some_and(|&x| x.is_ascii_digit() || x == b'/');
@@ -335,7 +382,7 @@ fn scan_mapped(line: &str, shape: Shape) -> Vec<FoundDate> {
         if shape == Shape::Confusable {
             return Vec::new();
         }
-        return scan_plain(line);
+        return scan_plain(line, era);
     }
     let mapped: Vec<u8> = (0..b.len())
         .map(|i| match confusable(b[i]) {
@@ -344,8 +391,8 @@ fn scan_mapped(line: &str, shape: Shape) -> Vec<FoundDate> {
         })
         .collect();
     match String::from_utf8(mapped) {
-        Ok(m) => scan_plain(&m),
-        Err(_) => scan_plain(line),
+        Ok(m) => scan_plain(&m, era),
+        Err(_) => scan_plain(line, era),
     }
 }
 
@@ -367,7 +414,7 @@ fn stray_between_digits(b: &[u8]) -> bool {
 /// ("12//02/2018", "18-01--2018"), a comma read for a dot ("24,12.2019"), and a separator
 /// OCR lost put back ("15/062017", "0202/2018"). Meant for a line where [`scan`] found none
 /// (or one a stray mark breaks); a time glued to the year by the mending is read as such.
-pub(crate) fn scan_mended(line: &str) -> Vec<FoundDate> {
+pub(crate) fn scan_mended(line: &str, era: Era) -> Vec<FoundDate> {
     const MAX: usize = 160;
     let b = line.as_bytes();
     let sep = |x: u8| matches!(x, b'/' | b'-' | b'.' | b',');
@@ -470,17 +517,17 @@ pub(crate) fn scan_mended(line: &str) -> Vec<FoundDate> {
         return Vec::new();
     }
     match std::str::from_utf8(&out[..n]) {
-        Ok(m) => scan_unmended(m),
+        Ok(m) => scan_unmended(m, era),
         Err(_) => Vec::new(),
     }
 }
 
 /// [`scan`] without the mending of stray marks (it is mended text already).
-fn scan_unmended(line: &str) -> Vec<FoundDate> {
+fn scan_unmended(line: &str, era: Era) -> Vec<FoundDate> {
     let Some(shape) = maybe_date(line) else {
         return Vec::new();
     };
-    scan_mapped(line, shape)
+    scan_mapped(line, shape, era)
 }
 
 /// Why [`maybe_date`] let a line through.
@@ -495,51 +542,77 @@ enum Shape {
     Confusable,
 }
 
+/// What a byte is to [`maybe_date`]: a digit, a letter, a date separator, or other.
+const SHAPE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_digit() {
+            SHAPE_DIGIT
+        } else if c.is_ascii_alphabetic() {
+            SHAPE_LETTER
+        } else if c == b'/' || c == b'-' || c == b'.' {
+            SHAPE_SEP
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
+const SHAPE_DIGIT: u8 = 1;
+const SHAPE_LETTER: u8 = 2;
+const SHAPE_SEP: u8 = 3;
+
 /// A cheap test that rules out most lines: two separators between digits (25/12/2018), eight
-/// digits in a row (20181225), or a word that starts like a month name (25 DEC 2018).
+/// digits in a row (20181225), or a word that starts like a month name (25 DEC 2018). One
+/// table lookup a byte: it runs on every row with four digits or more.
 fn maybe_date(line: &str) -> Option<Shape> {
     if !line.is_ascii() {
         return Some(Shape::Date);
     }
     let b = line.as_bytes();
+    let n = b.len();
+    let class = |i: usize| SHAPE_CLASS[usize::from(b[i])];
     let mut separated = 0;
-    let mut digit_run = 0;
     let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_digit() {
-            digit_run += 1;
-            if digit_run == 8 && !b.get(i + 1).is_some_and(u8::is_ascii_digit) {
-                return Some(Shape::Date);
+    while i < n {
+        match class(i) {
+            SHAPE_DIGIT => {
+                // a run of digits, stepped over whole: eight exactly is a compact date
+                let mut j = i + 1;
+                while j < n && class(j) == SHAPE_DIGIT {
+                    j += 1;
+                }
+                if j - i == 8 {
+                    return Some(Shape::Date);
+                }
+                // the separator after it, between two digits (or a misread one)
+                if j + 1 < n
+                    && class(j) == SHAPE_SEP
+                    && (class(j + 1) == SHAPE_DIGIT || confusable(b[j + 1]).is_some())
+                {
+                    separated += 1;
+                    if separated >= 2 {
+                        return Some(Shape::Date);
+                    }
+                }
+                i = j;
             }
-            i += 1;
-            continue;
-        }
-        digit_run = 0;
-        if c.is_ascii_alphabetic() {
-            // the start of a run of letters (runs are stepped over whole)
-            let run = b[i..]
-                .iter()
-                .take_while(|x| x.is_ascii_alphabetic())
-                .count();
-            if (3..=10).contains(&run) && month_prefix(&b[i..]) {
-                return Some(Shape::Date);
+            SHAPE_LETTER => {
+                // a run of letters, stepped over whole
+                let mut j = i + 1;
+                while j < n && class(j) == SHAPE_LETTER {
+                    j += 1;
+                }
+                if (3..=10).contains(&(j - i)) && month_prefix(&b[i..]) {
+                    return Some(Shape::Date);
+                }
+                i = j;
             }
-            i += run;
-            continue;
+            _ => i += 1,
         }
-        if matches!(c, b'/' | b'-' | b'.')
-            && i > 0
-            && b[i - 1].is_ascii_digit()
-            && b.get(i + 1)
-                .is_some_and(|&x| x.is_ascii_digit() || confusable(x).is_some())
-        {
-            separated += 1;
-            if separated >= 2 {
-                return Some(Shape::Date);
-            }
-        }
-        i += 1;
     }
     // "05/O8/2019": a confusable letter may hide the second separator's digit
     let confusable_date = separated >= 1
@@ -553,7 +626,7 @@ fn maybe_date(line: &str) -> Option<Shape> {
     confusable_date.then_some(Shape::Confusable)
 }
 
-fn scan_plain(line: &str) -> Vec<FoundDate> {
+fn scan_plain(line: &str, era: Era) -> Vec<FoundDate> {
     let toks = tokens(line);
     let bytes = line.as_bytes();
     let mut out = Vec::new();
@@ -611,7 +684,7 @@ fn scan_plain(line: &str) -> Vec<FoundDate> {
                 let (la, lb, lc) = (t0.len, t1.len, t2.len);
                 let c = num(t2).unwrap_or(0);
                 if la == 4 && lb <= 2 && lc <= 2 {
-                    if let Some(y) = full_year(a, 4) {
+                    if let Some(y) = full_year(a, 4, era) {
                         let (m, d) = (b as u8, c as u8);
                         if valid(y, m, d) {
                             out.push(FoundDate {
@@ -626,7 +699,7 @@ fn scan_plain(line: &str) -> Vec<FoundDate> {
                     }
                 } else if la <= 2
                     && lb <= 2
-                    && let Some(y) = year_of(t2, bytes)
+                    && let Some(y) = year_of(t2, bytes, era)
                 {
                     let (a, b) = (a as u8, b as u8);
                     if valid(y, b, a) {
@@ -659,7 +732,7 @@ fn scan_plain(line: &str) -> Vec<FoundDate> {
                 && s1.is_some()
                 && s2.is_some()
                 && let (Some(d), Some(m)) = (num(t0), month_named(t1.text()))
-                && let Some(y) = year_of(t2, bytes)
+                && let Some(y) = year_of(t2, bytes, era)
                 && t0.len <= 2
                 && valid(y, m, d as u8)
             {
@@ -682,7 +755,7 @@ fn scan_plain(line: &str) -> Vec<FoundDate> {
                 && let (Some(m), Some(d), Some(yv)) = (month_named(t0.text()), num(t1), num(t2))
                 && t2.len == 4
                 && t1.len <= 2
-                && let Some(y) = full_year(yv, 4)
+                && let Some(y) = full_year(yv, 4, era)
                 && valid(y, m, d as u8)
             {
                 out.push(FoundDate {
@@ -776,10 +849,15 @@ pub(crate) fn scan_time(line: &str) -> Option<String> {
                 (_, _, h) => h,
             };
             if hour < 24 && min < 60 && sec.is_none_or(|s| s < 60) {
-                return Some(match sec {
-                    Some(s) => format!("{hour:02}:{min:02}:{s:02}"),
-                    None => format!("{hour:02}:{min:02}"),
-                });
+                let mut t = String::with_capacity(8);
+                push_digits(&mut t, hour, 2);
+                t.push(':');
+                push_digits(&mut t, min, 2);
+                if let Some(s) = sec {
+                    t.push(':');
+                    push_digits(&mut t, s, 2);
+                }
+                return Some(t);
             }
         }
         i = j.max(i + 1);
@@ -791,8 +869,109 @@ pub(crate) fn scan_time(line: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// [`maybe_date`] as first written, byte by byte, to check the table-driven one against.
+    /// A cheap test that rules out most lines: two separators between digits (25/12/2018), eight
+    /// digits in a row (20181225), or a word that starts like a month name (25 DEC 2018).
+    fn maybe_date_by_bytes(line: &str) -> Option<Shape> {
+        if !line.is_ascii() {
+            return Some(Shape::Date);
+        }
+        let b = line.as_bytes();
+        let mut separated = 0;
+        let mut digit_run = 0;
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if c.is_ascii_digit() {
+                digit_run += 1;
+                if digit_run == 8 && !b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                    return Some(Shape::Date);
+                }
+                i += 1;
+                continue;
+            }
+            digit_run = 0;
+            if c.is_ascii_alphabetic() {
+                // the start of a run of letters (runs are stepped over whole)
+                let run = b[i..]
+                    .iter()
+                    .take_while(|x| x.is_ascii_alphabetic())
+                    .count();
+                if (3..=10).contains(&run) && month_prefix(&b[i..]) {
+                    return Some(Shape::Date);
+                }
+                i += run;
+                continue;
+            }
+            if matches!(c, b'/' | b'-' | b'.')
+                && i > 0
+                && b[i - 1].is_ascii_digit()
+                && b.get(i + 1)
+                    .is_some_and(|&x| x.is_ascii_digit() || confusable(x).is_some())
+            {
+                separated += 1;
+                if separated >= 2 {
+                    return Some(Shape::Date);
+                }
+            }
+            i += 1;
+        }
+        // "05/O8/2019": a confusable letter may hide the second separator's digit
+        let confusable_date = separated >= 1
+            && (b.iter().any(|&x| matches!(x, b'O' | b'o' | b'l' | b'I'))
+                || (1..b.len().saturating_sub(1)).any(|i| {
+                    let sep = |x: u8| matches!(x, b'/' | b'-' | b'.');
+                    confusable(b[i]).is_some()
+                        && ((b[i - 1].is_ascii_digit() && sep(b[i + 1]))
+                            || (sep(b[i - 1]) && b[i + 1].is_ascii_digit()))
+                }));
+        confusable_date.then_some(Shape::Confusable)
+    }
+
+    #[test]
+    fn the_table_driven_shape_test_agrees_with_the_byte_by_byte_one() {
+        // every line of up to four bytes from an alphabet of the classes that matter, and a
+        // pseudo-random sample of longer ones
+        let alphabet = b"09/-.,: OlISBZGaDEC\xc3";
+        let mut lines: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut last: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for l in &last {
+                for &a in alphabet.iter() {
+                    let mut m = l.clone();
+                    m.push(a);
+                    next.push(m);
+                }
+            }
+            lines.extend(next.iter().cloned());
+            last = next;
+        }
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..50_000 {
+            let mut l = Vec::new();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = 6 + (x % 20) as usize;
+            for _ in 0..len {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                l.push(alphabet[(x % alphabet.len() as u64) as usize]);
+            }
+            lines.push(l);
+        }
+        lines.push(b"DATE 25/12/2018 8:13:39 PM".to_vec());
+        lines.push(b"20181225 12345678 123456789".to_vec());
+        for l in &lines {
+            let text = String::from_utf8_lossy(l);
+            assert_eq!(maybe_date(&text), maybe_date_by_bytes(&text), "{text:?}");
+        }
+    }
+
     fn isos(line: &str) -> Vec<String> {
-        scan(line).iter().map(FoundDate::iso).collect()
+        scan(line, Era::Common).iter().map(FoundDate::iso).collect()
     }
 
     #[test]
@@ -809,10 +988,10 @@ mod tests {
 
     #[test]
     fn reads_month_first_when_day_cannot_be_the_month() {
-        let d = scan("12/28/2017");
+        let d = scan("12/28/2017", Era::Common);
         assert_eq!(d[0].iso(), "2017-12-28");
         assert!(d[0].month_first);
-        assert!(scan("03/04/2018")[0].ambiguous);
+        assert!(scan("03/04/2018", Era::Common)[0].ambiguous);
     }
 
     #[test]
@@ -835,6 +1014,44 @@ mod tests {
         assert!(isos("HD03-04-06 - 5/40/160").is_empty(), "a product code");
         assert!(isos("MI11/3-21 - 12/480").is_empty());
         assert_eq!(isos("25032018"), ["2018-03-25"]);
+    }
+
+    #[test]
+    fn digits_are_pushed_as_zero_padded_formatting_prints_them() {
+        for v in 0..10_000u32 {
+            let mut s = String::new();
+            push_digits(&mut s, v, 4);
+            assert_eq!(s, format!("{v:04}"));
+            if v < 100 {
+                s.clear();
+                push_digits(&mut s, v, 2);
+                assert_eq!(s, format!("{v:02}"));
+            }
+        }
+        assert_eq!(scan_time("8:05 PM").as_deref(), Some("20:05"));
+        assert_eq!(scan_time("20:13:39").as_deref(), Some("20:13:39"));
+    }
+
+    #[test]
+    fn reads_two_digit_buddhist_era_years_on_thai_receipts_only() {
+        let thai = |line: &str| -> Vec<String> {
+            scan(line, Era::Thai).iter().map(FoundDate::iso).collect()
+        };
+        // 2566 BE is 2023 CE; as 2066 CE "66" is no receipt year
+        assert_eq!(thai("12/03/66"), ["2023-03-12"]);
+        assert!(isos("12/03/66").is_empty(), "not without a Thai context");
+        assert_eq!(thai("วันที่ 01-11-67 เวลา 18:20"), ["2024-11-01"]);
+        assert_eq!(thai("14.02.5O 09:42"), ["2007-02-14"], "a misread 0");
+        assert_eq!(thai("05/01/6714:03"), ["2024-01-05"], "glued to the time");
+        assert_eq!(thai("29/02/67"), ["2024-02-29"], "2024 is a leap year");
+        assert!(thai("29/02/66").is_empty(), "2023 is not");
+        // years that read as common-era ones stay common-era
+        assert_eq!(thai("12/03/23"), ["2023-03-12"]);
+        assert_eq!(thai("12/03/98"), ["1998-03-12"]);
+        // four-digit years in either era, with or without a Thai context
+        assert_eq!(thai("14/02/2567"), ["2024-02-14"]);
+        assert_eq!(thai("14/02/2024"), ["2024-02-14"]);
+        assert_eq!(isos("14/02/2567"), ["2024-02-14"]);
     }
 
     #[test]
@@ -862,7 +1079,10 @@ mod tests {
         let mended = |line: &str| -> Vec<String> {
             let plain = isos(line);
             if plain.is_empty() {
-                scan_mended(line).iter().map(FoundDate::iso).collect()
+                scan_mended(line, Era::Common)
+                    .iter()
+                    .map(FoundDate::iso)
+                    .collect()
             } else {
                 plain
             }
@@ -893,7 +1113,7 @@ mod tests {
             "12.05 18.00",
             "MI11/3-21 - 12/480",
         ] {
-            assert!(scan_mended(line).is_empty(), "{line}");
+            assert!(scan_mended(line, Era::Common).is_empty(), "{line}");
         }
     }
 

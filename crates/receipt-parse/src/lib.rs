@@ -7,7 +7,8 @@
 //! letter off, glued together or broken by a stray mark are still read when the exact reading
 //! leaves the total unconfirmed; amounts OCR split apart (`$41 .20`, `16. 95`) are joined; matching
 //! tolerates the usual OCR confusions (0/O, 1/l/|, 5/S, 8/B); amounts may use either decimal
-//! separator and thousands grouping; the grand total is picked among several total-like lines
+//! separator and thousands grouping; years may be in the Thai Buddhist era (2567, and 67 on a
+//! Thai receipt, are 2024); the grand total is picked among several total-like lines
 //! (after rounding, before cash and change) and cross-checked (tendered − change, subtotal + tax).
 //!
 //! ```

@@ -650,14 +650,23 @@ static THAI_LONGEST_FIRST: LazyLock<Vec<(&'static str, Flags)>> = LazyLock::new(
     t
 });
 
-/// The flags of the Thai keywords in a row (0 at once for a row without Thai letters).
-pub(crate) fn thai_flags(text: &str) -> Flags {
-    // every character of the Thai block is E0 B8 xx or E0 B9 xx in UTF-8
-    let b = text.as_bytes();
-    let Some(first) = b
+/// Where the first character of the Thai block is in a text: every one is E0 B8 xx or E0 B9 xx
+/// in UTF-8.
+fn first_thai(text: &str) -> Option<usize> {
+    text.as_bytes()
         .windows(2)
         .position(|w| w[0] == 0xE0 && (w[1] == 0xB8 || w[1] == 0xB9))
-    else {
+}
+
+/// Whether a text holds Thai script.
+pub(crate) fn has_thai(text: &str) -> bool {
+    first_thai(text).is_some()
+}
+
+/// The flags of the Thai keywords in a row (0 at once for a row without Thai letters).
+pub(crate) fn thai_flags(text: &str) -> Flags {
+    let b = text.as_bytes();
+    let Some(first) = first_thai(text) else {
         return 0;
     };
     let table = &*THAI_LONGEST_FIRST;
@@ -839,18 +848,21 @@ impl FoldedBuf {
 /// Splits a line into folded words (see the module doc).
 pub(crate) fn fold(line: &str) -> FoldedBuf {
     let mut bytes = Vec::with_capacity(line.len());
-    let count = fold_spans(line, &mut bytes, &mut Spans::default());
+    let count = fold_spans(line, line.is_ascii(), &mut bytes, &mut Spans::default());
     // only ASCII is ever written
     let text = String::from_utf8(bytes).unwrap_or_default();
     FoldedBuf { text, count }
 }
 
 /// Appends the folded words of a line to `out` (see the module doc; only ASCII is written)
-/// and returns how many words there are and the flags of the keywords among them.
-pub(crate) fn fold_flags(line: &str, out: &mut Vec<u8>) -> (usize, Flags) {
+/// and returns how many words there are and the flags of the keywords among them; `ascii`
+/// says whether the line is plain ASCII (the caller's pass over it knows).
+// (inlined into the row pass: one call and one frame fewer per row)
+#[inline(always)]
+pub(crate) fn fold_flags(line: &str, ascii: bool, out: &mut Vec<u8>) -> (usize, Flags) {
     let start = out.len();
     let mut spans = Spans::default();
-    let count = fold_spans(line, out, &mut spans);
+    let count = fold_spans(line, ascii, out, &mut spans);
     (count, flags_of(&out[start..], spans.as_slice()))
 }
 
@@ -885,14 +897,66 @@ impl Spans {
     }
 }
 
+/// The longest line [`fold_short`] folds: most receipt rows are far shorter.
+const SHORT: usize = 128;
+
+/// [`fold_spans`] for a line of plain ASCII of at most [`SHORT`] bytes: folded into a buffer
+/// on the stack, then appended at once (pushing byte by byte onto `out` costs a load and a
+/// store of its length and a capacity check per byte).
+fn fold_short(line: &[u8], out: &mut Vec<u8>, spans: &mut Spans) -> usize {
+    let mut buf = [0u8; SHORT];
+    let mut n = 0;
+    let mut count = 0;
+    let mut gap = true;
+    let mut word_start = 0;
+    for &b in line {
+        // (ASCII: the mask only tells the compiler so)
+        let f = ASCII_FOLD[usize::from(b & 0x7f)];
+        if f == 0 {
+            gap = true;
+            continue;
+        }
+        if f == SKIP {
+            continue;
+        }
+        // a break byte or more becomes one space: the words never outgrow the line
+        if gap {
+            if count > 0 {
+                spans.push((word_start as u32, n as u32));
+                if let Some(slot) = buf.get_mut(n) {
+                    *slot = b' ';
+                }
+                n += 1;
+            }
+            word_start = n;
+            count += 1;
+            gap = false;
+        }
+        if let Some(slot) = buf.get_mut(n) {
+            *slot = f;
+        }
+        n += 1;
+    }
+    if count > 0 {
+        spans.push((word_start as u32, n as u32));
+    }
+    out.extend_from_slice(&buf[..n.min(SHORT)]);
+    count
+}
+
 /// Appends the folded words of a line to `out`, records where each starts and ends (relative
-/// to where the line's words start in `out`) and returns how many words.
-fn fold_spans(line: &str, out: &mut Vec<u8>, spans: &mut Spans) -> usize {
+/// to where the line's words start in `out`) and returns how many words; `ascii` is whether
+/// the line is plain ASCII.
+fn fold_spans(line: &str, ascii: bool, out: &mut Vec<u8>, spans: &mut Spans) -> usize {
     let base = out.len();
     let mut count = 0;
     let mut gap = true;
     // ASCII folds byte for byte; elsewhere a character may fold to two ("ß")
-    if line.is_ascii() {
+    if ascii && line.len() <= SHORT {
+        let count = fold_short(line.as_bytes(), out, spans);
+        return count;
+    }
+    if ascii {
         // a break byte or more becomes one space: the words never outgrow the line
         out.reserve(line.len());
         let mut word_start = 0;
@@ -1241,6 +1305,10 @@ pub(crate) fn flags(folded: Folded<'_>) -> Flags {
     flags_of(text, spans.as_slice())
 }
 
+/// How many words after the first a phrase's keys are cached for in [`flags_of`] (longer
+/// phrases pack the rest each time).
+const PHRASE_MAX: usize = 3;
+
 /// The flags of every keyword phrase found in folded words: `text` and its word spans.
 fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
     let word = |k: usize| &text[spans[k].0 as usize..spans[k].1 as usize];
@@ -1262,12 +1330,20 @@ fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
         };
         if let Some(e) = found {
             let mut mine = e.single;
+            // the keys of the next words, each packed once for all the phrases (0: not yet;
+            // no word packs to 0, and u128::MAX stands for a word too long to pack)
+            let mut next = [0u128; PHRASE_MAX];
             for (rest, f) in &e.phrases {
                 if spans.len() - i > rest.len()
-                    && rest
-                        .iter()
-                        .enumerate()
-                        .all(|(j, k)| key(word(i + 1 + j), false) == Some(*k))
+                    && rest.iter().enumerate().all(|(j, k)| {
+                        let Some(slot) = next.get_mut(j) else {
+                            return key(word(i + 1 + j), false) == Some(*k);
+                        };
+                        if *slot == 0 {
+                            *slot = key(word(i + 1 + j), false).unwrap_or(u128::MAX);
+                        }
+                        *slot == *k
+                    })
                 {
                     mine = if f & REPLACES != 0 {
                         (mine & !e.single) | (f & !REPLACES)

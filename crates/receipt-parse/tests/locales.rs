@@ -425,6 +425,28 @@ fn thai_receipt_with_ruam_thang_sin_vat_and_ngoen_thon() {
 }
 
 #[test]
+fn thai_two_digit_years_are_buddhist_era() {
+    // a convenience-store slip: day/month/two-digit Buddhist-era year ("67" is 2567, 2024)
+    let r = parse(
+        "ร้านสะดวกซื้อ สุขใจมาร์ท\nสาขา 01234\n01/11/67 18:20 POS#3\nน้ำดื่ม 600มล. 7.00\n\
+         ขนมปัง 25.00\nรวม 2 รายการ\nรวมทั้งสิ้น 32.00\nเงินสด 50.00\nเงินทอน 18.00",
+    );
+    assert_eq!(r.date.as_deref(), Some("2024-11-01"));
+    assert_eq!(r.time.as_deref(), Some("18:20"));
+    assert_eq!(r.total, amt("32.00"));
+    // Thai read by a Latin-only OCR model: the baht marks the receipt as Thai
+    let r = parse("SUKJAI MART\nDATE 12/03/66\nTOTAL 120.00 THB\nCASH 200.00\nCHANGE 80.00");
+    assert_eq!(r.currency, Some(Currency::Thb));
+    assert_eq!(r.date.as_deref(), Some("2023-03-12"));
+    // the same slip in ringgit has no Buddhist-era year, so no date
+    let r = parse("SUKJAI MART\nDATE 12/03/66\nTOTAL RM 120.00\nCASH 200.00\nCHANGE 80.00");
+    assert_eq!(r.date, None);
+    // a Thai receipt printed with a common-era year keeps it
+    let r = parse("ร้านกาแฟ\nวันที่ 14/02/24 09:42\nรวมทั้งสิ้น 200.00 บาท");
+    assert_eq!(r.date.as_deref(), Some("2024-02-14"));
+}
+
+#[test]
 fn thai_keywords_inside_words_without_spaces() {
     for (text, total) in [
         ("ยอดรวม 120.00\nเงินสด 200.00\nเงินทอน 80.00", "120.00"),

@@ -44,7 +44,13 @@ pub(super) fn description(text: &str, first_amount_at: Option<usize>) -> String 
     }
     let head = &text[..end];
     // drop leading codes and counts ("9556939040116 KF ...", "2 x", "1 PC *")
-    let words: Vec<&str> = head.split_whitespace().collect();
+    // (plain ASCII without a vertical tab, which only Unicode counts as a space, splits alike
+    // byte by byte)
+    let words: Vec<&str> = if head.is_ascii() && !head.as_bytes().contains(&0x0b) {
+        head.split_ascii_whitespace().collect()
+    } else {
+        head.split_whitespace().collect()
+    };
     let mut skip = 0;
     for w in &words {
         let digits = w.bytes().filter(u8::is_ascii_digit).count();
@@ -64,11 +70,13 @@ pub(super) fn description(text: &str, first_amount_at: Option<usize>) -> String 
     {
         end -= 1;
     }
-    words[skip..end]
-        .join(" ")
+    let mut joined = words[skip..end].join(" ");
+    // (the words hold no whitespace: only the end needs trimming, in place)
+    let kept = joined
         .trim_end_matches(['*', '@', ' ', ':', '$', '€', '£'])
-        .trim()
-        .to_string()
+        .len();
+    joined.truncate(kept);
+    joined
 }
 
 pub(super) fn pick_items(rows: &[Row], end: usize) -> Vec<Item> {
@@ -105,4 +113,22 @@ pub(super) fn pick_items(rows: &[Row], end: usize) -> Vec<Item> {
         });
     }
     items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ascii_splitting_matches_unicode_splitting_but_for_the_vertical_tab() {
+        for b in 0u8..128 {
+            let unicode = char::from(b).is_whitespace();
+            assert_eq!(unicode, b.is_ascii_whitespace() || b == 0x0b, "byte {b}");
+        }
+        assert_eq!(
+            description("2 X KOPI O\x0bPENG 3.50", Some(15)),
+            "KOPI O PENG"
+        );
+        assert_eq!(description("9556939040116 KF CLAY  RM", None), "KF CLAY");
+    }
 }

@@ -100,7 +100,7 @@ pub(super) fn clean_merchant(name: &str) -> String {
         let mut buf = Vec::with_capacity(32);
         let mut word = |w: &str| {
             buf.clear();
-            words::fold_flags(w, &mut buf).1
+            words::fold_flags(w, w.is_ascii(), &mut buf).1
         };
         let n = kept.len();
         let mut end = None;
@@ -157,10 +157,17 @@ pub(super) fn clean_merchant(name: &str) -> String {
         }
     }
     // OCR debris at either end: "| GARDENIA BAKERIES", "KESTAURANT JIAWE |"
-    joined
+    // (trimmed in place: no copy)
+    let end = joined
         .trim_end_matches(|c: char| !c.is_alphanumeric() && c != ')' && c != '.' && c != '\'')
-        .trim_start_matches(|c: char| !c.is_alphanumeric() && c != '(')
-        .to_string()
+        .len();
+    joined.truncate(end);
+    let start = end
+        - joined
+            .trim_start_matches(|c: char| !c.is_alphanumeric() && c != '(')
+            .len();
+    joined.drain(..start);
+    joined
 }
 
 pub(super) fn pick_merchant(rows: &[Row]) -> Picked<String> {

@@ -10,6 +10,7 @@ mod when;
 pub(crate) use rows::lines;
 
 use crate::amount::{Amount, Found};
+use crate::date::Era;
 use crate::words;
 use crate::{Confidence, Currency, Payment, PaymentMethod, Receipt};
 use currency::*;
@@ -94,7 +95,15 @@ pub(crate) fn receipt<'a>(texts: impl Iterator<Item = &'a str>, size_hint: usize
         && rows
             .iter()
             .any(|r| r.kind == Kind::Tip || r.words.has("SALES TAX"));
-    let when = pick_date(&rows, us_style);
+    // a Thai receipt (Thai script, or baht) may count two-digit years in the Buddhist era
+    let era = if currency.value == Some(Currency::Thb)
+        || rows.iter().any(|r| !r.ascii && words::has_thai(r.text))
+    {
+        Era::Thai
+    } else {
+        Era::Common
+    };
+    let when = pick_date(&rows, us_style, era);
     let merchant = pick_merchant(&rows);
 
     let items_end = rows
@@ -107,7 +116,7 @@ pub(crate) fn receipt<'a>(texts: impl Iterator<Item = &'a str>, size_hint: usize
         })
         .unwrap_or(rows.len());
     let items = pick_items(&rows, items_end);
-    let items_sum = sum_milli(&items.iter().map(|it| Some(it.amount)).collect::<Vec<_>>());
+    let items_sum = sum_milli(items.iter().map(|it| Some(it.amount)));
     let items_match = items_sum.is_some_and(|s| {
         subtotal.is_some_and(|x| near(x.milli(), s))
             || total.amount.is_some_and(|x| near(x.milli(), s))

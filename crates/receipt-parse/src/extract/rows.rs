@@ -231,18 +231,35 @@ fn count_plain(b: &[u8]) -> Option<(usize, usize)> {
     // how many high bits are set: each byte's count summed into the top byte
     let count = |m: u64| ((m >> 7).wrapping_mul(ONES) >> 56) as usize;
     let (mut letters, mut digits) = (0, 0);
-    for chunk in b.chunks(8) {
-        // the last few bytes padded with zeros (no letter, digit or "$")
-        let mut word = [0u8; 8];
-        word[..chunk.len()].copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
+    let mut add = |x: u64| {
         let dollars = x ^ (ONES * u64::from(b'$'));
         if x & HIGH != 0 || dollars.wrapping_sub(ONES) & !dollars & HIGH != 0 {
-            return None;
+            return false;
         }
         digits += count(at_least(x, b'0') & !at_least(x, b'9' + 1));
         let lower = x | (ONES * 0x20);
         letters += count(at_least(lower, b'a') & !at_least(lower, b'z' + 1));
+        true
+    };
+    let chunks = b.chunks_exact(8);
+    let rest = chunks.remainder().len();
+    for chunk in chunks {
+        if !add(<[u8; 8]>::try_from(chunk).map_or(0, u64::from_le_bytes)) {
+            return None;
+        }
+    }
+    if rest > 0 {
+        // the last few bytes padded with zeros (no letter, digit or "$"): the row's last eight
+        // shifted past the bytes counted already, or a short row gathered byte by byte (a copy
+        // of a variable length would be a call to memcpy)
+        let n = b.len();
+        let x = match b.get(n.saturating_sub(8)..).map(<[u8; 8]>::try_from) {
+            Some(Ok(last)) => u64::from_le_bytes(last) >> (8 * (8 - rest)),
+            _ => b.iter().rev().fold(0, |x, &y| x << 8 | u64::from(y)),
+        };
+        if !add(x) {
+            return None;
+        }
     }
     Some((letters, digits))
 }
@@ -293,7 +310,7 @@ pub(super) fn scan_row<'a>(
     // a row without letters has no keyword, one without digits no amount
     let fold_start = folded.len();
     let (count, mut flags) = if letters > 0 {
-        words::fold_flags(text, folded)
+        words::fold_flags(text, ascii, folded)
     } else {
         (0, 0)
     };
@@ -413,6 +430,10 @@ mod tests {
         texts.push(b"Total \xe2\x82\xac 12,50".to_vec());
         texts.push(b"S$ 12.50".to_vec());
         texts.push(Vec::new());
+        // every length, so each size of the last partial word is read
+        let long = b"TOTAL RM 9.00 CASH 10.00 CHANGE 1.00 $";
+        texts.extend((0..long.len()).map(|n| long[..n].to_vec()));
+        texts.extend((0..long.len()).map(|n| long[n..].to_vec()));
         for t in &texts {
             let (letters, digits, dollar, ascii) = count_bytes(t);
             match count_plain(t) {

@@ -189,10 +189,10 @@ pub(super) fn infer_rounded_totals(rows: &mut [Row]) {
     }
 }
 
-pub(super) fn sum_milli(parts: &[Option<Amount>]) -> Option<i64> {
+pub(super) fn sum_milli(parts: impl IntoIterator<Item = Option<Amount>>) -> Option<i64> {
     let mut s: i64 = 0;
     let mut any = false;
-    for a in parts.iter().flatten() {
+    for a in parts.into_iter().flatten() {
         s = s.saturating_add(a.milli());
         any = true;
     }

@@ -2,7 +2,7 @@
 
 use super::rows::*;
 use super::{DateTime, Picked};
-use crate::date::{self, FoundDate};
+use crate::date::{self, Era, FoundDate};
 use crate::words;
 
 /// The time of day printed in a row; one with fewer than three digits has none ("8:05").
@@ -13,11 +13,39 @@ pub(super) fn time_of(r: &Row) -> Option<String> {
     date::scan_time(r.text)
 }
 
-pub(super) fn pick_date(rows: &[Row], us_style: bool) -> DateTime {
+/// The date of the purchase (read month first on a US-style receipt; two-digit years in the
+/// receipt's era) and the time printed with it.
+pub(super) fn pick_date(rows: &[Row], us_style: bool, era: Era) -> DateTime {
     let labelled = |i: usize| {
         rows[i].flags & words::DATE != 0
             || (i > 0 && rows[i - 1].flags & words::DATE != 0 && rows[i - 1].digits == 0)
     };
+    // the time printed with the date in row `i`, else the first time on the receipt
+    let time_near = |i: usize| {
+        time_of(&rows[i])
+            .or_else(|| rows.get(i + 1).and_then(time_of))
+            .or_else(|| rows.iter().find_map(time_of))
+    };
+    // the first labelled row with a date is the pick; when its date reads only one way, the
+    // dates in the rows above it (which may say the receipt writes months first) change
+    // nothing, and they need no scan
+    if let Some((i, d)) = rows
+        .iter()
+        .enumerate()
+        .filter(|&(i, r)| r.digits >= 4 && labelled(i))
+        .find_map(|(i, r)| date::scan(r.text, era).first().map(|&d| (i, d)))
+        && !d.ambiguous
+    {
+        let time = time_near(i);
+        let tc = if time.is_some() { 70 } else { 0 };
+        return DateTime {
+            date: Picked::found(d.iso(), 90),
+            time: Picked {
+                value: time,
+                confidence: tc,
+            },
+        };
+    }
     // rows are scanned until a labelled date turns up (the rest only matter for an ambiguous one)
     let mut found: Vec<(usize, FoundDate)> = Vec::new();
     let mut scanned = rows.len();
@@ -25,7 +53,7 @@ pub(super) fn pick_date(rows: &[Row], us_style: bool) -> DateTime {
     for (i, r) in rows.iter().enumerate() {
         if r.digits >= 4 {
             let before = found.len();
-            found.extend(date::scan(r.text).into_iter().map(|d| (i, d)));
+            found.extend(date::scan(r.text, era).into_iter().map(|d| (i, d)));
             if found.len() > before && labelled(i) {
                 scanned = i + 1;
                 labelled_found = true;
@@ -40,7 +68,7 @@ pub(super) fn pick_date(rows: &[Row], us_style: bool) -> DateTime {
         let mut mended: Vec<(usize, FoundDate)> = Vec::new();
         for (i, r) in rows.iter().enumerate() {
             if r.digits >= 5 && (i < first || (labelled(i) && found.iter().all(|&(k, _)| k != i))) {
-                mended.extend(date::scan_mended(r.text).into_iter().map(|d| (i, d)));
+                mended.extend(date::scan_mended(r.text, era).into_iter().map(|d| (i, d)));
             }
         }
         if !mended.is_empty() {
@@ -56,7 +84,7 @@ pub(super) fn pick_date(rows: &[Row], us_style: bool) -> DateTime {
         let rest: Vec<(usize, FoundDate)> = rows[scanned..]
             .iter()
             .filter(|r| r.digits >= 4)
-            .flat_map(|r| date::scan(r.text).into_iter().map(|d| (0, d)))
+            .flat_map(|r| date::scan(r.text, era).into_iter().map(|d| (0, d)))
             .collect();
         month_first = unambiguous_month_first(&rest);
     }
@@ -84,10 +112,7 @@ pub(super) fn pick_date(rows: &[Row], us_style: bool) -> DateTime {
     if d.ambiguous {
         conf -= 20;
     }
-    // the time printed with the date, else the first time on the receipt
-    let time = time_of(&rows[row_i])
-        .or_else(|| rows.get(row_i + 1).and_then(time_of))
-        .or_else(|| rows.iter().find_map(time_of));
+    let time = time_near(row_i);
     let tc = if time.is_some() { 70 } else { 0 };
     DateTime {
         date: Picked::found(d.iso(), conf),
@@ -95,5 +120,27 @@ pub(super) fn pick_date(rows: &[Row], us_style: bool) -> DateTime {
             value: time,
             confidence: tc,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::parse;
+
+    #[test]
+    fn a_labelled_date_read_one_way_is_the_pick_whatever_is_above_it() {
+        let r = parse("SHOP\n12/28/2017 SALE ENDS\nDATE: 25/04/2018 14:03\nTOTAL 9.00");
+        assert_eq!(r.date.as_deref(), Some("2018-04-25"));
+        assert_eq!(r.time.as_deref(), Some("14:03"));
+        assert_eq!(r.confidence.date, 90);
+    }
+
+    #[test]
+    fn an_ambiguous_labelled_date_follows_a_month_first_date_above_it() {
+        let r = parse("SHOP\n12/28/2017 SALE ENDS\nDATE: 03/04/2018\nTOTAL 9.00");
+        assert_eq!(r.date.as_deref(), Some("2018-03-04"), "month first");
+        assert_eq!(r.confidence.date, 70);
+        let r = parse("SHOP\nDATE: 03/04/2018\nTOTAL 9.00");
+        assert_eq!(r.date.as_deref(), Some("2018-04-03"), "day first");
     }
 }
