@@ -45,14 +45,40 @@ pub(super) fn description(text: &str, first_amount_at: Option<usize>) -> String 
     let head = &text[..end];
     // drop leading codes and counts ("9556939040116 KF ...", "2 x", "1 PC *")
     // (plain ASCII without a vertical tab, which only Unicode counts as a space, splits alike
-    // byte by byte)
-    let words: Vec<&str> = if head.is_ascii() && !head.as_bytes().contains(&0x0b) {
-        head.split_ascii_whitespace().collect()
+    // byte by byte; the words are walked where they lie, with no list of them)
+    let mut joined = if head.is_ascii() && !head.as_bytes().contains(&0x0b) {
+        kept_words(head.split_ascii_whitespace(), head.len())
     } else {
-        head.split_whitespace().collect()
+        kept_words(head.split_whitespace(), head.len())
+    };
+    // (the words hold no whitespace: only the end needs trimming, in place)
+    let kept = joined
+        .trim_end_matches(['*', '@', ' ', ':', '$', '€', '£'])
+        .len();
+    joined.truncate(kept);
+    joined
+}
+
+/// The words of a description but for leading codes and counts and trailing currency marks,
+/// joined by single spaces; most rows have a few words, gathered on the stack.
+fn kept_words<'a>(mut words: impl Iterator<Item = &'a str>, capacity: usize) -> String {
+    let mut buf = [""; 16];
+    let mut n = 0;
+    for slot in &mut buf {
+        let Some(w) = words.next() else { break };
+        *slot = w;
+        n += 1;
+    }
+    let spilled: Vec<&str>;
+    let words: &[&str] = match words.next() {
+        None => &buf[..n],
+        Some(w) => {
+            spilled = buf.iter().copied().chain([w]).chain(words).collect();
+            &spilled
+        }
     };
     let mut skip = 0;
-    for w in &words {
+    for w in words {
         let digits = w.bytes().filter(u8::is_ascii_digit).count();
         let is_code = digits > 0 && digits * 2 >= w.len();
         if is_code || matches!(*w, "x" | "X" | "*" | "@") {
@@ -70,12 +96,13 @@ pub(super) fn description(text: &str, first_amount_at: Option<usize>) -> String 
     {
         end -= 1;
     }
-    let mut joined = words[skip..end].join(" ");
-    // (the words hold no whitespace: only the end needs trimming, in place)
-    let kept = joined
-        .trim_end_matches(['*', '@', ' ', ':', '$', '€', '£'])
-        .len();
-    joined.truncate(kept);
+    let mut joined = String::with_capacity(capacity);
+    for (k, w) in words[skip..end].iter().enumerate() {
+        if k > 0 {
+            joined.push(' ');
+        }
+        joined.push_str(w);
+    }
     joined
 }
 
@@ -130,5 +157,21 @@ mod tests {
             "KOPI O PENG"
         );
         assert_eq!(description("9556939040116 KF CLAY  RM", None), "KF CLAY");
+    }
+
+    #[test]
+    fn a_description_of_more_words_than_the_stack_holds_keeps_them_all() {
+        for n in [15, 16, 17, 40] {
+            let words: Vec<String> = (0..n)
+                .map(|k| format!("W{}", "A".repeat(k % 3 + 1)))
+                .collect();
+            let text = format!("2 X {} RM *", words.join("  "));
+            assert_eq!(description(&text, None), words.join(" "), "{n} words");
+            assert_eq!(
+                description(&text.replace(' ', "\u{a0}"), None),
+                words.join(" ")
+            );
+        }
+        assert_eq!(description("123 456 RM", None), "");
     }
 }
