@@ -185,7 +185,9 @@ pub(super) fn pick_merchant(rows: &[Row]) -> Picked<String> {
         .position(|r| r.flags & words::CUSTOMER != 0)
         .filter(|&c| rows[..c].iter().any(merchant_candidate));
     let stop = customer.unwrap_or(stop);
-    let mut ranked: Vec<(f32, usize)> = Vec::new();
+    // (at most ten candidates: ranked on the stack)
+    let mut ranked = [(0f32, 0usize); 10];
+    let mut n = 0;
     for (i, r) in rows[..stop].iter().enumerate() {
         if !merchant_candidate(r) {
             continue;
@@ -211,12 +213,17 @@ pub(super) fn pick_merchant(rows: &[Row]) -> Picked<String> {
         if r.ascii && !r.text.bytes().any(|b| b.is_ascii_uppercase()) {
             score -= 2.0;
         }
-        ranked.push((score, i));
+        if let Some(slot) = ranked.get_mut(n) {
+            *slot = (score, i);
+            n += 1;
+        }
     }
+    let ranked = &mut ranked[..n];
     // best first; ties to the earlier row
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     ranked
-        .into_iter()
+        .iter()
+        .copied()
         .find_map(|(score, i)| merchant_at(rows, i, score))
         .unwrap_or_default()
 }
@@ -254,8 +261,15 @@ pub(super) fn merchant_at(rows: &[Row], i: usize, score: f32) -> Option<Picked<S
             end = i + 1;
         }
     }
-    let joined: Vec<&str> = rows[start..=end].iter().map(|r| r.text).collect();
-    let name = clean_merchant(&joined.join(" "));
+    let mut joined =
+        String::with_capacity(rows[start..=end].iter().map(|r| r.text.len() + 1).sum());
+    for (k, r) in rows[start..=end].iter().enumerate() {
+        if k > 0 {
+            joined.push(' ');
+        }
+        joined.push_str(r.text);
+    }
+    let name = clean_merchant(&joined);
     if name.chars().filter(|c| c.is_alphabetic()).count() < 2 {
         return None;
     }
