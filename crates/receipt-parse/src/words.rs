@@ -808,8 +808,23 @@ impl<'a> Folded<'a> {
 
     /// The words, left to right.
     pub(crate) fn words(self) -> impl Iterator<Item = &'a str> {
-        // `fold` never leaves empty words; `take` keeps "" from yielding one
-        self.text.split(' ').take(self.count)
+        // `fold` never leaves empty words; `take` keeps "" from yielding one (split as
+        // `split(' ')` splits, by a byte loop: words are too short for its `memchr` to pay off)
+        let mut rest = Some(self.text);
+        std::iter::from_fn(move || {
+            let r = rest?;
+            match r.bytes().position(|b| b == b' ') {
+                Some(i) => {
+                    rest = r.get(i + 1..);
+                    r.get(..i)
+                }
+                None => {
+                    rest = None;
+                    Some(r)
+                }
+            }
+        })
+        .take(self.count)
     }
 
     /// The first word.
@@ -1537,6 +1552,30 @@ pub(crate) fn word_flags(word: &str) -> Flags {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_split_like_str_split() {
+        for (text, count) in [
+            ("", 0),
+            ("", 1),
+            ("TOTAL", 1),
+            ("TOTAL", 3),
+            ("TOTAL RM", 1),
+            ("TOTAL RM", 2),
+            ("GRAND TOTAL RM SO", 4),
+            ("A B", 5),
+            (" A  B ", 6),
+        ] {
+            let ours: Vec<&str> = Folded::new(text, count).words().collect();
+            let split: Vec<&str> = text.split(' ').take(count).collect();
+            assert_eq!(ours, split, "{text:?} {count}");
+        }
+        let f = fold("Grand  Total: RM 9.00");
+        assert_eq!(
+            f.get().words().collect::<Vec<_>>(),
+            ["GRAND", "TOTAL", "RM", "9", "OO"]
+        );
+    }
 
     fn of(line: &str) -> Flags {
         let folded = fold(line);
