@@ -309,15 +309,26 @@ pub(crate) fn scan_into(line: &str, out: &mut Vec<Found>) {
 }
 
 /// A byte OCR leaves inside a number: a space or a stray mark.
-fn is_gap(b: u8) -> bool {
+const fn is_gap(b: u8) -> bool {
     matches!(
         b,
         b' ' | b'\'' | b'`' | b':' | b';' | b'~' | b'|' | b'_' | b'"' | b'^'
     )
 }
 
+/// Whether a byte [`is_gap`] or is a [`leading_digit`]: where [`repair`] may have work.
+const GAP_OR_LEAD: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        t[b] = is_gap(b as u8) || leading_digit(b as u8).is_some();
+        b += 1;
+    }
+    t
+};
+
 /// Letters OCR prints for a digit at the start of an amount ("Z8.15", "S0.00").
-fn leading_digit(b: u8) -> Option<u8> {
+const fn leading_digit(b: u8) -> Option<u8> {
     match b {
         b'O' | b'o' => Some(b'0'),
         b'l' | b'I' | b'|' => Some(b'1'),
@@ -343,7 +354,8 @@ fn repair(b: &[u8]) -> Option<Vec<u8>> {
     let mut leads = 0;
     for g in 0..n.saturating_sub(1) {
         let x = b[g];
-        if !is_gap(x) && leading_digit(x).is_none() {
+        // (one table load for the bytes that are neither: most of a row)
+        if !GAP_OR_LEAD[usize::from(x)] {
             continue;
         }
         // a split needs a digit, a separator or a misread digit right before the gap
@@ -743,6 +755,17 @@ fn number(token: &[u8]) -> Option<(Amount, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_gap_or_lead_table_agrees_with_its_tests() {
+        for b in 0..=255u8 {
+            assert_eq!(
+                GAP_OR_LEAD[usize::from(b)],
+                is_gap(b) || leading_digit(b).is_some(),
+                "byte {b}"
+            );
+        }
+    }
 
     /// [`number`] as first written (split into groups, then read), to check the one-pass reading against.
     fn number_by_groups(token: &[u8]) -> Option<(Amount, bool)> {
