@@ -1045,6 +1045,11 @@ const CODE: [u8; 256] = {
 /// The longest folded word a packed key holds (6 bits a letter); keywords are far shorter.
 const KEY_MAX: usize = 21;
 
+/// A folded letter with L read as I (as the keys of [`Keywords::long`] read it).
+fn l_as_i(b: u8) -> u8 {
+    if b == b'L' { b'I' } else { b }
+}
+
 /// A folded word packed into an integer (one to one for words of up to [`KEY_MAX`] letters),
 /// optionally reading L as I.
 fn key(word: &[u8], l_as_i: bool) -> Option<u128> {
@@ -1149,6 +1154,9 @@ struct Keywords {
     /// The same for (length, second letter) and (length, last letter).
     second_letters: [u32; 32],
     last_letters: [u32; 32],
+    /// The same for the words of `long` (first and last letter, L read as I).
+    long_first: [u32; 32],
+    long_last: [u32; 32],
 }
 
 impl Keywords {
@@ -1173,6 +1181,8 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
         first_letters: [0; 32],
         second_letters: [0; 32],
         last_letters: [0; 32],
+        long_first: [0; 32],
+        long_last: [0; 32],
     };
     for &(phrase, flags) in KEYWORDS {
         let fuzzy = if flags & EXACT != 0 { 0 } else { FUZZY };
@@ -1201,6 +1211,13 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
                 && let Some(merged) = key(first.as_bytes(), true)
             {
                 *t.long.entry(merged) |= flags;
+                let b = first.as_bytes();
+                if let Some(slot) = t.long_first.get_mut(b.len()) {
+                    *slot |= letter_bit(l_as_i(b[0]));
+                }
+                if let Some(slot) = t.long_last.get_mut(b.len()) {
+                    *slot |= letter_bit(l_as_i(b[b.len() - 1]));
+                }
             }
             // four-letter labels only through an added letter ("CAASH", "NETTT"): their
             // one-letter-less forms are too common
@@ -1372,6 +1389,9 @@ fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
         }
         // (short words only where a tax marker or a count may hide: INCL, EXCL, ITEM)
         if (len >= 6 || (len >= 3 && matches!(w[0], b'I' | b'L' | b'E')))
+            && len < table.long_first.len()
+            && table.long_first[len] & letter_bit(l_as_i(w[0])) != 0
+            && table.long_last[len] & letter_bit(l_as_i(w[len - 1])) != 0
             && w.contains(&b'L')
             && let Some(f) = key(w, true).and_then(|k| table.long.get(k))
         {
