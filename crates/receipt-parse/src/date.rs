@@ -169,9 +169,24 @@ fn prefix_index(word: &[u8]) -> Option<usize> {
     Some(i)
 }
 
+/// Whether a byte is the first letter of a month name, in either case (most words start
+/// otherwise, and skip the lookup of their first three letters).
+const MONTH_FIRST: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut k = 0;
+    while k < MONTHS.len() {
+        let first = MONTHS[k].0.as_bytes()[0];
+        t[first.to_ascii_uppercase() as usize] = true;
+        t[first.to_ascii_lowercase() as usize] = true;
+        k += 1;
+    }
+    t
+};
+
 /// Whether a word starts like a month name.
 fn month_prefix(word: &[u8]) -> bool {
-    prefix_index(word).is_some_and(|i| MONTH_PREFIXES[i / 64] & (1 << (i % 64)) != 0)
+    word.first().is_some_and(|&b| MONTH_FIRST[usize::from(b)])
+        && prefix_index(word).is_some_and(|i| MONTH_PREFIXES[i / 64] & (1 << (i % 64)) != 0)
 }
 
 fn month_named(word: &str) -> Option<u8> {
@@ -868,6 +883,15 @@ pub(crate) fn scan_time(line: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_month_name_passes_the_first_letter_test_in_either_case() {
+        for (name, _) in MONTHS {
+            assert!(month_prefix(name.as_bytes()), "{name}");
+            assert!(month_prefix(name.to_ascii_lowercase().as_bytes()), "{name}");
+        }
+        assert!(!month_prefix(b"TOTAL") && !month_prefix(b"X") && !month_prefix(b""));
+    }
 
     /// [`maybe_date`] as first written, byte by byte, to check the table-driven one against.
     /// A cheap test that rules out most lines: two separators between digits (25/12/2018), eight
