@@ -81,7 +81,8 @@ pub(super) fn clean_merchant(name: &str) -> String {
         s = s[..p].trim_end();
     }
     // a code such as "1110644-W" or "273500-U" ends the name
-    let mut kept: Vec<&str> = Vec::new();
+    // (room for a long name at once: no growing word by word)
+    let mut kept: Vec<&str> = Vec::with_capacity(16);
     for w in s.split_whitespace() {
         let digits = w.bytes().filter(u8::is_ascii_digit).count();
         let code = digits >= 4 || w.starts_with('#');
