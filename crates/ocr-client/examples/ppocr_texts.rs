@@ -2,7 +2,7 @@
 //! layout `cargo xtask eval --texts DIR` scores; settings can be varied to measure them.
 //!
 //! `cargo run --release -p ocr-client --example ppocr_texts -- --out DIR [--det-side N]
-//! [--det-max-side N] [--rec-min-width N] [--rec-batch N] [--no-angle] [--angle-every-line] [--workers N] IMAGE...`
+//! [--det-max-side N] [--rec-min-width N] [--rec-batch N] [--rec-width-step N] [--no-angle] [--angle-every-line] [--workers N] IMAGE...`
 //!
 //! Wrap it in `/usr/bin/time -f '%U %S %M'` for CPU seconds and peak memory.
 
@@ -47,6 +47,10 @@ fn run() -> Result<(), String> {
             }
             Some("--rec-batch") => {
                 options.rec_batch = number(value("--rec-batch")?, "--rec-batch")? as usize
+            }
+            Some("--rec-width-step") => {
+                options.rec_width_step =
+                    number(value("--rec-width-step")?, "--rec-width-step")? as u32
             }
             Some("--workers") => workers = number(value("--workers")?, "--workers")? as usize,
             Some("--no-angle") => options.use_cls = false,
