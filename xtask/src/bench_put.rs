@@ -13,9 +13,7 @@ use crate::bench_util::{
     rotated, sync, verdict, warm_page_cache,
 };
 use crate::{deps, util};
-use anyhow::{Context, Result, bail};
-use sha2::{Digest, Sha256};
-use std::io::Read;
+use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -99,7 +97,7 @@ fn bench_put(fw: &Path, dir: &Path, runs: usize) -> Result<Vec<(String, Walls)>>
         bail!("nginx is needed (apt-get install nginx-light, or set FILEWIRE_NGINX)");
     };
     warm_page_cache(&file)?;
-    let original = sha256(&file)?;
+    let original = util::sha256_file(&file)?;
     let measured = rotated(2, runs, |tool, _| {
         let is_curl = tool == 0;
         let name = if is_curl { "curl.bin" } else { "fw.bin" };
@@ -135,7 +133,7 @@ fn bench_put(fw: &Path, dir: &Path, runs: usize) -> Result<Vec<(String, Walls)>>
     })?;
     for name in ["curl.bin", "fw.bin"] {
         let stored = nginx.dav_root().join("dav").join(name);
-        if sha256(&stored)? != original {
+        if util::sha256_file(&stored)? != original {
             bail!("{} differs from the file that was PUT", stored.display());
         }
     }
@@ -197,7 +195,7 @@ fn bench_tus(fw: &Path, dir: &Path) -> Result<TusFigures> {
         bail!("@tus/server is needed (Node >= 20.19)");
     };
     warm_page_cache(&file)?;
-    let original = sha256(&file)?;
+    let original = util::sha256_file(&file)?;
     let before = server.bytes_read()?;
     let command = || {
         let mut c = Command::new(fw);
@@ -249,7 +247,7 @@ fn bench_tus(fw: &Path, dir: &Path) -> Result<TusFigures> {
     if report["resumed"] != true {
         bail!("the rerun did not resume: {report}");
     }
-    if sha256(&server.stored_file(&upload_url))? != original {
+    if util::sha256_file(&server.stored_file(&upload_url))? != original {
         bail!("the stored tus upload differs from the file");
     }
     let server_read = server.bytes_read()? - before;
@@ -283,18 +281,4 @@ fn largest_upload(store: &Path) -> Option<u64> {
         .filter(|e| !e.file_name().to_string_lossy().ends_with(".json"))
         .filter_map(|e| e.metadata().ok().map(|m| m.len()))
         .max()
-}
-
-fn sha256(path: &PathBuf) -> Result<String> {
-    let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut hash = Sha256::new();
-    let mut buf = vec![0u8; MIB as usize];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hash.update(&buf[..n]);
-    }
-    Ok(format!("{:x}", hash.finalize()))
 }

@@ -4,7 +4,7 @@
 //! the PP-OCR models in the user's cache. Every step talks to 127.0.0.1 only; the one fetch from
 //! outside is the models' install (pip, once), said before it runs.
 
-use crate::util::{self, measure, mib, root};
+use crate::util::{self, measure, mib, root, sha256_file};
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -287,14 +287,6 @@ fn write_pattern_file(path: &Path, size: u64) -> Result<()> {
     }
     f.flush()?;
     Ok(())
-}
-
-fn sha256_file(path: &Path) -> Result<String> {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    let mut f = std::fs::File::open(path)?;
-    std::io::copy(&mut f, &mut hasher)?;
-    Ok(format!("{:x}", hasher.finalize()))
 }
 
 struct Testbed {

@@ -150,14 +150,8 @@ pub fn rapidocr() -> Result<PathBuf> {
     run(pip(&["download", "--no-deps", "rapidocr-onnxruntime==1.4.4", "-d"]).arg(&download))
         .context("downloading the RapidOCR wheel (the peer of `bench scan`) with pip")?;
     let wheel = download.join(WHEEL);
-    let sha256 = {
-        use sha2::{Digest, Sha256};
-        let mut hasher = Sha256::new();
-        let mut file = std::fs::File::open(&wheel)
-            .with_context(|| format!("pip downloaded no {}", wheel.display()))?;
-        std::io::copy(&mut file, &mut hasher)?;
-        format!("{:x}", hasher.finalize())
-    };
+    let sha256 = crate::util::sha256_file(&wheel)
+        .with_context(|| format!("pip downloaded no {}", wheel.display()))?;
     if sha256 != SHA256 {
         bail!(
             "{} has SHA-256 {sha256}, expected {SHA256} (issue #11); not installing it",

@@ -25,6 +25,19 @@ pub fn scratch(name: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// The SHA-256 of a file, lowercase hex (read in 1 MiB blocks: the benches hash GiB files).
+pub fn sha256_file(path: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(
+        &mut std::io::BufReader::with_capacity(1 << 20, file),
+        &mut hasher,
+    )
+    .with_context(|| format!("reading {}", path.display()))?;
+    Ok(format!("{:x}", hasher.finalize()))
+}
+
 /// Prints a step header on stderr.
 pub fn step(msg: &str) {
     eprintln!("\n==> {msg}");
@@ -115,4 +128,23 @@ pub fn reject_rest(args: pico_args::Arguments) -> Result<()> {
         bail!("unexpected arguments: {rest:?}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_file_gives_the_known_digest_and_names_a_missing_file() {
+        let dir = scratch("util-test").unwrap();
+        let path = dir.join("abc.txt");
+        std::fs::write(&path, "abc").unwrap();
+        assert_eq!(
+            sha256_file(&path).unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        std::fs::remove_file(&path).unwrap();
+        let err = format!("{:#}", sha256_file(&path).unwrap_err());
+        assert!(err.contains("abc.txt"), "{err}");
+    }
 }
