@@ -20,11 +20,20 @@ pub(super) fn pick_date(rows: &[Row], us_style: bool, era: Era) -> DateTime {
         rows[i].flags & words::DATE != 0
             || (i > 0 && rows[i - 1].flags & words::DATE != 0 && rows[i - 1].digits == 0)
     };
-    // the time printed with the date in row `i`, else the first time on the receipt
-    let time_near = |i: usize| {
-        time_of(&rows[i])
+    // the date read in row `i`, with the time printed with it, else the first time on the
+    // receipt
+    let dated = |date: Picked<String>, i: usize| {
+        let time = time_of(&rows[i])
             .or_else(|| rows.get(i + 1).and_then(time_of))
-            .or_else(|| rows.iter().find_map(time_of))
+            .or_else(|| rows.iter().find_map(time_of));
+        let tc = if time.is_some() { 70 } else { 0 };
+        DateTime {
+            date,
+            time: Picked {
+                value: time,
+                confidence: tc,
+            },
+        }
     };
     // the first labelled row with a date is the pick; when its date reads only one way, the
     // dates in the rows above it (which may say the receipt writes months first) change
@@ -36,15 +45,7 @@ pub(super) fn pick_date(rows: &[Row], us_style: bool, era: Era) -> DateTime {
         .find_map(|(i, r)| date::scan(r.text, era).first().map(|&d| (i, d)))
         && !d.ambiguous
     {
-        let time = time_near(i);
-        let tc = if time.is_some() { 70 } else { 0 };
-        return DateTime {
-            date: Picked::found(d.iso(), 90),
-            time: Picked {
-                value: time,
-                confidence: tc,
-            },
-        };
+        return dated(Picked::found(d.iso(), 90), i);
     }
     // rows are scanned until a labelled date turns up (the rest only matter for an ambiguous one)
     let mut found: Vec<(usize, FoundDate)> = Vec::new();
@@ -112,15 +113,7 @@ pub(super) fn pick_date(rows: &[Row], us_style: bool, era: Era) -> DateTime {
     if d.ambiguous {
         conf -= 20;
     }
-    let time = time_near(row_i);
-    let tc = if time.is_some() { 70 } else { 0 };
-    DateTime {
-        date: Picked::found(d.iso(), conf),
-        time: Picked {
-            value: time,
-            confidence: tc,
-        },
-    }
+    dated(Picked::found(d.iso(), conf), row_i)
 }
 
 #[cfg(test)]
