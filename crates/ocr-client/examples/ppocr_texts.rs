@@ -2,7 +2,8 @@
 //! layout `cargo xtask eval --texts DIR` scores; settings can be varied to measure them.
 //!
 //! `cargo run --release -p ocr-client --example ppocr_texts -- --out DIR [--det-side N]
-//! [--det-max-side N] [--rec-min-width N] [--rec-batch N] [--rec-width-step N] [--no-angle] [--angle-every-line] [--workers N] IMAGE...`
+//! [--det-max-side N] [--rec-min-width N] [--rec-batch N] [--rec-width-step N] [--no-angle]
+//! [--angle-every-line] [--workers N] IMAGE...`
 //!
 //! Wrap it in `/usr/bin/time -f '%U %S %M'` for CPU seconds and peak memory.
 
