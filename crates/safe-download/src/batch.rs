@@ -6,7 +6,10 @@
 //! Each file gets every check of a single [`Downloader::fetch`] (status, type, length, magic
 //! bytes, temp or part file, fsync, rename, checksum) with [`Resume::Continue`] for files of
 //! 1 MiB and more, so a killed batch leaves `.part` files that the next run continues; each
-//! folder is fsynced once at the end rather than after every rename. The workers share one connection
+//! folder is fsynced once at the end rather than after every rename. Just before each rename
+//! the journal gets the file's size and modification time (a write-ahead `started` line), so a
+//! run killed between a rename and the `done` line that records it knows the file as its own
+//! next time instead of refusing it as someone else's. The workers share one connection
 //! pool ([`Downloader::agent_pool`]), so files from the same host reuse connections.
 //!
 //! Names come from the item's `path`, else from the URL's last segment, made safe
@@ -45,6 +48,7 @@ use batch_pool::{
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// One line of the input list.
@@ -361,12 +365,13 @@ impl Batch {
             std::fs::create_dir_all(parent).map_err(|e| crate::disk::io_err(parent, e))?;
         }
         let (journal, state) =
-            Journal::open(&self.journal).map_err(|e| journal_err(&self.journal, e))?;
+            Journal::open(&self.journal).map_err(|e| pool_err(&self.journal, e))?;
+        let journal = Arc::new(journal);
         let mut summary = BatchSummary::default();
         let mut todo = Vec::new();
         for p in items.into_iter().filter(|p| self.shard.contains(&p.key)) {
             summary.items += 1;
-            match complete_before(&state, &p) {
+            match self.complete_before(&journal, &state, &p)? {
                 Some(bytes) => {
                     summary.ok += 1;
                     summary.skipped += 1;
@@ -398,7 +403,24 @@ impl Batch {
         let mut journal_error = None;
         pool.run_streaming(
             todo,
-            |p: &Planned, _attempt| fetch_one(&base, p),
+            |p: &Planned, attempt| {
+                let mut d = base.clone();
+                let (journal, id, path) =
+                    (journal.clone(), identity(p, None), self.journal.clone());
+                // Write-ahead: the file's size and modification time (which the rename keeps)
+                // are journalled before it takes its final name; see `complete_before`.
+                d.before_commit = Some(Arc::new(move |staged: &Path| {
+                    let version = renamed(Version::of(staged).map_err(|e| pool_err(staged, e))?);
+                    let id = Identity {
+                        version: Some(version),
+                        ..id.clone()
+                    };
+                    journal
+                        .started(&id, None, attempt.try_number)
+                        .map_err(|e| pool_err(&path, e))
+                }));
+                fetch_one(d, p)
+            },
             |outcome| {
                 let p = outcome.item;
                 let written = match &outcome.result {
@@ -414,7 +436,7 @@ impl Batch {
                     Err(e) => journal.failed(&identity(&p, None), outcome.tries, &e.to_string()),
                 };
                 if let Err(e) = written {
-                    journal_error.get_or_insert(journal_err(&self.journal, e));
+                    journal_error.get_or_insert(pool_err(&self.journal, e));
                 }
                 let status = match outcome.result {
                     Ok(done) => {
@@ -446,9 +468,51 @@ impl Batch {
     }
 }
 
+impl Batch {
+    /// The size of the item's file when an earlier run finished it and the file on disk is
+    /// still the version that run wrote (size, modification and change times).
+    ///
+    /// A run killed after a rename but before its `done` line left the file's intent as the
+    /// item's last line (size and modification time, written just before the rename): a file
+    /// at the final name with exactly those is that run's, so it is recorded as done now (and
+    /// a part file still linked to it, left by a kill between link and unlink, is removed)
+    /// rather than refused as someone else's file.
+    fn complete_before(
+        &self,
+        journal: &Journal,
+        state: &JournalState,
+        p: &Planned,
+    ) -> Result<Option<u64>, DownloadError> {
+        let Ok(version) = Version::of(&p.path) else {
+            return Ok(None);
+        };
+        let size = version.size;
+        if state.lookup(&identity(p, Some(version.clone()))) == Recorded::Done {
+            return Ok(Some(size));
+        }
+        let intent = identity(p, Some(renamed(version.clone())));
+        if !matches!(state.lookup(&intent), Recorded::InDoubt { .. }) {
+            return Ok(None);
+        }
+        let part = crate::disk::part_path(&p.path);
+        if Version::of(&part).is_ok_and(|v| renamed(v) == renamed(version.clone())) {
+            let _ = std::fs::remove_file(&part);
+            let _ = std::fs::remove_file(crate::disk::sidecar_path(&p.path));
+        }
+        let detail = DoneDetail {
+            bytes: size,
+            sha256: None,
+        };
+        let detail = serde_json::to_string(&detail).expect("serializes");
+        journal
+            .done(&identity(p, Some(version)), 0, &detail)
+            .map_err(|e| pool_err(&self.journal, e))?;
+        Ok(Some(size))
+    }
+}
+
 /// One try of one item.
-fn fetch_one(base: &Downloader, p: &Planned) -> Result<Downloaded, DownloadError> {
-    let mut d = base.clone();
+fn fetch_one(mut d: Downloader, p: &Planned) -> Result<Downloaded, DownloadError> {
     d.sha256 = None;
     if let Some(hex) = &p.item.sha256 {
         d = d.sha256(hex);
@@ -474,15 +538,18 @@ fn identity(p: &Planned, version: Option<Version>) -> Identity {
     }
 }
 
-/// The size of the item's file when an earlier run finished it and the file on disk is still
-/// the version that run wrote (size, modification and change times).
-fn complete_before(state: &JournalState, p: &Planned) -> Option<u64> {
-    let version = Version::of(&p.path).ok()?;
-    let size = version.size;
-    matches!(state.lookup(&identity(p, Some(version))), Recorded::Done).then_some(size)
+/// What a rename keeps of a file's version: its size and modification time (the change time
+/// moves with the rename).
+fn renamed(version: Version) -> Version {
+    Version {
+        ctime_ns: None,
+        sha256: None,
+        ..version
+    }
 }
 
-fn journal_err(path: &Path, e: batch_pool::Error) -> DownloadError {
+/// A journal or file-version error, as an I/O error on `path`.
+fn pool_err(path: &Path, e: batch_pool::Error) -> DownloadError {
     DownloadError::Io {
         path: path.to_path_buf(),
         source: std::io::Error::other(e),

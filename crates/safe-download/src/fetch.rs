@@ -280,6 +280,7 @@ impl Downloader {
         self.check_digest(url, sha.as_deref())?;
         let file = File::open(&part).map_err(|e| io_err(&part, e))?;
         sync(&file, &part)?;
+        self.before_commit(&part)?;
         self.persist_part(final_path)?;
         if self.sync_dirs {
             sync_dir(&dir);
@@ -460,9 +461,13 @@ impl Downloader {
         let dest = sink.finish()?;
         self.check_digest(url, sha.as_deref())?;
         match dest {
-            Dest::Temp(tmp) => self.persist_temp(tmp, final_path)?,
+            Dest::Temp(tmp) => {
+                self.before_commit(tmp.path())?;
+                self.persist_temp(tmp, final_path)?
+            }
             Dest::Part(file, _) => {
                 drop(file);
+                self.before_commit(&part_path(final_path))?;
                 self.persist_part(final_path)?;
             }
         }
@@ -512,6 +517,13 @@ impl Downloader {
                 })
             }
             _ => Ok(()),
+        }
+    }
+
+    fn before_commit(&self, staged: &Path) -> Result<(), DownloadError> {
+        match &self.before_commit {
+            Some(hook) => hook(staged),
+            None => Ok(()),
         }
     }
 

@@ -76,7 +76,7 @@ use deadline::Deadline;
 use retry::{Decision, RetryPolicy};
 use serde::Serialize;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -169,6 +169,11 @@ pub struct RetryNotice<'a> {
 /// Called before each retry wait.
 pub type RetryHook = Arc<dyn Fn(&RetryNotice<'_>) + Send + Sync>;
 
+/// Called with the verified, fsynced file just before it takes its final name; an error stops
+/// the rename. A batch journals its intent here, so that a run killed between the rename and the
+/// journal's `done` line still knows the file at the final name as its own.
+pub(crate) type CommitHook = Arc<dyn Fn(&Path) -> Result<(), DownloadError> + Send + Sync>;
+
 /// Checked downloads; cheap to clone. Each fetch uses its own connection pool unless an agent
 /// is shared with [`Downloader::agent_pool`].
 #[derive(Clone)]
@@ -188,6 +193,7 @@ pub struct Downloader {
     /// Whether each rename is made durable with an fsync of the folder (a batch does it once
     /// per folder at the end instead).
     sync_dirs: bool,
+    before_commit: Option<CommitHook>,
     accept: Vec<String>,
     max_size: Option<u64>,
     max_decompressed: u64,
@@ -247,6 +253,7 @@ impl Downloader {
             shared_agent: None,
             min_part: 0,
             sync_dirs: true,
+            before_commit: None,
             accept: Vec::new(),
             max_size: None,
             max_decompressed: DEFAULT_MAX_DECOMPRESSED,

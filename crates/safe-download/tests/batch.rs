@@ -227,3 +227,88 @@ fn a_rerun_skips_the_complete_continues_the_cut_and_follows_a_changed_list() {
     assert_eq!(fetched, 1);
     assert!(dir.path().join("10").exists());
 }
+
+/// The journal without its `done` lines: what a run killed after its renames, before the
+/// lines that record them, leaves behind.
+fn forget_done(journal: &Path) {
+    let text = std::fs::read_to_string(journal).unwrap();
+    let kept: String = text
+        .lines()
+        .filter(|l| !l.contains("\"event\":\"done\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(kept.len() < text.len(), "{text}");
+    std::fs::write(journal, kept).unwrap();
+}
+
+#[test]
+fn a_run_killed_between_rename_and_journal_line_knows_its_files_next_time() {
+    let files = tempfile::tempdir().unwrap();
+    let big: Vec<u8> = (0..1_200_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    std::fs::write(files.path().join("big.bin"), &big).unwrap();
+    let tb = Testbed::builder().files_dir(files.path()).start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let journal = state.path().join("j.jsonl");
+    // A temp-file download (small) and a part-file one (1 MiB and more).
+    let list = format!(
+        "{}\n{}\n",
+        tb.url("/bytes/700?seed=3"),
+        tb.url("/files/big.bin")
+    );
+    let batch = Batch::new(Downloader::new(), journal.clone());
+    let items = || plan(parse_list(&list).unwrap(), dir.path()).unwrap();
+    let first = run(&batch, items());
+    assert!(
+        first
+            .iter()
+            .all(|o| matches!(o.status, ItemStatus::Downloaded(_)))
+    );
+    let (small, large) = (dir.path().join("700"), dir.path().join("big.bin"));
+    let inodes = (inode(&small), inode(&large));
+
+    // Killed after both renames, and the big one between its link and the part's unlink.
+    forget_done(&journal);
+    std::fs::hard_link(&large, dir.path().join("big.bin.part")).unwrap();
+    let second = run(&batch, items());
+    for o in &second {
+        assert!(
+            !failed(&o.status) && matches!(o.status, ItemStatus::Skipped { .. }),
+            "{:?}: {:?}",
+            o.planned.path,
+            o.status
+        );
+    }
+    assert_eq!((inode(&small), inode(&large)), inodes, "not fetched again");
+    assert!(
+        !dir.path().join("big.bin.part").exists(),
+        "the stale link is gone"
+    );
+    assert_eq!(std::fs::read(&large).unwrap(), big);
+    assert_eq!(std::fs::read(&small).unwrap(), pseudo(3, 700));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    // They are recorded as done now: a third run skips them on the journal alone.
+    let done = std::fs::read_to_string(&journal)
+        .unwrap()
+        .matches("\"event\":\"done\"")
+        .count();
+    assert_eq!(done, 2);
+
+    // Someone else's file at a final name is not taken for the batch's, even with the batch's
+    // intent as the last line: the run refuses to replace it.
+    forget_done(&journal);
+    std::fs::remove_file(&small).unwrap();
+    std::fs::write(&small, b"the user's own file").unwrap();
+    let third = run(&batch, items());
+    let refused = third
+        .iter()
+        .find(|o| o.planned.path == small)
+        .expect("small item");
+    assert!(failed(&refused.status), "{:?}", refused.status);
+    assert_eq!(std::fs::read(&small).unwrap(), b"the user's own file");
+}
+
+/// Whether a status from [`run`] is a failure (it maps failures to huge skipped sizes).
+fn failed(status: &ItemStatus) -> bool {
+    matches!(status, ItemStatus::Skipped { bytes } if *bytes > u64::MAX - 1000)
+}
