@@ -863,7 +863,7 @@ impl FoldedBuf {
 /// Splits a line into folded words (see the module doc).
 pub(crate) fn fold(line: &str) -> FoldedBuf {
     let mut bytes = Vec::with_capacity(line.len());
-    let count = fold_spans(line, line.is_ascii(), &mut bytes, &mut Spans::default());
+    let count = fold_spans(line, line.is_ascii(), &mut bytes, &mut Words::default());
     // only ASCII is ever written
     let text = String::from_utf8(bytes).unwrap_or_default();
     FoldedBuf { text, count }
@@ -876,34 +876,77 @@ pub(crate) fn fold(line: &str) -> FoldedBuf {
 #[inline(always)]
 pub(crate) fn fold_flags(line: &str, ascii: bool, out: &mut Vec<u8>) -> (usize, Flags) {
     let start = out.len();
-    let mut spans = Spans::default();
-    let count = fold_spans(line, ascii, out, &mut spans);
-    (count, flags_of(&out[start..], spans.as_slice()))
+    let mut words = Words::default();
+    let count = fold_spans(line, ascii, out, &mut words);
+    (count, flags_of(&out[start..], words.as_slice()))
 }
 
-/// The word spans of a folded line (byte ranges in it): most rows have a handful of words,
-/// kept on the stack.
+/// One folded word: where it lies in its line's folded text, and its [`key`] when it has at
+/// most [`KEY_SHORT`] letters (the fold packs it as it writes the letters, so the keyword
+/// lookup never reads a word twice).
+#[derive(Clone, Copy, Default)]
+struct Word {
+    start: u32,
+    end: u32,
+    /// `key(word, false)` for a word of up to [`KEY_SHORT`] letters; meaningless beyond.
+    short_key: u64,
+}
+
+impl Word {
+    /// A word of `text` (its folded line) at `start..end`, packed here.
+    fn at(text: &[u8], start: usize, end: usize) -> Word {
+        let short_key = text[start..end]
+            .iter()
+            .fold(0u64, |k, &b| (k << 6) | u64::from(CODE[usize::from(b)]));
+        Word {
+            start: start as u32,
+            end: end as u32,
+            short_key,
+        }
+    }
+
+    fn len(self) -> usize {
+        (self.end - self.start) as usize
+    }
+
+    /// The word's letters in its folded line.
+    fn bytes(self, text: &[u8]) -> &[u8] {
+        &text[self.start as usize..self.end as usize]
+    }
+
+    /// [`key`] of the word (not reading L as I): the one packed by the fold for a short word,
+    /// packed again only for a long one (few words have more than [`KEY_SHORT`] letters).
+    fn key(self, text: &[u8]) -> Option<u128> {
+        if self.len() <= KEY_SHORT {
+            Some(u128::from(self.short_key))
+        } else {
+            key(self.bytes(text), false)
+        }
+    }
+}
+
+/// The words of a folded line: most rows have a handful, kept on the stack.
 #[derive(Default)]
-struct Spans {
-    inline: [(u32, u32); 16],
-    heap: Vec<(u32, u32)>,
+struct Words {
+    inline: [Word; 16],
+    heap: Vec<Word>,
     n: usize,
 }
 
-impl Spans {
-    fn push(&mut self, span: (u32, u32)) {
+impl Words {
+    fn push(&mut self, word: Word) {
         if self.n < self.inline.len() {
-            self.inline[self.n] = span;
+            self.inline[self.n] = word;
         } else {
             if self.heap.is_empty() {
                 self.heap.extend_from_slice(&self.inline);
             }
-            self.heap.push(span);
+            self.heap.push(word);
         }
         self.n += 1;
     }
 
-    fn as_slice(&self) -> &[(u32, u32)] {
+    fn as_slice(&self) -> &[Word] {
         if self.n <= self.inline.len() {
             &self.inline[..self.n]
         } else {
@@ -917,43 +960,48 @@ const SHORT: usize = 128;
 
 /// [`fold_spans`] for a line of plain ASCII of at most [`SHORT`] bytes: folded into a buffer
 /// on the stack, then appended at once (pushing byte by byte onto `out` costs a load and a
-/// store of its length and a capacity check per byte).
-fn fold_short(line: &[u8], out: &mut Vec<u8>, spans: &mut Spans) -> usize {
+/// store of its length and a capacity check per byte). Each word is packed into its key as
+/// its letters are written.
+fn fold_short(line: &[u8], out: &mut Vec<u8>, words: &mut Words) -> usize {
     let mut buf = [0u8; SHORT];
+    // (`n` stays below the line's length, at most SHORT, wherever a byte is written: the
+    // masks on it and on the ASCII bytes only tell the compiler so)
     let mut n = 0;
     let mut count = 0;
-    let mut gap = true;
-    let mut word_start = 0;
-    for &b in line {
-        // (ASCII: the mask only tells the compiler so)
-        let f = ASCII_FOLD[usize::from(b & 0x7f)];
-        if f == 0 {
-            gap = true;
+    let mut bytes = line.iter();
+    while let Some(&b) = bytes.next() {
+        // the breaks and stray marks before a word: skipped (a run of them becomes one space)
+        let mut f = ASCII_FOLD[usize::from(b & 0x7f)];
+        if f <= SKIP {
             continue;
         }
-        if f == SKIP {
-            continue;
+        if count > 0 {
+            buf[n & (SHORT - 1)] = b' ';
+            n += 1;
         }
-        // a break byte or more becomes one space: the words never outgrow the line
-        if gap {
-            if count > 0 {
-                spans.push((word_start as u32, n as u32));
-                if let Some(slot) = buf.get_mut(n) {
-                    *slot = b' ';
-                }
+        count += 1;
+        // the word: its letters up to the next break, stray marks inside it dropped ("R~UNDING")
+        let start = n;
+        let mut short_key = 0u64;
+        loop {
+            if f != SKIP {
+                buf[n & (SHORT - 1)] = f;
                 n += 1;
+                short_key = (short_key << 6) | u64::from(code_of_folded(f));
             }
-            word_start = n;
-            count += 1;
-            gap = false;
+            match bytes.next() {
+                Some(&b) => f = ASCII_FOLD[usize::from(b & 0x7f)],
+                None => break,
+            }
+            if f == 0 {
+                break;
+            }
         }
-        if let Some(slot) = buf.get_mut(n) {
-            *slot = f;
-        }
-        n += 1;
-    }
-    if count > 0 {
-        spans.push((word_start as u32, n as u32));
+        words.push(Word {
+            start: start as u32,
+            end: n as u32,
+            short_key,
+        });
     }
     out.extend_from_slice(&buf[..n.min(SHORT)]);
     count
@@ -962,13 +1010,13 @@ fn fold_short(line: &[u8], out: &mut Vec<u8>, spans: &mut Spans) -> usize {
 /// Appends the folded words of a line to `out`, records where each starts and ends (relative
 /// to where the line's words start in `out`) and returns how many words; `ascii` is whether
 /// the line is plain ASCII.
-fn fold_spans(line: &str, ascii: bool, out: &mut Vec<u8>, spans: &mut Spans) -> usize {
+fn fold_spans(line: &str, ascii: bool, out: &mut Vec<u8>, words: &mut Words) -> usize {
     let base = out.len();
     let mut count = 0;
     let mut gap = true;
     // ASCII folds byte for byte; elsewhere a character may fold to two ("ß")
     if ascii && line.len() <= SHORT {
-        let count = fold_short(line.as_bytes(), out, spans);
+        let count = fold_short(line.as_bytes(), out, words);
         return count;
     }
     if ascii {
@@ -986,7 +1034,7 @@ fn fold_spans(line: &str, ascii: bool, out: &mut Vec<u8>, spans: &mut Spans) -> 
             }
             if gap {
                 if count > 0 {
-                    spans.push((word_start as u32, (out.len() - base) as u32));
+                    words.push(Word::at(&out[base..], word_start, out.len() - base));
                     out.push(b' ');
                 }
                 word_start = out.len() - base;
@@ -996,7 +1044,7 @@ fn fold_spans(line: &str, ascii: bool, out: &mut Vec<u8>, spans: &mut Spans) -> 
             out.push(f);
         }
         if count > 0 {
-            spans.push((word_start as u32, (out.len() - base) as u32));
+            words.push(Word::at(&out[base..], word_start, out.len() - base));
         }
         return count;
     }
@@ -1011,7 +1059,7 @@ fn fold_spans(line: &str, ascii: bool, out: &mut Vec<u8>, spans: &mut Spans) -> 
         }
         if gap {
             if count > 0 {
-                spans.push(((word_start - base) as u32, (out.len() - base) as u32));
+                words.push(Word::at(&out[base..], word_start - base, out.len() - base));
                 out.push(b' ');
             }
             word_start = out.len();
@@ -1021,29 +1069,36 @@ fn fold_spans(line: &str, ascii: bool, out: &mut Vec<u8>, spans: &mut Spans) -> 
         out.extend_from_slice(f.as_bytes());
     }
     if count > 0 {
-        spans.push(((word_start - base) as u32, (out.len() - base) as u32));
+        words.push(Word::at(&out[base..], word_start - base, out.len() - base));
     }
     count
 }
 
-/// The code of each folded byte in a packed word key: A–Z 1–26, 0–9 27–36, 63 for others.
+/// The code of each folded byte in a packed word key: A–Z 1–26, 0–9 48–57, 63 for others.
+/// A letter's or digit's code is its low six bits ([`code_of_folded`]), so the fold packs
+/// words without a table.
 const CODE: [u8; 256] = {
     let mut t = [63u8; 256];
     let mut b = 0usize;
     while b < 256 {
         let c = b as u8;
-        if c.is_ascii_uppercase() {
-            t[b] = c - b'A' + 1;
-        } else if c.is_ascii_digit() {
-            t[b] = c - b'0' + 27;
+        if c.is_ascii_uppercase() || c.is_ascii_digit() {
+            t[b] = code_of_folded(c);
         }
         b += 1;
     }
     t
 };
 
+/// [`CODE`] of a folded byte (an upper-case ASCII letter or a digit).
+const fn code_of_folded(b: u8) -> u8 {
+    b & 63
+}
+
 /// The longest folded word a packed key holds (6 bits a letter); keywords are far shorter.
 const KEY_MAX: usize = 21;
+/// The longest folded word whose key fits in 64 bits: the fold packs these as it writes them.
+const KEY_SHORT: usize = 10;
 
 /// A folded letter with L read as I (as the keys of [`Keywords::long`] read it).
 fn l_as_i(b: u8) -> u8 {
@@ -1323,31 +1378,27 @@ const LETTER_BITS: [u32; 256] = {
 /// The flags of every keyword phrase found in the folded words of a line.
 pub(crate) fn flags(folded: Folded<'_>) -> Flags {
     let text = folded.text.as_bytes();
-    let mut spans = Spans::default();
+    let mut words = Words::default();
     let mut start = 0;
     for (i, &c) in text.iter().enumerate() {
         if c == b' ' {
-            spans.push((start as u32, i as u32));
+            words.push(Word::at(text, start, i));
             start = i + 1;
         }
     }
     if !text.is_empty() {
-        spans.push((start as u32, text.len() as u32));
+        words.push(Word::at(text, start, text.len()));
     }
-    flags_of(text, spans.as_slice())
+    flags_of(text, words.as_slice())
 }
 
-/// How many words after the first a phrase's keys are cached for in [`flags_of`] (longer
-/// phrases pack the rest each time).
-const PHRASE_MAX: usize = 3;
-
-/// The flags of every keyword phrase found in folded words: `text` and its word spans.
-fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
-    let word = |k: usize| &text[spans[k].0 as usize..spans[k].1 as usize];
+/// The flags of every keyword phrase found in folded words: `text` and its words (with the
+/// keys the fold packed).
+fn flags_of(text: &[u8], words: &[Word]) -> Flags {
     let table = &*TABLE;
     let mut out = 0;
-    for i in 0..spans.len() {
-        let w = word(i);
+    for (i, &word) in words.iter().enumerate() {
+        let w = word.bytes(text);
         let len = w.len();
         // which (length, first letter) pairs start a keyword: most words on a receipt are
         // names, numbers and addresses and skip the lookup
@@ -1356,26 +1407,19 @@ fn flags_of(text: &[u8], spans: &[(u32, u32)]) -> Flags {
             && table.last_letters[len] & letter_bit(w[len - 1]) != 0
             && (len < 2 || table.second_letters[len] & letter_bit(w[1]) != 0);
         let found = if may_start {
-            key(w, false).and_then(|k| table.first.get(k))
+            word.key(text).and_then(|k| table.first.get(k))
         } else {
             None
         };
         if let Some(e) = found {
             let mut mine = e.single;
-            // the keys of the next words, each packed once for all the phrases (0: not yet;
-            // no word packs to 0, and u128::MAX stands for a word too long to pack)
-            let mut next = [0u128; PHRASE_MAX];
+            let after = &words[i + 1..];
             for (rest, f) in &e.phrases {
-                if spans.len() - i > rest.len()
-                    && rest.iter().enumerate().all(|(j, k)| {
-                        let Some(slot) = next.get_mut(j) else {
-                            return key(word(i + 1 + j), false) == Some(*k);
-                        };
-                        if *slot == 0 {
-                            *slot = key(word(i + 1 + j), false).unwrap_or(u128::MAX);
-                        }
-                        *slot == *k
-                    })
+                if after.len() >= rest.len()
+                    && rest
+                        .iter()
+                        .zip(after)
+                        .all(|(k, next)| next.key(text) == Some(*k))
                 {
                     mine = if f & REPLACES != 0 {
                         (mine & !e.single) | (f & !REPLACES)
@@ -1672,6 +1716,38 @@ mod tests {
         for b in 0u8..128 {
             let expected = fold_char(char::from(b)).map_or(0, |f| f.bytes().next().unwrap_or(SKIP));
             assert_eq!(ASCII_FOLD[usize::from(b)], expected, "byte {b}");
+        }
+    }
+
+    #[test]
+    fn the_fold_packs_each_word_as_key_does() {
+        let long = "Tota1 RM ".repeat(20);
+        for line in [
+            "",
+            "~ ^ `",
+            "Grand  Total: RM 9.00",
+            "R~UNDING ADJ ~ 5",
+            "ZWISCHENSUMME total12345678901",
+            "Straße 5,00 ÖDENECEK",
+            long.as_str(),
+        ] {
+            let mut out = Vec::new();
+            let mut words = Words::default();
+            let count = fold_spans(line, line.is_ascii(), &mut out, &mut words);
+            let words = words.as_slice();
+            let split: Vec<&[u8]> = out
+                .split(|&b| b == b' ')
+                .filter(|w| !w.is_empty())
+                .collect();
+            let ours: Vec<&[u8]> = words.iter().map(|w| w.bytes(&out)).collect();
+            assert_eq!(ours, split, "{line:?}");
+            assert_eq!(count, words.len(), "{line:?}");
+            for w in words {
+                assert_eq!(w.key(&out), key(w.bytes(&out), false), "{line:?}");
+            }
+        }
+        for b in (b'A'..=b'Z').chain(b'0'..=b'9') {
+            assert_eq!(code_of_folded(b), CODE[usize::from(b)]);
         }
     }
 
