@@ -1203,8 +1203,13 @@ struct Keywords {
     /// For a word length, the letters that begin (first three letters) a fuzzy keyword of
     /// that length or one more or less.
     fuzzy_lead: [u32; 32],
+    /// One bit for each key of a first word of up to [`KEY_SHORT`] letters ([`filter_bit`]):
+    /// most words that start no keyword are ruled out by one multiplication and one bit,
+    /// from the key the fold packed, before the lookup in `first` (words on a receipt are
+    /// mostly names, numbers and addresses).
+    first_filter: [u64; FILTER_WORDS],
     /// Which (length, first letter) pairs start a keyword: words that cannot be one skip the
-    /// lookup (most words on a receipt are names, numbers and addresses).
+    /// lookup.
     first_letters: [u32; 32],
     /// The same for (length, second letter) and (length, last letter).
     second_letters: [u32; 32],
@@ -1214,7 +1219,24 @@ struct Keywords {
     long_last: [u32; 32],
 }
 
+/// How many 64-bit words [`Keywords::first_filter`] has: 8192 bits for some 500 first words,
+/// so one word in sixteen or so that starts no keyword passes it.
+const FILTER_WORDS: usize = 128;
+
+/// Which bit of [`Keywords::first_filter`] stands for a short key: the word and the bit in it.
+fn filter_bit(short_key: u64) -> (usize, u64) {
+    let h = short_key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - 13);
+    ((h >> 6) as usize % FILTER_WORDS, 1 << (h & 63))
+}
+
 impl Keywords {
+    /// Whether a word of up to [`KEY_SHORT`] letters, by its key, may start a keyword (no
+    /// word that does is ruled out).
+    fn may_start(&self, short_key: u64) -> bool {
+        let (i, bit) = filter_bit(short_key);
+        self.first_filter[i] & bit != 0
+    }
+
     /// Whether a word's length and first, second and last letters fit some keyword's first
     /// word (a quick test before the lookup).
     fn may_be_keyword(&self, w: &[u8]) -> bool {
@@ -1233,6 +1255,7 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
         long: KeyTable::new(KEYWORDS.len()),
         fuzzy: KeyTable::new(KEYWORDS.len() * 12),
         fuzzy_lead: [0; 32],
+        first_filter: [0; FILTER_WORDS],
         first_letters: [0; 32],
         second_letters: [0; 32],
         last_letters: [0; 32],
@@ -1249,6 +1272,12 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
             continue;
         };
         let b = first.as_bytes();
+        if b.len() <= KEY_SHORT
+            && let Ok(short_key) = u64::try_from(k)
+        {
+            let (i, bit) = filter_bit(short_key);
+            t.first_filter[i] |= bit;
+        }
         if let Some(slot) = t.first_letters.get_mut(b.len()) {
             *slot |= letter_bit(b[0]);
         }
@@ -1398,15 +1427,16 @@ fn flags_of(text: &[u8], words: &[Word]) -> Flags {
     let table = &*TABLE;
     let mut out = 0;
     for (i, &word) in words.iter().enumerate() {
-        let w = word.bytes(text);
-        let len = w.len();
-        // which (length, first letter) pairs start a keyword: most words on a receipt are
-        // names, numbers and addresses and skip the lookup
-        let may_start = len < table.first_letters.len()
-            && table.first_letters[len] & letter_bit(w[0]) != 0
-            && table.last_letters[len] & letter_bit(w[len - 1]) != 0
-            && (len < 2 || table.second_letters[len] & letter_bit(w[1]) != 0);
-        let found = if may_start {
+        let len = word.len();
+        // most words on a receipt are names, numbers and addresses and skip the lookup: a
+        // short word by its key, a long one by its length and letters
+        let found = if len <= KEY_SHORT {
+            if table.may_start(word.short_key) {
+                table.first.get(u128::from(word.short_key))
+            } else {
+                None
+            }
+        } else if table.may_be_keyword(word.bytes(text)) {
             word.key(text).and_then(|k| table.first.get(k))
         } else {
             None
@@ -1431,6 +1461,7 @@ fn flags_of(text: &[u8], words: &[Word]) -> Flags {
             out |= mine;
             continue;
         }
+        let w = word.bytes(text);
         // (short words only where a tax marker or a count may hide: INCL, EXCL, ITEM)
         if (len >= 6 || (len >= 3 && matches!(w[0], b'I' | b'L' | b'E')))
             && len < table.long_first.len()
@@ -1748,6 +1779,23 @@ mod tests {
         }
         for b in (b'A'..=b'Z').chain(b'0'..=b'9') {
             assert_eq!(code_of_folded(b), CODE[usize::from(b)]);
+        }
+    }
+
+    #[test]
+    fn the_first_word_filter_keeps_every_keyword() {
+        for &(phrase, _) in KEYWORDS {
+            let folded = fold(phrase);
+            let Some(first) = folded.get().first() else {
+                continue;
+            };
+            let Some(k) = key(first.as_bytes(), false) else {
+                continue;
+            };
+            if first.len() <= KEY_SHORT {
+                assert!(TABLE.may_start(k as u64), "{phrase}");
+            }
+            assert!(TABLE.first.get(k).is_some(), "{phrase}");
         }
     }
 
