@@ -770,9 +770,10 @@ fn fold_char(c: char) -> Option<&'static str> {
 const SKIP: u8 = 1;
 
 /// The folded form of each ASCII byte (as [`fold_char`] gives it): 0 for a word break, [`SKIP`]
-/// for a mark OCR strews into words.
-const ASCII_FOLD: [u8; 128] = {
-    let mut t = [0u8; 128];
+/// for a mark OCR strews into words (bytes beyond ASCII are never looked up: 256 entries only
+/// spare the folds a mask of each byte).
+const ASCII_FOLD: [u8; 256] = {
+    let mut t = [0u8; 256];
     let mut b = 0u8;
     while b < 128 {
         t[b as usize] = match b {
@@ -964,14 +965,14 @@ const SHORT: usize = 128;
 /// its letters are written.
 fn fold_short(line: &[u8], out: &mut Vec<u8>, words: &mut Words) -> usize {
     let mut buf = [0u8; SHORT];
-    // (`n` stays below the line's length, at most SHORT, wherever a byte is written: the
-    // masks on it and on the ASCII bytes only tell the compiler so)
+    // (`n` stays below the line's length, at most SHORT, wherever a byte is written: the mask
+    // on it only tells the compiler so)
     let mut n = 0;
     let mut count = 0;
     let mut bytes = line.iter();
     while let Some(&b) = bytes.next() {
         // the breaks and stray marks before a word: skipped (a run of them becomes one space)
-        let mut f = ASCII_FOLD[usize::from(b & 0x7f)];
+        let mut f = ASCII_FOLD[usize::from(b)];
         if f <= SKIP {
             continue;
         }
@@ -984,17 +985,17 @@ fn fold_short(line: &[u8], out: &mut Vec<u8>, words: &mut Words) -> usize {
         let start = n;
         let mut short_key = 0u64;
         loop {
-            if f != SKIP {
+            // (one test for both rare cases on the path of a letter)
+            if f > SKIP {
                 buf[n & (SHORT - 1)] = f;
                 n += 1;
                 short_key = (short_key << 6) | u64::from(code_of_folded(f));
+            } else if f == 0 {
+                break;
             }
             match bytes.next() {
-                Some(&b) => f = ASCII_FOLD[usize::from(b & 0x7f)],
+                Some(&b) => f = ASCII_FOLD[usize::from(b)],
                 None => break,
-            }
-            if f == 0 {
-                break;
             }
         }
         words.push(Word {
