@@ -1372,20 +1372,38 @@ fn fuzzy_flags(table: &Keywords, w: &[u8]) -> Flags {
         return 0;
     }
     // every key with one letter left out, from the keys of the word's heads and tails: the
-    // head before `skip` shifted over the tail after it (6 bits a letter)
+    // head before `skip` (the whole word's key shifted right) shifted over the tail after it
+    // (6 bits a letter)
     let n = w.len();
-    let mut heads = [0u128; FUZZY_MIN + 11];
-    for i in 0..n {
-        heads[i + 1] = (heads[i] << 6) | u128::from(CODE[usize::from(w[i])]);
-    }
-    let mut out = table.fuzzy.get(heads[n]).copied().unwrap_or(0);
-    let mut tail: u128 = 0;
-    for skip in (0..n).rev() {
-        let k = (heads[skip] << (6 * (n - 1 - skip))) | tail;
-        if let Some(f) = table.fuzzy.get(k) {
-            out |= f;
+    let get = |k: u128| table.fuzzy.get(k).copied().unwrap_or(0);
+    let code = |skip: usize| CODE[usize::from(w[skip])];
+    let mut out = 0;
+    if n <= KEY_SHORT {
+        // (in 64 bits, which hold a word of up to ten letters, as most labels are: a shift of
+        // a 128-bit key by a varying count costs a handful of instructions)
+        let whole = w
+            .iter()
+            .fold(0u64, |k, &b| (k << 6) | u64::from(CODE[usize::from(b)]));
+        out |= get(u128::from(whole));
+        let (mut head, mut tail) = (whole, 0u64);
+        for skip in (0..n).rev() {
+            head >>= 6;
+            let shift = 6 * (n - 1 - skip);
+            out |= get(u128::from((head << shift) | tail));
+            tail |= u64::from(code(skip)) << shift;
         }
-        tail |= u128::from(CODE[usize::from(w[skip])]) << (6 * (n - 1 - skip));
+        return out;
+    }
+    let Some(whole) = key(w, false) else {
+        return 0;
+    };
+    out |= get(whole);
+    let (mut head, mut tail) = (whole, 0u128);
+    for skip in (0..n).rev() {
+        head >>= 6;
+        let shift = 6 * (n - 1 - skip);
+        out |= get((head << shift) | tail);
+        tail |= u128::from(code(skip)) << shift;
     }
     out
 }
@@ -1724,6 +1742,20 @@ mod tests {
             of("ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE TOAL") & TOTAL,
             0
         );
+    }
+
+    #[test]
+    fn reads_long_labels_one_letter_off() {
+        // more than ten letters: the keys with a letter left out take 128 bits
+        for word in [
+            "ZWISCHENSUMMME",
+            "ZWISCHENSUMNE",
+            "ZWISCHENSUMME",
+            "ZWISCHENSUME",
+        ] {
+            assert_eq!(fuzzy_flags(&TABLE, word.as_bytes()) & SUB, SUB, "{word}");
+        }
+        assert_eq!(fuzzy_flags(&TABLE, b"ZWISCHENSTUFE") & SUB, 0);
     }
 
     #[test]
