@@ -1188,6 +1188,15 @@ struct Entry {
     single: Flags,
     /// Longer phrases: the packed keys of the words after the first, and the flags.
     phrases: Vec<(Vec<u128>, Flags)>,
+    /// One bit ([`second_bit`]) for the second word of each longer phrase: a keyword followed
+    /// by none of them (most are) skips the phrases.
+    seconds: u64,
+}
+
+/// Which bit of [`Entry::seconds`] stands for a word's key.
+fn second_bit(k: u128) -> u64 {
+    let x = (k as u64) ^ ((k >> 64) as u64);
+    1 << (x.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58)
 }
 
 /// The keyword tables, built once.
@@ -1330,6 +1339,7 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
                 .map(|w| key(w.as_bytes(), false))
                 .collect();
             if let Some(rest) = rest {
+                entry.seconds |= rest.first().map_or(0, |&k| second_bit(k));
                 entry.phrases.push((rest, flags));
             }
         }
@@ -1463,18 +1473,26 @@ fn flags_of(text: &[u8], words: &[Word]) -> Flags {
         if let Some(e) = found {
             let mut mine = e.single;
             let after = &words[i + 1..];
-            for (rest, f) in &e.phrases {
-                if after.len() >= rest.len()
-                    && rest
-                        .iter()
-                        .zip(after)
-                        .all(|(k, next)| next.key(text) == Some(*k))
-                {
-                    mine = if f & REPLACES != 0 {
-                        (mine & !e.single) | (f & !REPLACES)
-                    } else {
-                        mine | f
-                    };
+            // its phrases, when the next word may be the second word of one
+            let may_go_on = e.seconds != 0
+                && after
+                    .first()
+                    .and_then(|next| next.key(text))
+                    .is_some_and(|k| e.seconds & second_bit(k) != 0);
+            if may_go_on {
+                for (rest, f) in &e.phrases {
+                    if after.len() >= rest.len()
+                        && rest
+                            .iter()
+                            .zip(after)
+                            .all(|(k, next)| next.key(text) == Some(*k))
+                    {
+                        mine = if f & REPLACES != 0 {
+                            (mine & !e.single) | (f & !REPLACES)
+                        } else {
+                            mine | f
+                        };
+                    }
                 }
             }
             out |= mine;
@@ -1756,6 +1774,18 @@ mod tests {
             assert_eq!(fuzzy_flags(&TABLE, word.as_bytes()) & SUB, SUB, "{word}");
         }
         assert_eq!(fuzzy_flags(&TABLE, b"ZWISCHENSTUFE") & SUB, 0);
+    }
+
+    #[test]
+    fn reads_every_keyword_phrase() {
+        for &(phrase, f) in KEYWORDS {
+            let want = f & !(REPLACES | EXACT);
+            assert_eq!(flags(fold(phrase).get()) & want, want, "{phrase}");
+        }
+        assert_eq!(of("IMPORTE ENTREGADO 20,00") & (CASH | TOTAL), CASH);
+        assert_eq!(of("Net a payer 9,00") & (TOTAL | STRONG), TOTAL | STRONG);
+        assert_eq!(of("TOTAL 9.00 DUE") & STRONG, STRONG);
+        assert_eq!(of("TOTAL 9.00") & STRONG, 0);
     }
 
     #[test]
