@@ -1010,9 +1010,9 @@ fn fold_short(line: &[u8], out: &mut Vec<u8>, words: &mut Words) -> usize {
     count
 }
 
-/// Appends the folded words of a line to `out`, records where each starts and ends (relative
-/// to where the line's words start in `out`) and returns how many words; `ascii` is whether
-/// the line is plain ASCII.
+/// Appends the folded words of a line to `out`, records each word in `words` (where it starts
+/// and ends, relative to where the line's words start in `out`, and its packed key) and
+/// returns how many words; `ascii` is whether the line is plain ASCII.
 fn fold_spans(line: &str, ascii: bool, out: &mut Vec<u8>, words: &mut Words) -> usize {
     let base = out.len();
     let mut count = 0;
