@@ -122,13 +122,14 @@ pub(super) fn pick_items(rows: &[Row], end: usize) -> Vec<Item> {
             continue;
         }
         let mut desc = description(r.text, Some(first.start));
-        if desc.chars().filter(|c| c.is_alphabetic()).count() < 3 && i > 0 {
+        // (letters counted only as far as the test needs)
+        if desc.chars().filter(|c| c.is_alphabetic()).nth(2).is_none() && i > 0 {
             let prev = &rows[i - 1];
             if prev.amounts.is_empty() && prev.flags & LABELS == 0 && prev.letters >= 3 {
                 desc = description(prev.text, None);
             }
         }
-        if desc.chars().filter(|c| c.is_alphabetic()).count() < 2 {
+        if desc.chars().filter(|c| c.is_alphabetic()).nth(1).is_none() {
             continue;
         }
         let unit_price = (!std::ptr::eq(first, last)).then_some(first.amount);

@@ -49,7 +49,7 @@ pub(super) fn merchant_candidate(r: &Row) -> bool {
 pub(super) fn clean_merchant(name: &str) -> String {
     // full-width brackets (PP-OCR prints "S/B（519537-X)") read as plain ones
     let plain;
-    let name = if name.contains(['（', '）']) {
+    let name = if !name.is_ascii() && name.contains(['（', '）']) {
         plain = name.replace('（', "(").replace('）', ")");
         plain.as_str()
     } else {
@@ -82,17 +82,13 @@ pub(super) fn clean_merchant(name: &str) -> String {
     }
     // a code such as "1110644-W" or "273500-U" ends the name
     // (room for a long name at once: no growing word by word)
+    // (plain ASCII without a vertical tab, which only Unicode counts as a space, splits alike
+    // byte by byte)
     let mut kept: Vec<&str> = Vec::with_capacity(16);
-    for w in s.split_whitespace() {
-        let digits = w.bytes().filter(u8::is_ascii_digit).count();
-        let code = digits >= 4 || w.starts_with('#');
-        if code && kept.is_empty() {
-            continue;
-        }
-        if code {
-            break;
-        }
-        kept.push(w);
+    if s.is_ascii() && !s.as_bytes().contains(&0x0b) {
+        keep_until_code(s.split_ascii_whitespace(), &mut kept);
+    } else {
+        keep_until_code(s.split_whitespace(), &mut kept);
     }
     // a word of the next box glued on after the legal form or trade that ends the name:
     // "TIN HOCK ENTERPRISE POSTED", "... SDN BHD RECEIPT" (one or two words, looked at from the
@@ -169,6 +165,22 @@ pub(super) fn clean_merchant(name: &str) -> String {
             .len();
     joined.drain(..start);
     joined
+}
+
+/// The words of a name up to a code ("1110644-W", "#12") that ends it; a code before any word
+/// is skipped.
+fn keep_until_code<'a>(words: impl Iterator<Item = &'a str>, kept: &mut Vec<&'a str>) {
+    for w in words {
+        let digits = w.bytes().filter(u8::is_ascii_digit).count();
+        let code = digits >= 4 || w.starts_with('#');
+        if code && kept.is_empty() {
+            continue;
+        }
+        if code {
+            break;
+        }
+        kept.push(w);
+    }
 }
 
 pub(super) fn pick_merchant(rows: &[Row]) -> Picked<String> {
@@ -271,9 +283,8 @@ pub(super) fn merchant_at(rows: &[Row], i: usize, score: f32) -> Option<Picked<S
         joined.push_str(r.text);
     }
     let name = clean_merchant(&joined);
-    if name.chars().filter(|c| c.is_alphabetic()).count() < 2 {
-        return None;
-    }
+    // at least two letters (counted only that far)
+    name.chars().filter(|c| c.is_alphabetic()).nth(1)?;
     let conf = if score > 3.0 {
         80
     } else if score > 0.0 {
