@@ -238,21 +238,96 @@ pub(super) fn payment_pair(rows: &[Row], total_row: Option<usize>) -> PaymentPai
     PaymentPair { tendered, change }
 }
 
+/// What [`pick_total`] weighs each total row against, gathered in one pass over the rows.
+struct Glance {
+    /// The first tender or change row with an amount: where the payment block starts.
+    pay_start: Option<usize>,
+    /// The first row that flags a summary printed after the sale.
+    summary_start: Option<usize>,
+    /// The amounts of the first subtotal, tax and rounding rows (`None` when that row has none).
+    subtotal: Option<Amount>,
+    tax: Option<Amount>,
+    rounding: Option<Amount>,
+    /// Whether some tender row with an amount was paid in cash (not card).
+    paid_cash: bool,
+    /// As [`payment_pair`] with no total row known.
+    payment: PaymentPair,
+}
+
+fn glance(rows: &[Row]) -> Glance {
+    use words::*;
+    let abs = |a: Amount| Amount::new(a.minor.saturating_abs(), a.scale);
+    let (mut pay_start, mut summary_start) = (None, None);
+    let (mut subtotal, mut tax, mut rounding) = (None, None, None);
+    let mut paid_cash = false;
+    // the first change row; the last tender row above it, and the first tender row anywhere
+    let (mut change_at, mut tender_above_change) = (None, None);
+    let (mut first_tender, mut last_tender) = (None, None);
+    for (i, r) in rows.iter().enumerate() {
+        if r.flags & SUMMARY != 0 && summary_start.is_none() {
+            summary_start = Some(i);
+        }
+        match r.kind {
+            Kind::Subtotal => {
+                subtotal.get_or_insert(r.value);
+            }
+            Kind::Tax => {
+                tax.get_or_insert(r.value);
+            }
+            Kind::Rounding => {
+                rounding.get_or_insert(r.value);
+            }
+            Kind::Tendered => {
+                if let Some(v) = r.value {
+                    pay_start.get_or_insert(i);
+                    paid_cash |= r.flags & CASH != 0 && r.flags & CARD == 0;
+                    if v.minor != 0 {
+                        first_tender.get_or_insert(v);
+                        if change_at.is_none() {
+                            last_tender = Some(v);
+                        }
+                    }
+                }
+            }
+            Kind::Change => {
+                if let Some(v) = r.value {
+                    pay_start.get_or_insert(i);
+                    if change_at.is_none() {
+                        change_at = Some(v);
+                        tender_above_change = last_tender;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let tendered = change_at.and(tender_above_change).or(first_tender);
+    Glance {
+        pay_start,
+        summary_start,
+        subtotal: subtotal.flatten(),
+        tax: tax.flatten(),
+        rounding: rounding.flatten(),
+        paid_cash,
+        payment: PaymentPair {
+            tendered: tendered.map(abs),
+            change: change_at.map(abs),
+        },
+    }
+}
+
 /// Picks the grand total and its confidence; returns the row index too.
 pub(super) fn pick_total(rows: &[Row]) -> TotalPick {
     use words::*;
-    let pay_start = rows
-        .iter()
-        .position(|r| matches!(r.kind, Kind::Tendered | Kind::Change) && r.value.is_some());
-    let first = |k: Kind| rows.iter().find(|r| r.kind == k).and_then(|r| r.value);
-    let PaymentPair { tendered, change } = payment_pair(rows, None);
-    let subtotal = first(Kind::Subtotal);
-    let tax = first(Kind::Tax);
-    let rounding = first(Kind::Rounding);
-    let summary_start = rows.iter().position(|r| r.flags & SUMMARY != 0);
-    let paid_cash = rows.iter().any(|r| {
-        r.kind == Kind::Tendered && r.value.is_some() && r.flags & CASH != 0 && r.flags & CARD == 0
-    });
+    let Glance {
+        pay_start,
+        summary_start,
+        subtotal,
+        tax,
+        rounding,
+        paid_cash,
+        payment: PaymentPair { tendered, change },
+    } = glance(rows);
 
     let mut best: Option<(f32, Amount, usize, u8)> = None;
     for (i, r) in rows.iter().enumerate() {
