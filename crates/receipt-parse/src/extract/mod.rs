@@ -83,21 +83,18 @@ pub(crate) fn receipt<'a>(texts: impl Iterator<Item = &'a str>, size_hint: usize
         total = pick_total(&rows);
     }
     let total_row = total.row;
+    let near_total = NearTotal::of(&rows, total_row);
+    // the last row of a kind (with an amount) above the total, else the first anywhere
     let before = |k: Kind| {
-        let end = total_row.unwrap_or(rows.len());
-        rows[..end]
-            .iter()
-            .rev()
-            .find(|r| r.kind == k && r.value.is_some())
-            .or_else(|| rows.iter().find(|r| r.kind == k && r.value.is_some()))
-            .and_then(|r| r.value)
+        near_total.last_above[slot(k)]
+            .or(near_total.first[slot(k)])
+            .and_then(|i| rows[i].value)
     };
+    // the first row of a kind (with an amount) from the total down, else the first anywhere
     let after = |k: Kind| {
-        let start = total_row.unwrap_or(0);
-        rows[start..]
-            .iter()
-            .find(|r| r.kind == k && r.value.is_some())
-            .or_else(|| rows.iter().find(|r| r.kind == k && r.value.is_some()))
+        near_total.first_below[slot(k)]
+            .or(near_total.first[slot(k)])
+            .map(|i| &rows[i])
     };
     let subtotal = before(Kind::Subtotal);
     let tax = before(Kind::Tax);
@@ -216,6 +213,60 @@ pub(crate) fn receipt<'a>(texts: impl Iterator<Item = &'a str>, size_hint: usize
 }
 
 /// A field as picked, with how sure the pick is (0–100; 0 when nothing was found).
+/// Where the rows of each [`Kind`] that carry an amount lie around the total's row, found in
+/// one pass rather than one search per field.
+struct NearTotal {
+    /// The first such row of each kind.
+    first: [Option<usize>; KINDS],
+    /// The last one above the total row (every row when there is none).
+    last_above: [Option<usize>; KINDS],
+    /// The first one at or below the total row (every row when there is none).
+    first_below: [Option<usize>; KINDS],
+}
+
+/// How many kinds of row there are.
+const KINDS: usize = 9;
+
+/// A kind's place in [`NearTotal`]'s arrays (a new kind fails to compile here until it has one).
+fn slot(k: Kind) -> usize {
+    match k {
+        Kind::Total => 0,
+        Kind::Subtotal => 1,
+        Kind::Tax => 2,
+        Kind::Tip => 3,
+        Kind::Rounding => 4,
+        Kind::Tendered => 5,
+        Kind::Change => 6,
+        Kind::Discount => 7,
+        Kind::Other => 8,
+    }
+}
+
+impl NearTotal {
+    fn of(rows: &[Row], total_row: Option<usize>) -> NearTotal {
+        let (end, start) = (total_row.unwrap_or(rows.len()), total_row.unwrap_or(0));
+        let mut near = NearTotal {
+            first: [None; KINDS],
+            last_above: [None; KINDS],
+            first_below: [None; KINDS],
+        };
+        for (i, r) in rows.iter().enumerate() {
+            if r.value.is_none() {
+                continue;
+            }
+            let k = slot(r.kind);
+            near.first[k].get_or_insert(i);
+            if i < end {
+                near.last_above[k] = Some(i);
+            }
+            if i >= start {
+                near.first_below[k].get_or_insert(i);
+            }
+        }
+        near
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Picked<T> {
     pub(super) value: Option<T>,
