@@ -547,3 +547,69 @@ pub(super) fn pick_total(rows: &[Row]) -> TotalPick {
         row: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs `f` on the rows of `text` as the parser labels them.
+    fn with_rows(text: &str, f: impl FnOnce(&[Row])) {
+        let (mut folded, mut amounts, mut rows, mut spans) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for line in lines(text) {
+            scan_row(line, &mut folded, &mut amounts, &mut rows, &mut spans);
+        }
+        let folded = String::from_utf8(folded).unwrap();
+        for (r, &at) in rows.iter_mut().zip(&spans) {
+            attach(r, at, &folded, &amounts);
+        }
+        pair_labels_with_values(&mut rows);
+        f(&rows);
+    }
+
+    #[test]
+    fn the_one_pass_glance_agrees_with_a_search_per_question() {
+        for text in [
+            "TOTAL 9.00\nCASH 10.00\nCHANGE 1.00",
+            "TOTAL 9.00\nCHANGE 1.00\nCASH 10.00",
+            "SUBTOTAL 8.00\nSUBTOTAL\nTAX\nTAX 1.00\nTOTAL 9.00\nVISA 9.00\nCASH 0.00\nCASH 20.00\nCHANGE 11.00\nCHANGE 2.00",
+            "ROUNDING\n0.02\nTOTAL 9.00\nTHANK YOU\nCARD 9.00\nCASH 5.00",
+            "ITEM 1.00\nTOTAL SAVINGS 0.50\nTOTAL 1.00",
+            "TOTAL 9.00\nCASH CARD 9.00",
+            "",
+        ] {
+            with_rows(text, |rows| {
+                let g = glance(rows);
+                let first = |k: Kind| rows.iter().find(|r| r.kind == k).and_then(|r| r.value);
+                let pair = payment_pair(rows, None);
+                assert_eq!(
+                    (g.payment.tendered, g.payment.change),
+                    (pair.tendered, pair.change),
+                    "{text:?}"
+                );
+                assert_eq!(
+                    (g.subtotal, g.tax, g.rounding),
+                    (
+                        first(Kind::Subtotal),
+                        first(Kind::Tax),
+                        first(Kind::Rounding)
+                    ),
+                    "{text:?}"
+                );
+                let pay_start = rows.iter().position(|r| {
+                    matches!(r.kind, Kind::Tendered | Kind::Change) && r.value.is_some()
+                });
+                assert_eq!(g.pay_start, pay_start, "{text:?}");
+                let summary = rows.iter().position(|r| r.flags & words::SUMMARY != 0);
+                assert_eq!(g.summary_start, summary, "{text:?}");
+                let cash = rows.iter().any(|r| {
+                    r.kind == Kind::Tendered
+                        && r.value.is_some()
+                        && r.flags & words::CASH != 0
+                        && r.flags & words::CARD == 0
+                });
+                assert_eq!(g.paid_cash, cash, "{text:?}");
+            });
+        }
+    }
+}
