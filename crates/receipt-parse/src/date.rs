@@ -430,17 +430,99 @@ fn stray_between_digits(b: &[u8]) -> bool {
 /// OCR lost put back ("15/062017", "0202/2018"). Meant for a line where [`scan`] found none
 /// (or one a stray mark breaks); a time glued to the year by the mending is read as such.
 pub(crate) fn scan_mended(line: &str, era: Era) -> Vec<FoundDate> {
-    const MAX: usize = 160;
     let b = line.as_bytes();
     let sep = |x: u8| matches!(x, b'/' | b'-' | b'.' | b',');
-    // a date has two separators beside digits, or lost one: cheap ways out first
+    // a date has two separators beside digits, or lost one; most lines have nothing the
+    // mending would change, and the look for it is the first way out
+    if b.len() >= MENDED_MAX || !needs_mending(b) {
+        return Vec::new();
+    }
     let digits = b.iter().filter(|x| x.is_ascii_digit()).count();
-    if !(5..=40).contains(&digits)
-        || b.len() >= MAX
-        || !(1..b.len()).any(|i| sep(b[i]) && b[i - 1].is_ascii_digit())
+    if !(5..=40).contains(&digits) || !(1..b.len()).any(|i| sep(b[i]) && b[i - 1].is_ascii_digit())
     {
         return Vec::new();
     }
+    let Some((out, n)) = mend(b) else {
+        return Vec::new();
+    };
+    match std::str::from_utf8(&out[..n]) {
+        Ok(m) => scan_unmended(m, era),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The longest line [`scan_mended`] mends.
+const MENDED_MAX: usize = 160;
+
+/// The bytes [`mend`] may drop or change: a space, a stray mark, a separator.
+const MENDED_MARK: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c == b' ' || is_stray(c) || matches!(c, b'/' | b'-' | b'.' | b',');
+        b += 1;
+    }
+    t
+};
+
+/// Whether [`mend`] would change the line: the first change it makes, found without copying
+/// (until then its output is the line as it is, so each test reads the line's own bytes).
+fn needs_mending(b: &[u8]) -> bool {
+    let sep = |x: u8| matches!(x, b'/' | b'-' | b'.' | b',');
+    let numeric = |x: u8| x.is_ascii_digit() || sep(x);
+    let digits_from = |k: usize| b[k..].iter().take_while(|x| x.is_ascii_digit()).count();
+    // how many digits end at the byte before
+    let mut digits_before = 0;
+    for (i, &x) in b.iter().enumerate() {
+        if x.is_ascii_digit() {
+            digits_before += 1;
+            continue;
+        }
+        // letters and most marks change nothing
+        if !MENDED_MARK[usize::from(x)] {
+            digits_before = 0;
+            continue;
+        }
+        let prev = i.checked_sub(1).map(|k| b[k]);
+        let next = b.get(i + 1).copied();
+        if (x == b' ' || is_stray(x)) && prev.is_some_and(numeric) && next.is_some_and(numeric) {
+            // a mark dropped, as `mend` decides it
+            let spaced = x == b' '
+                && ((next.is_some_and(sep) && b.get(i + 2) == Some(&b' '))
+                    || (prev.is_some_and(sep) && i >= 2 && b[i - 2] == b' '));
+            let right = digits_from(i + 1);
+            if !spaced && (digits_before == 0 || right == 0 || digits_before + right <= 4) {
+                return true;
+            }
+        } else if sep(x) && prev.is_some_and(sep) {
+            // a doubled separator
+            return true;
+        } else if x == b',' && digits_before > 0 && next.is_some_and(|q| q.is_ascii_digit()) {
+            // a comma for a dot
+            return true;
+        } else if matches!(x, b'/' | b'-' | b'.') && matches!(digits_before, 1 | 2 | 4) {
+            // a lost separator ("15/062017", "0202/2018") or one read as a 1 ("25/0412017")
+            let after = digits_from(i + 1);
+            if (digits_before <= 2 && (after == 6 || after == 7))
+                || (digits_before == 4 && after == 4)
+            {
+                return true;
+            }
+        }
+        digits_before = 0;
+    }
+    false
+}
+
+/// The line as [`scan_mended`] reads it, when mending changed it (at most [`MENDED_MAX`]
+/// bytes long).
+fn mend(b: &[u8]) -> Option<([u8; MENDED_MAX], usize)> {
+    const MAX: usize = MENDED_MAX;
+    if b.len() >= MAX {
+        return None;
+    }
+    let sep = |x: u8| matches!(x, b'/' | b'-' | b'.' | b',');
     // mended on the stack: most lines need nothing and are never scanned again
     let mut out = [0u8; MAX];
     let mut n: usize = 0;
@@ -528,13 +610,7 @@ pub(crate) fn scan_mended(line: &str, era: Era) -> Vec<FoundDate> {
         }
         i = s.max(i + 1);
     }
-    if !changed {
-        return Vec::new();
-    }
-    match std::str::from_utf8(&out[..n]) {
-        Ok(m) => scan_unmended(m, era),
-        Err(_) => Vec::new(),
-    }
+    changed.then_some((out, n))
 }
 
 /// [`scan`] without the mending of stray marks (it is mended text already).
@@ -1228,6 +1304,60 @@ mod tests {
         ] {
             assert!(scan_mended(line, Era::Common).is_empty(), "{line}");
         }
+    }
+
+    #[test]
+    fn a_line_the_quick_look_finds_nothing_to_mend_in_is_not_changed_by_the_mending() {
+        // every line of up to five bytes from an alphabet of the classes the mending reads,
+        // and a pseudo-random sample of longer ones
+        let alphabet = b"01279/-., ;a";
+        let mut lines: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut last: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..5 {
+            let mut next = Vec::new();
+            for l in &last {
+                for &a in alphabet.iter() {
+                    let mut m = l.clone();
+                    m.push(a);
+                    next.push(m);
+                }
+            }
+            lines.extend(next.iter().cloned());
+            last = next;
+        }
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = 6 + (x % 24) as usize;
+            let mut l = Vec::with_capacity(len);
+            for _ in 0..len {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // digits most of the time, as in the lines that reach the mending
+                let k = (x % 24) as usize;
+                l.push(if k < alphabet.len() {
+                    alphabet[k]
+                } else {
+                    b'0' + (k % 10) as u8
+                });
+            }
+            lines.push(l);
+        }
+        let mut changed = 0;
+        for l in &lines {
+            let needs = needs_mending(l);
+            let mended = mend(l);
+            assert!(
+                needs || mended.is_none(),
+                "{:?}",
+                String::from_utf8_lossy(l)
+            );
+            changed += usize::from(mended.is_some());
+        }
+        assert!(changed > 1000, "{changed} lines mended");
     }
 
     #[test]
