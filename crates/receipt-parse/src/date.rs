@@ -932,22 +932,21 @@ fn scan_plain(line: &str, era: Era) -> Vec<FoundDate> {
 pub(crate) fn scan_time(line: &str) -> Option<String> {
     let b = line.as_bytes();
     let n = b.len();
-    let mut i = 0;
-    while i < n {
-        if !b[i].is_ascii_digit()
-            || (i > 0 && (b[i - 1].is_ascii_digit() || b[i - 1] == b'.' || b[i - 1] == b'/'))
-        {
-            i += 1;
+    // each ":" or "h" after a digit in turn (a time's hours end in one; most bytes are
+    // neither, and need no more than that test), with the one or two digits before it: a
+    // number of its own (no digit, "." or "/" before it)
+    let mut j = 1;
+    while j + 2 < n {
+        if !(b[j] == b':' || b[j] == b'h') || !b[j - 1].is_ascii_digit() {
+            j += 1;
             continue;
         }
-        let mut j = i;
-        while j < n && b[j].is_ascii_digit() {
-            j += 1;
-        }
-        let hlen = j - i;
-        if (1..=2).contains(&hlen)
-            && j + 2 < n
-            && (b[j] == b':' || b[j] == b'h')
+        let i = if j >= 2 && b[j - 2].is_ascii_digit() {
+            j - 2
+        } else {
+            j - 1
+        };
+        if (i == 0 || !(b[i - 1].is_ascii_digit() || b[i - 1] == b'.' || b[i - 1] == b'/'))
             && b[j + 1].is_ascii_digit()
             && b[j + 2].is_ascii_digit()
             && !b.get(j + 3).is_some_and(|x| x.is_ascii_digit())
@@ -989,7 +988,7 @@ pub(crate) fn scan_time(line: &str) -> Option<String> {
                 return Some(t);
             }
         }
-        i = j.max(i + 1);
+        j += 1;
     }
     None
 }
@@ -1358,6 +1357,100 @@ mod tests {
             changed += usize::from(mended.is_some());
         }
         assert!(changed > 1000, "{changed} lines mended");
+    }
+
+    /// [`scan_time`] as first written, walking every number, to check the one that looks for
+    /// the hours' ":" first against.
+    fn scan_time_by_numbers(line: &str) -> Option<String> {
+        let b = line.as_bytes();
+        let n = b.len();
+        let mut i = 0;
+        while i < n {
+            if !b[i].is_ascii_digit()
+                || (i > 0 && (b[i - 1].is_ascii_digit() || b[i - 1] == b'.' || b[i - 1] == b'/'))
+            {
+                i += 1;
+                continue;
+            }
+            let mut j = i;
+            while j < n && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            let hlen = j - i;
+            if (1..=2).contains(&hlen)
+                && j + 2 < n
+                && (b[j] == b':' || b[j] == b'h')
+                && b[j + 1].is_ascii_digit()
+                && b[j + 2].is_ascii_digit()
+                && !b.get(j + 3).is_some_and(|x| x.is_ascii_digit())
+            {
+                let hour: u32 = line[i..j].parse().unwrap_or(99);
+                let min: u32 = line[j + 1..j + 3].parse().unwrap_or(99);
+                let mut k = j + 3;
+                let mut sec = None;
+                if k + 2 < n + 1
+                    && b.get(k) == Some(&b':')
+                    && b.get(k + 1).is_some_and(|x| x.is_ascii_digit())
+                    && b.get(k + 2).is_some_and(|x| x.is_ascii_digit())
+                    && !b.get(k + 3).is_some_and(|x| x.is_ascii_digit())
+                {
+                    sec = line[k + 1..k + 3].parse::<u32>().ok();
+                    k += 3;
+                }
+                let mut rest = k;
+                while rest < n && b[rest] == b' ' {
+                    rest += 1;
+                }
+                let tail = &b[rest.min(n)..];
+                let pm = tail.len() >= 2 && tail[..2].eq_ignore_ascii_case(b"PM");
+                let am = tail.len() >= 2 && tail[..2].eq_ignore_ascii_case(b"AM");
+                let hour = match (am, pm, hour) {
+                    (true, _, 12) => 0,
+                    (_, true, h) if h < 12 => h + 12,
+                    (_, _, h) => h,
+                };
+                if hour < 24 && min < 60 && sec.is_none_or(|s| s < 60) {
+                    let mut t = String::with_capacity(8);
+                    push_digits(&mut t, hour, 2);
+                    t.push(':');
+                    push_digits(&mut t, min, 2);
+                    if let Some(s) = sec {
+                        t.push(':');
+                        push_digits(&mut t, s, 2);
+                    }
+                    return Some(t);
+                }
+            }
+            i = j.max(i + 1);
+        }
+        None
+    }
+
+    #[test]
+    fn the_time_found_from_its_colon_is_the_one_found_walking_every_number() {
+        let alphabet = b"0129:h. /Pam";
+        let mut lines: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut last: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..6 {
+            let mut next = Vec::new();
+            for l in &last {
+                for &a in alphabet.iter() {
+                    let mut m = l.clone();
+                    m.push(a);
+                    next.push(m);
+                }
+            }
+            lines.extend(next.iter().cloned());
+            last = next;
+        }
+        let mut found = 0;
+        for l in &lines {
+            let text = String::from_utf8_lossy(l);
+            let time = scan_time(&text);
+            assert_eq!(time, scan_time_by_numbers(&text), "{text:?}");
+            found += usize::from(time.is_some());
+        }
+        assert!(found > 1000, "{found} times");
     }
 
     #[test]
