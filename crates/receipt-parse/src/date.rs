@@ -233,7 +233,7 @@ fn year_of(t: &Tok, line: &[u8], era: Era) -> Option<u16> {
     if !t.digits || s.is_empty() {
         return None;
     }
-    let plain = |digits: usize| full_year(s.get(..digits)?.parse().ok()?, digits, era);
+    let plain = |digits: usize| full_year(t.value(digits)?, digits, era);
     if (t.len == 2 || t.len == 4)
         && let Some(y) = plain(t.len)
     {
@@ -282,6 +282,19 @@ impl Tok {
             return "";
         }
         std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+
+    /// The number its first `digits` digits make (what parsing them as text gives), if it is
+    /// a run of that many digits or more, kept in full.
+    fn value(&self, digits: usize) -> Option<u32> {
+        if !self.digits || self.len > TOK_MAX || digits == 0 || digits > self.len || digits > 9 {
+            return None;
+        }
+        Some(
+            self.buf[..digits]
+                .iter()
+                .fold(0, |v, &d| v * 10 + u32::from(d - b'0')),
+        )
     }
 }
 
@@ -761,7 +774,7 @@ fn scan_plain(line: &str, era: Era) -> Vec<FoundDate> {
     let mut out = Vec::new();
     let num = |t: &Tok| -> Option<u32> {
         if t.digits && t.len <= 4 {
-            t.text().parse().ok()
+            t.value(t.len)
         } else {
             None
         }
@@ -782,6 +795,14 @@ fn scan_plain(line: &str, era: Era) -> Vec<FoundDate> {
     let mut i = 0;
     while i < toks.len() {
         let t0 = &toks[i];
+        // a date starts with a number of up to four digits (or eight: 20181225) or with a
+        // month's name; most words of a line are neither, and need no more looks
+        if !(t0.digits && (t0.len <= 4 || t0.len == 8))
+            && (t0.digits || month_named(t0.text()).is_none())
+        {
+            i += 1;
+            continue;
+        }
         // a preceding digit glued by a separator means this is the tail of something else
         let mut matched = false;
         if let (Some(t1), Some(t2)) = (toks.get(i + 1), toks.get(i + 2)) {
@@ -1451,6 +1472,21 @@ mod tests {
             found += usize::from(time.is_some());
         }
         assert!(found > 1000, "{found} times");
+    }
+
+    #[test]
+    fn a_token_gives_the_number_its_text_parses_to() {
+        for line in ["0123 4567890123 9 x12", "20181225 00 7", "1234567890123 05"] {
+            for t in tokens(line) {
+                for digits in 0..=TOK_MAX + 1 {
+                    let parsed = match t.text().get(..digits) {
+                        Some(s) if t.digits && digits <= 9 => s.parse().ok(),
+                        _ => None,
+                    };
+                    assert_eq!(t.value(digits), parsed, "{line:?} {t:?} {digits}");
+                }
+            }
+        }
     }
 
     #[test]
