@@ -467,63 +467,88 @@ pub(crate) fn scan_mended(line: &str, era: Era) -> Vec<FoundDate> {
 /// The longest line [`scan_mended`] mends.
 const MENDED_MAX: usize = 160;
 
-/// The bytes [`mend`] may drop or change: a space, a stray mark, a separator.
-const MENDED_MARK: [bool; 256] = {
-    let mut t = [false; 256];
+/// What a byte is to [`needs_mending`]: a digit, a separator (which [`mend`] may drop when
+/// doubled, or change: a comma), a space or stray mark (which it may drop), or other.
+const MEND_CLASS: [u8; 256] = {
+    let mut t = [MEND_OTHER; 256];
     let mut b = 0usize;
     while b < 256 {
         let c = b as u8;
-        t[b] = c == b' ' || is_stray(c) || matches!(c, b'/' | b'-' | b'.' | b',');
+        t[b] = if c.is_ascii_digit() {
+            MEND_DIGIT
+        } else if matches!(c, b'/' | b'-' | b'.' | b',') {
+            MEND_SEP
+        } else if c == b' ' || is_stray(c) {
+            MEND_GAP
+        } else {
+            MEND_OTHER
+        };
         b += 1;
     }
     t
 };
+const MEND_OTHER: u8 = 0;
+const MEND_DIGIT: u8 = 1;
+const MEND_SEP: u8 = 2;
+const MEND_GAP: u8 = 3;
 
 /// Whether [`mend`] would change the line: the first change it makes, found without copying
 /// (until then its output is the line as it is, so each test reads the line's own bytes).
+/// One table lookup a byte: it runs on every row above the first date.
 fn needs_mending(b: &[u8]) -> bool {
-    let sep = |x: u8| matches!(x, b'/' | b'-' | b'.' | b',');
-    let numeric = |x: u8| x.is_ascii_digit() || sep(x);
+    let n = b.len();
+    let class = |k: usize| MEND_CLASS[usize::from(b[k])];
+    let numeric = |k: usize| matches!(class(k), MEND_DIGIT | MEND_SEP);
     let digits_from = |k: usize| b[k..].iter().take_while(|x| x.is_ascii_digit()).count();
     // how many digits end at the byte before
     let mut digits_before = 0;
-    for (i, &x) in b.iter().enumerate() {
-        if x.is_ascii_digit() {
-            digits_before += 1;
-            continue;
-        }
-        // letters and most marks change nothing
-        if !MENDED_MARK[usize::from(x)] {
-            digits_before = 0;
-            continue;
-        }
-        let prev = i.checked_sub(1).map(|k| b[k]);
-        let next = b.get(i + 1).copied();
-        if (x == b' ' || is_stray(x)) && prev.is_some_and(numeric) && next.is_some_and(numeric) {
-            // a mark dropped, as `mend` decides it
-            let spaced = x == b' '
-                && ((next.is_some_and(sep) && b.get(i + 2) == Some(&b' '))
-                    || (prev.is_some_and(sep) && i >= 2 && b[i - 2] == b' '));
-            let right = digits_from(i + 1);
-            if !spaced && (digits_before == 0 || right == 0 || digits_before + right <= 4) {
-                return true;
+    let mut i = 0;
+    while i < n {
+        match class(i) {
+            MEND_DIGIT => {
+                digits_before += 1;
+                i += 1;
+                continue;
             }
-        } else if sep(x) && prev.is_some_and(sep) {
-            // a doubled separator
-            return true;
-        } else if x == b',' && digits_before > 0 && next.is_some_and(|q| q.is_ascii_digit()) {
-            // a comma for a dot
-            return true;
-        } else if matches!(x, b'/' | b'-' | b'.') && matches!(digits_before, 1 | 2 | 4) {
-            // a lost separator ("15/062017", "0202/2018") or one read as a 1 ("25/0412017")
-            let after = digits_from(i + 1);
-            if (digits_before <= 2 && (after == 6 || after == 7))
-                || (digits_before == 4 && after == 4)
-            {
-                return true;
+            // letters and most marks change nothing
+            MEND_OTHER => {}
+            MEND_GAP => {
+                if i > 0 && i + 1 < n && numeric(i - 1) && numeric(i + 1) {
+                    // a mark dropped, as `mend` decides it
+                    let spaced = b[i] == b' '
+                        && ((class(i + 1) == MEND_SEP && b.get(i + 2) == Some(&b' '))
+                            || (class(i - 1) == MEND_SEP && i >= 2 && b[i - 2] == b' '));
+                    let right = digits_from(i + 1);
+                    if !spaced && (digits_before == 0 || right == 0 || digits_before + right <= 4) {
+                        return true;
+                    }
+                }
+            }
+            _ => {
+                let x = b[i];
+                if i > 0 && class(i - 1) == MEND_SEP {
+                    // a doubled separator
+                    return true;
+                }
+                if x == b',' {
+                    // a comma for a dot
+                    if digits_before > 0 && i + 1 < n && class(i + 1) == MEND_DIGIT {
+                        return true;
+                    }
+                } else if matches!(digits_before, 1 | 2 | 4) {
+                    // a lost separator ("15/062017", "0202/2018") or one read as a 1
+                    // ("25/0412017")
+                    let after = digits_from(i + 1);
+                    if (digits_before <= 2 && (after == 6 || after == 7))
+                        || (digits_before == 4 && after == 4)
+                    {
+                        return true;
+                    }
+                }
             }
         }
         digits_before = 0;
+        i += 1;
     }
     false
 }
