@@ -446,12 +446,12 @@ pub(crate) fn scan_mended(line: &str, era: Era) -> Vec<FoundDate> {
     let b = line.as_bytes();
     let sep = |x: u8| matches!(x, b'/' | b'-' | b'.' | b',');
     // a date has two separators beside digits, or lost one; most lines have nothing the
-    // mending would change, and the look for it is the first way out
-    if b.len() >= MENDED_MAX || !needs_mending(b) {
-        return Vec::new();
-    }
-    let digits = b.iter().filter(|x| x.is_ascii_digit()).count();
-    if !(5..=40).contains(&digits) || !(1..b.len()).any(|i| sep(b[i]) && b[i - 1].is_ascii_digit())
+    // mending would change: the cheap ways out first (a separator after a digit is found
+    // early when there is one), the digits counted last
+    if b.len() >= MENDED_MAX
+        || !(1..b.len()).any(|i| sep(b[i]) && b[i - 1].is_ascii_digit())
+        || !needs_mending(b)
+        || !(5..=40).contains(&b.iter().filter(|x| x.is_ascii_digit()).count())
     {
         return Vec::new();
     }
