@@ -662,9 +662,10 @@ fn scan_unmended(line: &str, era: Era) -> Vec<FoundDate> {
 /// Why [`maybe_date`] let a line through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
-    /// Beyond ASCII, or a date's shape as printed: two separators between digits, eight digits
-    /// in a row, or a word that starts like a month name. [`scan_plain`] finds dates only in
-    /// lines of this shape (or beyond ASCII).
+    /// Beyond ASCII, or a date's shape as printed: three numbers joined by one separator,
+    /// eight digits in a row that read as a date, or a word that starts like a month name (on
+    /// a line OCR may have slipped in: two separators between digits, or any eight digits).
+    /// [`scan_plain`] finds dates only in lines of this shape (or beyond ASCII).
     Date,
     /// One separator between digits and a letter OCR confuses with a digit: a date only once
     /// that letter is read as a digit.
@@ -700,9 +701,9 @@ const SHAPE_MARK: u8 = 4;
 
 /// A cheap test that rules out most lines, one table lookup a byte (it runs on every row with
 /// four digits or more). A line passes when it holds what [`scan_plain`] needs to find a date:
-/// eight digits in a row (20181225), a word that starts like a month name (25 DEC 2018), or
-/// three numbers joined by the same separator (25/12/2018); an amount row ("2 12.50 25.00")
-/// does not. A line where OCR may have written a letter for a digit ("05/O8/2019") or strewn a
+/// eight digits in a row that read as one (20181225, not a phone number), a word that starts
+/// like a month name (25 DEC 2018), or three numbers joined by the same separator
+/// (25/12/2018); an amount row ("2 12.50 25.00") does not. A line where OCR may have written a letter for a digit ("05/O8/2019") or strewn a
 /// mark into the date ("20;18") is read differently once mended: there, two separators between
 /// digits anywhere in the line are enough, and one with a confusable letter beside it may be.
 fn maybe_date(line: &str) -> Option<Shape> {
@@ -719,6 +720,9 @@ fn maybe_date(line: &str) -> Option<Shape> {
     // whether a letter or mark that OCR confuses with a digit touches a digit or a slash, or a
     // stray mark stands between two digits: the line reads differently once mended
     let mut slipped = false;
+    // eight digits in a row that make no date (a phone number): one only once a letter beside
+    // them is read as a digit
+    let mut eight = false;
     // where the number after a separator starts, and that separator: a number starting there
     // and followed by the same separator and a digit closes a date's chain
     let mut linked: Option<(usize, u8)> = None;
@@ -732,7 +736,11 @@ fn maybe_date(line: &str) -> Option<Shape> {
                     j += 1;
                 }
                 if j - i == 8 {
-                    return Some(Shape::Date);
+                    let v = b[i..j].iter().fold(0, |v, &d| v * 10 + u32::from(d - b'0'));
+                    if compact(v).is_some() {
+                        return Some(Shape::Date);
+                    }
+                    eight = true;
                 }
                 // the separator after it, between two digits (or a misread one)
                 if j + 1 < n
@@ -776,11 +784,14 @@ fn maybe_date(line: &str) -> Option<Shape> {
         }
     }
     // no date as printed; one only where OCR's slips, read back, may make one
-    if separated == 0 || !slipped {
+    if !slipped {
         return None;
     }
-    if separated >= 2 {
+    if eight || separated >= 2 {
         return Some(Shape::Date);
+    }
+    if separated == 0 {
+        return None;
     }
     // "05/O8/2019": a confusable letter may hide the second separator's digit
     let confusable_date = b.iter().any(|&x| matches!(x, b'O' | b'o' | b'l' | b'I'))
@@ -791,6 +802,28 @@ fn maybe_date(line: &str) -> Option<Shape> {
                     || (sep(b[i - 1]) && b[i + 1].is_ascii_digit()))
         });
     confusable_date.then_some(Shape::Confusable)
+}
+
+/// The date eight digits in a row make, year first (20180304) or day first (25032018), if
+/// either reads as a plausible one.
+fn compact(v: u32) -> Option<FoundDate> {
+    let (y, m, d) = (v / 10000, (v / 100 % 100) as u8, (v % 100) as u8);
+    // or day first: 25032018
+    let (dd, mm, yy) = ((v / 1_000_000) as u8, (v / 10000 % 100) as u8, v % 10000);
+    let (year, month, day) = if (2000..=2099).contains(&y) && valid(y as u16, m, d) {
+        (y as u16, m, d)
+    } else if (2000..=2099).contains(&yy) && valid(yy as u16, mm, dd) {
+        (yy as u16, mm, dd)
+    } else {
+        return None;
+    };
+    Some(FoundDate {
+        year,
+        month,
+        day,
+        ambiguous: false,
+        month_first: false,
+    })
 }
 
 fn scan_plain(line: &str, era: Era) -> Vec<FoundDate> {
@@ -944,30 +977,13 @@ fn scan_plain(line: &str, era: Era) -> Vec<FoundDate> {
             }
         }
         // 20180304 (compact, only when it reads as a plausible date)
-        if !matched && t0.digits && t0.len == 8 {
-            let v: u32 = t0.text().parse().unwrap_or(0);
-            let (y, m, d) = (v / 10000, (v / 100 % 100) as u8, (v % 100) as u8);
-            // or day first: 25032018
-            let (dd, mm, yy) = ((v / 1_000_000) as u8, (v / 10000 % 100) as u8, v % 10000);
-            if (2000..=2099).contains(&y) && valid(y as u16, m, d) {
-                out.push(FoundDate {
-                    year: y as u16,
-                    month: m,
-                    day: d,
-                    ambiguous: false,
-                    month_first: false,
-                });
-                matched = true;
-            } else if (2000..=2099).contains(&yy) && valid(yy as u16, mm, dd) {
-                out.push(FoundDate {
-                    year: yy as u16,
-                    month: mm,
-                    day: dd,
-                    ambiguous: false,
-                    month_first: false,
-                });
-                matched = true;
-            }
+        if !matched
+            && t0.digits
+            && t0.len == 8
+            && let Some(d) = compact(t0.text().parse().unwrap_or(0))
+        {
+            out.push(d);
+            matched = true;
         }
         i += if matched { 3 } else { 1 };
     }
@@ -1162,7 +1178,9 @@ mod tests {
             );
             let mut l = Vec::new();
             for _ in 0..(1 + next() % 6) {
-                for _ in 0..(1 + next() % 4) {
+                // up to four digits, or eight
+                let digits = if next() % 8 == 0 { 8 } else { 1 + next() % 4 };
+                for _ in 0..digits {
                     l.push(b'0' + (next() % 10) as u8);
                 }
                 l.push(b"/-. /.,O8"[(next() % 9) as usize]);
@@ -1177,6 +1195,10 @@ mod tests {
             "17/0;1/2018",
             "2S/12/2018",
             "1IAPR 2018",
+            "12345678 2018O3O4",
+            "TEL: 03-40210276",
+            "25032018 12345678",
+            "CS00004040 2O18",
         ] {
             lines.push(line.as_bytes().to_vec());
         }
