@@ -378,9 +378,39 @@ fn confusable(b: u8) -> Option<u8> {
 /// Finds the dates in a line, left to right, reading O as 0, l/I as 1 (and S, B, Z, G as 5, 8,
 /// 2, 6 between digits) where they touch a digit or a slash ("05/O8/2019", "06/02/1B").
 pub(crate) fn scan(line: &str, era: Era) -> Vec<FoundDate> {
-    let Some(shape) = maybe_date(line) else {
-        return Vec::new();
+    match maybe_date(line) {
+        Some(shape) => scan_shaped(line, shape, era),
+        None => Vec::new(),
+    }
+}
+
+/// The dates [`scan`] finds in a line and, when it finds none and `mend` is set, those
+/// [`scan_mended`] finds: both are asked of a row above a receipt's first date, and one pass
+/// over its bytes tells both whether there is anything to look for.
+pub(crate) fn scan_else_mended(
+    line: &str,
+    mend: bool,
+    era: Era,
+) -> (Vec<FoundDate>, Vec<FoundDate>) {
+    let (shape, damaged) = if mend {
+        shape_of::<true>(line)
+    } else {
+        (maybe_date(line), false)
     };
+    let dates = match shape {
+        Some(shape) => scan_shaped(line, shape, era),
+        None => Vec::new(),
+    };
+    let mended = if dates.is_empty() && damaged {
+        scan_mended(line, era)
+    } else {
+        Vec::new()
+    };
+    (dates, mended)
+}
+
+/// [`scan`] of a line of the shape [`maybe_date`] says.
+fn scan_shaped(line: &str, shape: Shape, era: Era) -> Vec<FoundDate> {
     // a stray mark between two digits ("2~1/03/2018", "17/01/20;18") would cut the date short
     // or shift it: the line is read mended first
     if stray_between_digits(line.as_bytes()) {
@@ -496,61 +526,65 @@ const MEND_GAP: u8 = 3;
 /// (until then its output is the line as it is, so each test reads the line's own bytes).
 /// One table lookup a byte: it runs on every row above the first date.
 fn needs_mending(b: &[u8]) -> bool {
-    let n = b.len();
-    let class = |k: usize| MEND_CLASS[usize::from(b[k])];
-    let numeric = |k: usize| matches!(class(k), MEND_DIGIT | MEND_SEP);
-    let digits_from = |k: usize| b[k..].iter().take_while(|x| x.is_ascii_digit()).count();
     // how many digits end at the byte before
     let mut digits_before = 0;
-    let mut i = 0;
-    while i < n {
-        match class(i) {
+    for (i, &x) in b.iter().enumerate() {
+        match MEND_CLASS[usize::from(x)] {
             MEND_DIGIT => {
                 digits_before += 1;
-                i += 1;
                 continue;
             }
             // letters and most marks change nothing
             MEND_OTHER => {}
-            MEND_GAP => {
-                if i > 0 && i + 1 < n && numeric(i - 1) && numeric(i + 1) {
-                    // a mark dropped, as `mend` decides it
-                    let spaced = b[i] == b' '
-                        && ((class(i + 1) == MEND_SEP && b.get(i + 2) == Some(&b' '))
-                            || (class(i - 1) == MEND_SEP && i >= 2 && b[i - 2] == b' '));
-                    let right = digits_from(i + 1);
-                    if !spaced && (digits_before == 0 || right == 0 || digits_before + right <= 4) {
-                        return true;
-                    }
-                }
-            }
             _ => {
-                let x = b[i];
-                if i > 0 && class(i - 1) == MEND_SEP {
-                    // a doubled separator
+                if mends_at(b, i, digits_before) {
                     return true;
-                }
-                if x == b',' {
-                    // a comma for a dot
-                    if digits_before > 0 && i + 1 < n && class(i + 1) == MEND_DIGIT {
-                        return true;
-                    }
-                } else if matches!(digits_before, 1 | 2 | 4) {
-                    // a lost separator ("15/062017", "0202/2018") or one read as a 1
-                    // ("25/0412017")
-                    let after = digits_from(i + 1);
-                    if (digits_before <= 2 && (after == 6 || after == 7))
-                        || (digits_before == 4 && after == 4)
-                    {
-                        return true;
-                    }
                 }
             }
         }
         digits_before = 0;
-        i += 1;
     }
     false
+}
+
+/// Whether [`mend`] changes the line at byte `i` (a space, stray mark or separator, after
+/// `digits_before` digits), were it the first change: the tests it makes there, on the
+/// line's own bytes.
+fn mends_at(b: &[u8], i: usize, digits_before: usize) -> bool {
+    let n = b.len();
+    let class = |k: usize| MEND_CLASS[usize::from(b[k])];
+    let numeric = |k: usize| matches!(class(k), MEND_DIGIT | MEND_SEP);
+    let digits_from = |k: usize| b[k..].iter().take_while(|x| x.is_ascii_digit()).count();
+    match class(i) {
+        MEND_GAP => {
+            if i > 0 && i + 1 < n && numeric(i - 1) && numeric(i + 1) {
+                // a mark dropped, as `mend` decides it
+                let spaced = b[i] == b' '
+                    && ((class(i + 1) == MEND_SEP && b.get(i + 2) == Some(&b' '))
+                        || (class(i - 1) == MEND_SEP && i >= 2 && b[i - 2] == b' '));
+                let right = digits_from(i + 1);
+                return !spaced && (digits_before == 0 || right == 0 || digits_before + right <= 4);
+            }
+            false
+        }
+        MEND_SEP => {
+            if i > 0 && class(i - 1) == MEND_SEP {
+                // a doubled separator
+                return true;
+            }
+            if b[i] == b',' {
+                // a comma for a dot
+                return digits_before > 0 && i + 1 < n && class(i + 1) == MEND_DIGIT;
+            }
+            // a lost separator ("15/062017", "0202/2018") or one read as a 1 ("25/0412017")
+            if !matches!(digits_before, 1 | 2 | 4) {
+                return false;
+            }
+            let after = digits_from(i + 1);
+            (digits_before <= 2 && (after == 6 || after == 7)) || (digits_before == 4 && after == 4)
+        }
+        _ => false,
+    }
 }
 
 /// The line as [`scan_mended`] reads it, when mending changed it (at most [`MENDED_MAX`]
@@ -703,12 +737,20 @@ const SHAPE_MARK: u8 = 4;
 /// four digits or more). A line passes when it holds what [`scan_plain`] needs to find a date:
 /// eight digits in a row that read as one (20181225, not a phone number), a word that starts
 /// like a month name (25 DEC 2018), or three numbers joined by the same separator
-/// (25/12/2018); an amount row ("2 12.50 25.00") does not. A line where OCR may have written a letter for a digit ("05/O8/2019") or strewn a
-/// mark into the date ("20;18") is read differently once mended: there, two separators between
-/// digits anywhere in the line are enough, and one with a confusable letter beside it may be.
+/// (25/12/2018); an amount row ("2 12.50 25.00") does not. A line where OCR may have written
+/// a letter for a digit ("05/O8/2019") or strewn a mark into the date ("20;18") is read
+/// differently once mended: there, two separators between digits anywhere in the line are
+/// enough, and one with a confusable letter beside it may be.
 fn maybe_date(line: &str) -> Option<Shape> {
+    shape_of::<false>(line).0
+}
+
+/// [`maybe_date`], and with `DAMAGE` whether [`mend`] may change the line (false only when
+/// the pass went through the whole line and [`needs_mending`] would say no): a row above the
+/// first date is asked both, and its bytes are read once.
+fn shape_of<const DAMAGE: bool>(line: &str) -> (Option<Shape>, bool) {
     if !line.is_ascii() {
-        return Some(Shape::Date);
+        return (Some(Shape::Date), true);
     }
     let b = line.as_bytes();
     let n = b.len();
@@ -726,6 +768,15 @@ fn maybe_date(line: &str) -> Option<Shape> {
     // where the number after a separator starts, and that separator: a number starting there
     // and followed by the same separator and a digit closes a date's chain
     let mut linked: Option<(usize, u8)> = None;
+    // where the last run of digits ended, and its length; and whether mending changes the
+    // line at a byte seen so far
+    let (mut run_end, mut run_len) = (0, 0);
+    let mut damaged = false;
+    let mut mends_here = |i: usize, run_end: usize, run_len: usize| {
+        if DAMAGE && !damaged && MEND_CLASS[usize::from(b[i])] != MEND_OTHER {
+            damaged = mends_at(b, i, if run_end == i { run_len } else { 0 });
+        }
+    };
     let mut i = 0;
     while i < n {
         match class(i) {
@@ -738,10 +789,11 @@ fn maybe_date(line: &str) -> Option<Shape> {
                 if j - i == 8 {
                     let v = b[i..j].iter().fold(0, |v, &d| v * 10 + u32::from(d - b'0'));
                     if compact(v).is_some() {
-                        return Some(Shape::Date);
+                        return (Some(Shape::Date), true);
                     }
                     eight = true;
                 }
+                (run_end, run_len) = (j, j - i);
                 // the separator after it, between two digits (or a misread one)
                 if j + 1 < n
                     && class(j) == SHAPE_SEP
@@ -750,7 +802,7 @@ fn maybe_date(line: &str) -> Option<Shape> {
                     separated += 1;
                     if class(j + 1) == SHAPE_DIGIT {
                         if linked == Some((i, b[j])) {
-                            return Some(Shape::Date);
+                            return (Some(Shape::Date), true);
                         }
                         linked = Some((j + 1, b[j]));
                     }
@@ -764,7 +816,7 @@ fn maybe_date(line: &str) -> Option<Shape> {
                     j += 1;
                 }
                 if (3..=10).contains(&(j - i)) && month_prefix(&b[i..]) {
-                    return Some(Shape::Date);
+                    return (Some(Shape::Date), true);
                 }
                 // only its first and last letters touch anything but letters
                 slipped |= (i > 0 && confusable(b[i]).is_some() && numeric(i - 1))
@@ -778,20 +830,25 @@ fn maybe_date(line: &str) -> Option<Shape> {
                 } else {
                     i > 0 && digit(i - 1) && digit(i + 1)
                 };
+                mends_here(i, run_end, run_len);
                 i += 1;
             }
-            _ => i += 1,
+            _ => {
+                mends_here(i, run_end, run_len);
+                i += 1;
+            }
         }
     }
     // no date as printed; one only where OCR's slips, read back, may make one
+    let damaged = !DAMAGE || damaged;
     if !slipped {
-        return None;
+        return (None, damaged);
     }
     if eight || separated >= 2 {
-        return Some(Shape::Date);
+        return (Some(Shape::Date), damaged);
     }
     if separated == 0 {
-        return None;
+        return (None, damaged);
     }
     // "05/O8/2019": a confusable letter may hide the second separator's digit
     let confusable_date = b.iter().any(|&x| matches!(x, b'O' | b'o' | b'l' | b'I'))
@@ -801,7 +858,7 @@ fn maybe_date(line: &str) -> Option<Shape> {
                 && ((b[i - 1].is_ascii_digit() && sep(b[i + 1]))
                     || (sep(b[i - 1]) && b[i + 1].is_ascii_digit()))
         });
-    confusable_date.then_some(Shape::Confusable)
+    (confusable_date.then_some(Shape::Confusable), damaged)
 }
 
 /// The date eight digits in a row make, year first (20180304) or day first (25032018), if
@@ -1207,6 +1264,9 @@ mod tests {
             let text = String::from_utf8_lossy(l);
             let loose = maybe_date_by_bytes(&text);
             let tight = maybe_date(&text);
+            let (shape, damaged) = shape_of::<true>(&text);
+            assert_eq!(shape, tight, "{text:?}");
+            assert!(damaged || !needs_mending(l), "{text:?}");
             assert!(loose.is_some() || tight.is_none(), "{text:?}");
             passed[0] += usize::from(loose.is_some());
             passed[1] += usize::from(tight.is_some());
@@ -1218,6 +1278,18 @@ mod tests {
                 );
                 let unmended = loose.map_or(Vec::new(), |shape| scan_mapped(&text, shape, era));
                 assert_eq!(scan_unmended(&text, era), unmended, "{text:?}");
+                // the scan of a row above the first date, and its mending, read in one pass
+                let plain = scan(&text, era);
+                let mended = if plain.is_empty() {
+                    scan_mended(&text, era)
+                } else {
+                    Vec::new()
+                };
+                assert_eq!(
+                    scan_else_mended(&text, true, era),
+                    (plain, mended),
+                    "{text:?}"
+                );
             }
         }
         assert!(

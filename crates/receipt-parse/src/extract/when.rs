@@ -81,28 +81,28 @@ pub(super) fn pick_date(rows: &[Row], us_style: bool, era: Era) -> DateTime {
     }
     // no labelled date as printed: the first date on the receipt (the labelled rows hold none),
     // and OCR damage ("18/01/ 2018", "12//02/2018", "15/062017") mended on the labelled rows and
-    // on the rows above that date
+    // on the rows above that date (each of those read once for both)
     let mut found: Vec<(usize, FoundDate)> = Vec::new();
-    let first = rows
-        .iter()
-        .enumerate()
-        .filter(|&(i, r)| r.digits >= 4 && !labelled(i))
-        .find_map(|(i, r)| {
-            let dates = date::scan(r.text, era);
-            found.extend(dates.iter().map(|&d| (i, d)));
-            (!dates.is_empty()).then_some(i)
-        });
-    let below = first.unwrap_or(rows.len());
-    let mut mended = false;
+    let mut mended: Vec<(usize, FoundDate)> = Vec::new();
     for (i, r) in rows.iter().enumerate() {
-        if r.digits >= 5 && (i < below || labelled(i)) {
-            let dates = date::scan_mended(r.text, era);
-            mended |= !dates.is_empty();
-            found.extend(dates.into_iter().map(|d| (i, d)));
+        if r.digits >= 4 && !labelled(i) {
+            let (dates, damaged) = date::scan_else_mended(r.text, r.digits >= 5, era);
+            mended.extend(damaged.into_iter().map(|d| (i, d)));
+            if !dates.is_empty() {
+                found.extend(dates.into_iter().map(|d| (i, d)));
+                break;
+            }
         }
     }
-    if mended {
+    let below = found.first().map_or(rows.len(), |&(i, _)| i);
+    for (i, r) in rows.iter().enumerate() {
+        if r.digits >= 5 && labelled(i) {
+            mended.extend(date::scan_mended(r.text, era).into_iter().map(|d| (i, d)));
+        }
+    }
+    if !mended.is_empty() {
         // row order, the first date's before any mended in the rows below it
+        found.extend(mended);
         found.sort_by_key(|&(i, _)| i);
     }
     let chosen = found
