@@ -77,7 +77,8 @@ pub(super) fn pick_date(rows: &[Row], us_style: bool, era: Era) -> DateTime {
             || dates.iter().any(unambiguous_month_first)
             || month_first_in(&|i| (i < at && !labelled(i)) || i > at);
         let d = if month_first { d.swapped() } else { d };
-        return dated(Picked::found(d.iso(), 70), at);
+        // (an ambiguous date is less sure)
+        return dated(Picked::found(d.iso(), 90 - 20), at);
     }
     // no labelled date as printed: the first date on the receipt (the labelled rows hold none),
     // and OCR damage ("18/01/ 2018", "12//02/2018", "15/062017") mended on the labelled rows and
@@ -86,8 +87,8 @@ pub(super) fn pick_date(rows: &[Row], us_style: bool, era: Era) -> DateTime {
     let mut mended: Vec<(usize, FoundDate)> = Vec::new();
     for (i, r) in rows.iter().enumerate() {
         if r.digits >= 4 && !labelled(i) {
-            let (dates, damaged) = date::scan_else_mended(r.text, r.digits >= 5, era);
-            mended.extend(damaged.into_iter().map(|d| (i, d)));
+            let (dates, mended_here) = date::scan_else_mended(r.text, r.digits >= 5, era);
+            mended.extend(mended_here.into_iter().map(|d| (i, d)));
             if !dates.is_empty() {
                 found.extend(dates.into_iter().map(|d| (i, d)));
                 break;
@@ -110,7 +111,7 @@ pub(super) fn pick_date(rows: &[Row], us_style: bool, era: Era) -> DateTime {
         .find(|(i, _)| labelled(*i))
         .map(|&(i, d)| (i, d, 90u8))
         .or_else(|| found.first().map(|&(i, d)| (i, d, 70u8)));
-    let Some((row_i, d, mut conf)) = chosen else {
+    let Some((row_i, d, conf)) = chosen else {
         let time = rows.iter().find_map(time_of);
         let tc = if time.is_some() { 50 } else { 0 };
         return DateTime {
@@ -127,10 +128,8 @@ pub(super) fn pick_date(rows: &[Row], us_style: bool, era: Era) -> DateTime {
         let month_first = us_style
             || found.iter().any(|(_, d)| unambiguous_month_first(d))
             || month_first_in(&|i| i > below && !labelled(i));
-        if month_first {
-            return dated(Picked::found(d.swapped().iso(), conf - 20), row_i);
-        }
-        conf -= 20;
+        let d = if month_first { d.swapped() } else { d };
+        return dated(Picked::found(d.iso(), conf - 20), row_i);
     }
     dated(Picked::found(d.iso(), conf), row_i)
 }
@@ -154,5 +153,35 @@ mod tests {
         assert_eq!(r.confidence.date, 70);
         let r = parse("SHOP\nDATE: 03/04/2018\nTOTAL 9.00");
         assert_eq!(r.date.as_deref(), Some("2018-04-03"), "day first");
+    }
+
+    #[test]
+    fn an_ambiguous_unlabelled_date_follows_a_month_first_date_below_it() {
+        let r = parse("SHOP\n03/04/2018 10:15\nTOTAL 9.00\nRETURNS UNTIL 12/28/2018");
+        assert_eq!(r.date.as_deref(), Some("2018-03-04"), "month first");
+        assert_eq!(r.confidence.date, 50);
+        let r = parse("SHOP\n03/04/2018 10:15\nTOTAL 9.00\nRETURNS UNTIL 28/12/2018");
+        assert_eq!(r.date.as_deref(), Some("2018-04-03"), "day first");
+    }
+
+    #[test]
+    fn a_date_mended_above_the_first_printed_one_is_the_pick() {
+        let r = parse("SHOP\nTEL 03-8051 9514\n18/01/ 2018\nTOTAL 9.00\n25/12/2018 PROMO");
+        assert_eq!(r.date.as_deref(), Some("2018-01-18"));
+        let r = parse("SHOP\n18/01/2018\nDATE 25//02/2018\nTOTAL 9.00");
+        assert_eq!(
+            r.date.as_deref(),
+            Some("2018-02-25"),
+            "a labelled one below"
+        );
+        assert_eq!(r.confidence.date, 90);
+    }
+
+    #[test]
+    fn the_time_is_the_date_rows_else_the_next_rows_else_the_first_on_the_receipt() {
+        let r = parse("SHOP 08:00\nDATE: 25/04/2018\nCASHIER 14:03\nTOTAL 9.00");
+        assert_eq!(r.time.as_deref(), Some("14:03"));
+        let r = parse("SHOP 08:00\nDATE: 25/04/2018\nCASHIER\nTOTAL 9.00 14:03");
+        assert_eq!(r.time.as_deref(), Some("08:00"));
     }
 }
