@@ -392,7 +392,7 @@ pub(crate) fn scan_else_mended(
     mend: bool,
     era: Era,
 ) -> (Vec<FoundDate>, Vec<FoundDate>) {
-    let (shape, damaged) = if mend {
+    let (shape, worth_mending) = if mend {
         shape_of::<true>(line)
     } else {
         (maybe_date(line), false)
@@ -401,7 +401,7 @@ pub(crate) fn scan_else_mended(
         Some(shape) => scan_shaped(line, shape, era),
         None => Vec::new(),
     };
-    let mended = if dates.is_empty() && damaged {
+    let mended = if dates.is_empty() && worth_mending {
         scan_mended(line, era)
     } else {
         Vec::new()
