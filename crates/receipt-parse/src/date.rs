@@ -233,7 +233,7 @@ fn year_of(t: &Tok, line: &[u8], era: Era) -> Option<u16> {
     if !t.digits || s.is_empty() {
         return None;
     }
-    let plain = |digits: usize| full_year(s.get(..digits)?.parse().ok()?, digits, era);
+    let plain = |digits: usize| full_year(t.value(digits)?, digits, era);
     if (t.len == 2 || t.len == 4)
         && let Some(y) = plain(t.len)
     {
@@ -282,6 +282,19 @@ impl Tok {
             return "";
         }
         std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+
+    /// The number its first `digits` digits make (what parsing them as text gives), if it is
+    /// a run of that many digits or more, kept in full.
+    fn value(&self, digits: usize) -> Option<u32> {
+        if !self.digits || self.len > TOK_MAX || digits == 0 || digits > self.len || digits > 9 {
+            return None;
+        }
+        Some(
+            self.buf[..digits]
+                .iter()
+                .fold(0, |v, &d| v * 10 + u32::from(d - b'0')),
+        )
     }
 }
 
@@ -365,9 +378,39 @@ fn confusable(b: u8) -> Option<u8> {
 /// Finds the dates in a line, left to right, reading O as 0, l/I as 1 (and S, B, Z, G as 5, 8,
 /// 2, 6 between digits) where they touch a digit or a slash ("05/O8/2019", "06/02/1B").
 pub(crate) fn scan(line: &str, era: Era) -> Vec<FoundDate> {
-    let Some(shape) = maybe_date(line) else {
-        return Vec::new();
+    match maybe_date(line) {
+        Some(shape) => scan_shaped(line, shape, era),
+        None => Vec::new(),
+    }
+}
+
+/// The dates [`scan`] finds in a line and, when it finds none and `mend` is set, those
+/// [`scan_mended`] finds: both are asked of a row above a receipt's first date, and one pass
+/// over its bytes tells both whether there is anything to look for.
+pub(crate) fn scan_else_mended(
+    line: &str,
+    mend: bool,
+    era: Era,
+) -> (Vec<FoundDate>, Vec<FoundDate>) {
+    let (shape, worth_mending) = if mend {
+        shape_of::<true>(line)
+    } else {
+        (maybe_date(line), false)
     };
+    let dates = match shape {
+        Some(shape) => scan_shaped(line, shape, era),
+        None => Vec::new(),
+    };
+    let mended = if dates.is_empty() && worth_mending {
+        scan_mended(line, era)
+    } else {
+        Vec::new()
+    };
+    (dates, mended)
+}
+
+/// [`scan`] of a line of the shape [`maybe_date`] says.
+fn scan_shaped(line: &str, shape: Shape, era: Era) -> Vec<FoundDate> {
     // a stray mark between two digits ("2~1/03/2018", "17/01/20;18") would cut the date short
     // or shift it: the line is read mended first
     if stray_between_digits(line.as_bytes()) {
@@ -413,7 +456,7 @@ fn scan_mapped(line: &str, shape: Shape, era: Era) -> Vec<FoundDate> {
 
 /// A mark OCR strews into numbers (never a space: "12 03 2018" may be three numbers; nor "|",
 /// which is a misread 1).
-fn is_stray(b: u8) -> bool {
+const fn is_stray(b: u8) -> bool {
     matches!(b, b'\'' | b'`' | b';' | b'~' | b'_' | b'"' | b'^')
 }
 
@@ -430,17 +473,128 @@ fn stray_between_digits(b: &[u8]) -> bool {
 /// OCR lost put back ("15/062017", "0202/2018"). Meant for a line where [`scan`] found none
 /// (or one a stray mark breaks); a time glued to the year by the mending is read as such.
 pub(crate) fn scan_mended(line: &str, era: Era) -> Vec<FoundDate> {
-    const MAX: usize = 160;
     let b = line.as_bytes();
     let sep = |x: u8| matches!(x, b'/' | b'-' | b'.' | b',');
-    // a date has two separators beside digits, or lost one: cheap ways out first
-    let digits = b.iter().filter(|x| x.is_ascii_digit()).count();
-    if !(5..=40).contains(&digits)
-        || b.len() >= MAX
+    // a date has two separators beside digits, or lost one; most lines have nothing the
+    // mending would change: the cheap ways out first (a separator after a digit is found
+    // early when there is one), the digits counted last
+    if b.len() >= MENDED_MAX
         || !(1..b.len()).any(|i| sep(b[i]) && b[i - 1].is_ascii_digit())
+        || !needs_mending(b)
+        || !(5..=40).contains(&b.iter().filter(|x| x.is_ascii_digit()).count())
     {
         return Vec::new();
     }
+    let Some((out, n)) = mend(b) else {
+        return Vec::new();
+    };
+    match std::str::from_utf8(&out[..n]) {
+        Ok(m) => scan_unmended(m, era),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The longest line [`scan_mended`] mends.
+const MENDED_MAX: usize = 160;
+
+/// What a byte is to [`needs_mending`]: a digit, a separator (which [`mend`] may drop when
+/// doubled, or change: a comma), a space or stray mark (which it may drop), or other.
+const MEND_CLASS: [u8; 256] = {
+    let mut t = [MEND_OTHER; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_digit() {
+            MEND_DIGIT
+        } else if matches!(c, b'/' | b'-' | b'.' | b',') {
+            MEND_SEP
+        } else if c == b' ' || is_stray(c) {
+            MEND_GAP
+        } else {
+            MEND_OTHER
+        };
+        b += 1;
+    }
+    t
+};
+const MEND_OTHER: u8 = 0;
+const MEND_DIGIT: u8 = 1;
+const MEND_SEP: u8 = 2;
+const MEND_GAP: u8 = 3;
+
+/// Whether [`mend`] would change the line: the first change it makes, found without copying
+/// (until then its output is the line as it is, so each test reads the line's own bytes).
+/// One table lookup a byte: it runs on every row above the first date.
+fn needs_mending(b: &[u8]) -> bool {
+    // how many digits end at the byte before
+    let mut digits_before = 0;
+    for (i, &x) in b.iter().enumerate() {
+        match MEND_CLASS[usize::from(x)] {
+            MEND_DIGIT => {
+                digits_before += 1;
+                continue;
+            }
+            // letters and most marks change nothing
+            MEND_OTHER => {}
+            _ => {
+                if mends_at(b, i, digits_before) {
+                    return true;
+                }
+            }
+        }
+        digits_before = 0;
+    }
+    false
+}
+
+/// Whether [`mend`] changes the line at byte `i` (a space, stray mark or separator, after
+/// `digits_before` digits), were it the first change: the tests it makes there, on the
+/// line's own bytes.
+fn mends_at(b: &[u8], i: usize, digits_before: usize) -> bool {
+    let n = b.len();
+    let class = |k: usize| MEND_CLASS[usize::from(b[k])];
+    let numeric = |k: usize| matches!(class(k), MEND_DIGIT | MEND_SEP);
+    let digits_from = |k: usize| b[k..].iter().take_while(|x| x.is_ascii_digit()).count();
+    match class(i) {
+        MEND_GAP => {
+            if i > 0 && i + 1 < n && numeric(i - 1) && numeric(i + 1) {
+                // a mark dropped, as `mend` decides it
+                let spaced = b[i] == b' '
+                    && ((class(i + 1) == MEND_SEP && b.get(i + 2) == Some(&b' '))
+                        || (class(i - 1) == MEND_SEP && i >= 2 && b[i - 2] == b' '));
+                let right = digits_from(i + 1);
+                return !spaced && (digits_before == 0 || right == 0 || digits_before + right <= 4);
+            }
+            false
+        }
+        MEND_SEP => {
+            if i > 0 && class(i - 1) == MEND_SEP {
+                // a doubled separator
+                return true;
+            }
+            if b[i] == b',' {
+                // a comma for a dot
+                return digits_before > 0 && i + 1 < n && class(i + 1) == MEND_DIGIT;
+            }
+            // a lost separator ("15/062017", "0202/2018") or one read as a 1 ("25/0412017")
+            if !matches!(digits_before, 1 | 2 | 4) {
+                return false;
+            }
+            let after = digits_from(i + 1);
+            (digits_before <= 2 && (after == 6 || after == 7)) || (digits_before == 4 && after == 4)
+        }
+        _ => false,
+    }
+}
+
+/// The line as [`scan_mended`] reads it, when mending changed it (at most [`MENDED_MAX`]
+/// bytes long).
+fn mend(b: &[u8]) -> Option<([u8; MENDED_MAX], usize)> {
+    const MAX: usize = MENDED_MAX;
+    if b.len() >= MAX {
+        return None;
+    }
+    let sep = |x: u8| matches!(x, b'/' | b'-' | b'.' | b',');
     // mended on the stack: most lines need nothing and are never scanned again
     let mut out = [0u8; MAX];
     let mut n: usize = 0;
@@ -528,13 +682,7 @@ pub(crate) fn scan_mended(line: &str, era: Era) -> Vec<FoundDate> {
         }
         i = s.max(i + 1);
     }
-    if !changed {
-        return Vec::new();
-    }
-    match std::str::from_utf8(&out[..n]) {
-        Ok(m) => scan_unmended(m, era),
-        Err(_) => Vec::new(),
-    }
+    changed.then_some((out, n))
 }
 
 /// [`scan`] without the mending of stray marks (it is mended text already).
@@ -548,16 +696,18 @@ fn scan_unmended(line: &str, era: Era) -> Vec<FoundDate> {
 /// Why [`maybe_date`] let a line through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
-    /// Beyond ASCII, or a date's shape as printed: two separators between digits, eight digits
-    /// in a row, or a word that starts like a month name. [`scan_plain`] finds dates only in
-    /// lines of this shape (or beyond ASCII).
+    /// Beyond ASCII, or a date's shape as printed: three numbers joined by one separator,
+    /// eight digits in a row that read as a date, or a word that starts like a month name (on
+    /// a line OCR may have slipped in: two separators between digits, or any eight digits).
+    /// [`scan_plain`] finds dates only in lines of this shape (or beyond ASCII).
     Date,
     /// One separator between digits and a letter OCR confuses with a digit: a date only once
     /// that letter is read as a digit.
     Confusable,
 }
 
-/// What a byte is to [`maybe_date`]: a digit, a letter, a date separator, or other.
+/// What a byte is to [`maybe_date`]: a digit, a letter, a date separator, a mark that may be
+/// a misread digit or a stray one ("|", "20;18"), or other.
 const SHAPE_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut b = 0usize;
@@ -569,6 +719,8 @@ const SHAPE_CLASS: [u8; 256] = {
             SHAPE_LETTER
         } else if c == b'/' || c == b'-' || c == b'.' {
             SHAPE_SEP
+        } else if c == b'|' || is_stray(c) {
+            SHAPE_MARK
         } else {
             0
         };
@@ -579,18 +731,52 @@ const SHAPE_CLASS: [u8; 256] = {
 const SHAPE_DIGIT: u8 = 1;
 const SHAPE_LETTER: u8 = 2;
 const SHAPE_SEP: u8 = 3;
+const SHAPE_MARK: u8 = 4;
 
-/// A cheap test that rules out most lines: two separators between digits (25/12/2018), eight
-/// digits in a row (20181225), or a word that starts like a month name (25 DEC 2018). One
-/// table lookup a byte: it runs on every row with four digits or more.
+/// A cheap test that rules out most lines, one table lookup a byte (it runs on every row with
+/// four digits or more). A line passes when it holds what [`scan_plain`] needs to find a date:
+/// eight digits in a row that read as one (20181225, not a phone number), a word that starts
+/// like a month name (25 DEC 2018), or three numbers joined by the same separator
+/// (25/12/2018); an amount row ("2 12.50 25.00") does not. A line where OCR may have written
+/// a letter for a digit ("05/O8/2019") or strewn a mark into the date ("20;18") is read
+/// differently once mended: there, two separators between digits anywhere in the line are
+/// enough, and one with a confusable letter beside it may be.
 fn maybe_date(line: &str) -> Option<Shape> {
+    shape_of::<false>(line).0
+}
+
+/// [`maybe_date`], and with `DAMAGE` whether [`mend`] may change the line (false only when
+/// the pass went through the whole line and [`needs_mending`] would say no): a row above the
+/// first date is asked both, and its bytes are read once.
+fn shape_of<const DAMAGE: bool>(line: &str) -> (Option<Shape>, bool) {
     if !line.is_ascii() {
-        return Some(Shape::Date);
+        return (Some(Shape::Date), true);
     }
     let b = line.as_bytes();
     let n = b.len();
     let class = |i: usize| SHAPE_CLASS[usize::from(b[i])];
+    // a digit or a slash, which a letter [`scan_mapped`] reads as a digit touches
+    let numeric = |i: usize| class(i) == SHAPE_DIGIT || b[i] == b'/';
+    // separators between a number and a digit (or a misread one) anywhere in the line
     let mut separated = 0;
+    // whether a letter or mark that OCR confuses with a digit touches a digit or a slash, or a
+    // stray mark stands between two digits: the line reads differently once mended
+    let mut slipped = false;
+    // eight digits in a row that make no date (a phone number): one only once a letter beside
+    // them is read as a digit
+    let mut eight = false;
+    // where the number after a separator starts, and that separator: a number starting there
+    // and followed by the same separator and a digit closes a date's chain
+    let mut linked: Option<(usize, u8)> = None;
+    // where the last run of digits ended, and its length; and whether mending changes the
+    // line at a byte seen so far
+    let (mut run_end, mut run_len) = (0, 0);
+    let mut damaged = false;
+    let mut mends_here = |i: usize, run_end: usize, run_len: usize| {
+        if DAMAGE && !damaged && MEND_CLASS[usize::from(b[i])] != MEND_OTHER {
+            damaged = mends_at(b, i, if run_end == i { run_len } else { 0 });
+        }
+    };
     let mut i = 0;
     while i < n {
         match class(i) {
@@ -601,16 +787,24 @@ fn maybe_date(line: &str) -> Option<Shape> {
                     j += 1;
                 }
                 if j - i == 8 {
-                    return Some(Shape::Date);
+                    let v = b[i..j].iter().fold(0, |v, &d| v * 10 + u32::from(d - b'0'));
+                    if compact(v).is_some() {
+                        return (Some(Shape::Date), true);
+                    }
+                    eight = true;
                 }
+                (run_end, run_len) = (j, j - i);
                 // the separator after it, between two digits (or a misread one)
                 if j + 1 < n
                     && class(j) == SHAPE_SEP
                     && (class(j + 1) == SHAPE_DIGIT || confusable(b[j + 1]).is_some())
                 {
                     separated += 1;
-                    if separated >= 2 {
-                        return Some(Shape::Date);
+                    if class(j + 1) == SHAPE_DIGIT {
+                        if linked == Some((i, b[j])) {
+                            return (Some(Shape::Date), true);
+                        }
+                        linked = Some((j + 1, b[j]));
                     }
                 }
                 i = j;
@@ -622,23 +816,71 @@ fn maybe_date(line: &str) -> Option<Shape> {
                     j += 1;
                 }
                 if (3..=10).contains(&(j - i)) && month_prefix(&b[i..]) {
-                    return Some(Shape::Date);
+                    return (Some(Shape::Date), true);
                 }
+                // only its first and last letters touch anything but letters
+                slipped |= (i > 0 && confusable(b[i]).is_some() && numeric(i - 1))
+                    || (j < n && confusable(b[j - 1]).is_some() && numeric(j));
                 i = j;
             }
-            _ => i += 1,
+            SHAPE_MARK => {
+                let digit = |k: usize| k < n && class(k) == SHAPE_DIGIT;
+                slipped |= if b[i] == b'|' {
+                    (i > 0 && numeric(i - 1)) || (i + 1 < n && numeric(i + 1))
+                } else {
+                    i > 0 && digit(i - 1) && digit(i + 1)
+                };
+                mends_here(i, run_end, run_len);
+                i += 1;
+            }
+            _ => {
+                mends_here(i, run_end, run_len);
+                i += 1;
+            }
         }
     }
+    // no date as printed; one only where OCR's slips, read back, may make one
+    let damaged = !DAMAGE || damaged;
+    if !slipped {
+        return (None, damaged);
+    }
+    if eight || separated >= 2 {
+        return (Some(Shape::Date), damaged);
+    }
+    if separated == 0 {
+        return (None, damaged);
+    }
     // "05/O8/2019": a confusable letter may hide the second separator's digit
-    let confusable_date = separated >= 1
-        && (b.iter().any(|&x| matches!(x, b'O' | b'o' | b'l' | b'I'))
-            || (1..b.len().saturating_sub(1)).any(|i| {
-                let sep = |x: u8| matches!(x, b'/' | b'-' | b'.');
-                confusable(b[i]).is_some()
-                    && ((b[i - 1].is_ascii_digit() && sep(b[i + 1]))
-                        || (sep(b[i - 1]) && b[i + 1].is_ascii_digit()))
-            }));
-    confusable_date.then_some(Shape::Confusable)
+    let confusable_date = b.iter().any(|&x| matches!(x, b'O' | b'o' | b'l' | b'I'))
+        || (1..b.len().saturating_sub(1)).any(|i| {
+            let sep = |x: u8| matches!(x, b'/' | b'-' | b'.');
+            confusable(b[i]).is_some()
+                && ((b[i - 1].is_ascii_digit() && sep(b[i + 1]))
+                    || (sep(b[i - 1]) && b[i + 1].is_ascii_digit()))
+        });
+    (confusable_date.then_some(Shape::Confusable), damaged)
+}
+
+/// The date eight digits in a row make, year first (20180304) or day first (25032018), if
+/// either reads as a plausible one.
+fn compact(v: u32) -> Option<FoundDate> {
+    let (y, m, d) = (v / 10000, (v / 100 % 100) as u8, (v % 100) as u8);
+    // or day first: 25032018
+    let (dd, mm, yy) = ((v / 1_000_000) as u8, (v / 10000 % 100) as u8, v % 10000);
+    let (year, month, day) = if (2000..=2099).contains(&y) && valid(y as u16, m, d) {
+        (y as u16, m, d)
+    } else if (2000..=2099).contains(&yy) && valid(yy as u16, mm, dd) {
+        (yy as u16, mm, dd)
+    } else {
+        return None;
+    };
+    Some(FoundDate {
+        year,
+        month,
+        day,
+        ambiguous: false,
+        month_first: false,
+    })
 }
 
 fn scan_plain(line: &str, era: Era) -> Vec<FoundDate> {
@@ -647,7 +889,7 @@ fn scan_plain(line: &str, era: Era) -> Vec<FoundDate> {
     let mut out = Vec::new();
     let num = |t: &Tok| -> Option<u32> {
         if t.digits && t.len <= 4 {
-            t.text().parse().ok()
+            t.value(t.len)
         } else {
             None
         }
@@ -668,6 +910,14 @@ fn scan_plain(line: &str, era: Era) -> Vec<FoundDate> {
     let mut i = 0;
     while i < toks.len() {
         let t0 = &toks[i];
+        // a date starts with a number of up to four digits (or eight: 20181225) or with a
+        // month's name; most words of a line are neither, and need no more looks
+        if !(t0.digits && (t0.len <= 4 || t0.len == 8))
+            && (t0.digits || month_named(t0.text()).is_none())
+        {
+            i += 1;
+            continue;
+        }
         // a preceding digit glued by a separator means this is the tail of something else
         let mut matched = false;
         if let (Some(t1), Some(t2)) = (toks.get(i + 1), toks.get(i + 2)) {
@@ -784,30 +1034,13 @@ fn scan_plain(line: &str, era: Era) -> Vec<FoundDate> {
             }
         }
         // 20180304 (compact, only when it reads as a plausible date)
-        if !matched && t0.digits && t0.len == 8 {
-            let v: u32 = t0.text().parse().unwrap_or(0);
-            let (y, m, d) = (v / 10000, (v / 100 % 100) as u8, (v % 100) as u8);
-            // or day first: 25032018
-            let (dd, mm, yy) = ((v / 1_000_000) as u8, (v / 10000 % 100) as u8, v % 10000);
-            if (2000..=2099).contains(&y) && valid(y as u16, m, d) {
-                out.push(FoundDate {
-                    year: y as u16,
-                    month: m,
-                    day: d,
-                    ambiguous: false,
-                    month_first: false,
-                });
-                matched = true;
-            } else if (2000..=2099).contains(&yy) && valid(yy as u16, mm, dd) {
-                out.push(FoundDate {
-                    year: yy as u16,
-                    month: mm,
-                    day: dd,
-                    ambiguous: false,
-                    month_first: false,
-                });
-                matched = true;
-            }
+        if !matched
+            && t0.digits
+            && t0.len == 8
+            && let Some(d) = compact(t0.text().parse().unwrap_or(0))
+        {
+            out.push(d);
+            matched = true;
         }
         i += if matched { 3 } else { 1 };
     }
@@ -818,22 +1051,21 @@ fn scan_plain(line: &str, era: Era) -> Vec<FoundDate> {
 pub(crate) fn scan_time(line: &str) -> Option<String> {
     let b = line.as_bytes();
     let n = b.len();
-    let mut i = 0;
-    while i < n {
-        if !b[i].is_ascii_digit()
-            || (i > 0 && (b[i - 1].is_ascii_digit() || b[i - 1] == b'.' || b[i - 1] == b'/'))
-        {
-            i += 1;
+    // each ":" or "h" after a digit in turn (a time's hours end in one; most bytes are
+    // neither, and need no more than that test), with the one or two digits before it: a
+    // number of its own (no digit, "." or "/" before it)
+    let mut j = 1;
+    while j + 2 < n {
+        if !(b[j] == b':' || b[j] == b'h') || !b[j - 1].is_ascii_digit() {
+            j += 1;
             continue;
         }
-        let mut j = i;
-        while j < n && b[j].is_ascii_digit() {
-            j += 1;
-        }
-        let hlen = j - i;
-        if (1..=2).contains(&hlen)
-            && j + 2 < n
-            && (b[j] == b':' || b[j] == b'h')
+        let i = if j >= 2 && b[j - 2].is_ascii_digit() {
+            j - 2
+        } else {
+            j - 1
+        };
+        if (i == 0 || !(b[i - 1].is_ascii_digit() || b[i - 1] == b'.' || b[i - 1] == b'/'))
             && b[j + 1].is_ascii_digit()
             && b[j + 2].is_ascii_digit()
             && !b.get(j + 3).is_some_and(|x| x.is_ascii_digit())
@@ -875,7 +1107,7 @@ pub(crate) fn scan_time(line: &str) -> Option<String> {
                 return Some(t);
             }
         }
-        i = j.max(i + 1);
+        j += 1;
     }
     None
 }
@@ -893,9 +1125,10 @@ mod tests {
         assert!(!month_prefix(b"TOTAL") && !month_prefix(b"X") && !month_prefix(b""));
     }
 
-    /// [`maybe_date`] as first written, byte by byte, to check the table-driven one against.
-    /// A cheap test that rules out most lines: two separators between digits (25/12/2018), eight
-    /// digits in a row (20181225), or a word that starts like a month name (25 DEC 2018).
+    /// [`maybe_date`] as first written, byte by byte and looser, to check the table-driven one
+    /// against: two separators between digits anywhere in the line (25/12/2018, but also
+    /// "2 12.50 25.00"), eight digits in a row (20181225), or a word that starts like a month
+    /// name (25 DEC 2018).
     fn maybe_date_by_bytes(line: &str) -> Option<Shape> {
         if !line.is_ascii() {
             return Some(Shape::Date);
@@ -952,11 +1185,25 @@ mod tests {
         confusable_date.then_some(Shape::Confusable)
     }
 
+    /// [`scan`] behind the looser shape test.
+    fn scan_behind_the_loose_test(line: &str, era: Era) -> Vec<FoundDate> {
+        let Some(shape) = maybe_date_by_bytes(line) else {
+            return Vec::new();
+        };
+        if stray_between_digits(line.as_bytes()) {
+            let mended = scan_mended(line, era);
+            if !mended.is_empty() {
+                return mended;
+            }
+        }
+        scan_mapped(line, shape, era)
+    }
+
     #[test]
-    fn the_table_driven_shape_test_agrees_with_the_byte_by_byte_one() {
+    fn the_shape_test_rejects_only_lines_the_looser_one_lets_through_in_vain() {
         // every line of up to four bytes from an alphabet of the classes that matter, and a
         // pseudo-random sample of longer ones
-        let alphabet = b"09/-.,: OlISBZGaDEC\xc3";
+        let alphabet = b"09/-.,: OlISBZGaDEC;\xc3";
         let mut lines: Vec<Vec<u8>> = vec![Vec::new()];
         let mut last: Vec<Vec<u8>> = vec![Vec::new()];
         for _ in 0..4 {
@@ -972,26 +1219,83 @@ mod tests {
             last = next;
         }
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        for _ in 0..50_000 {
-            let mut l = Vec::new();
+        let mut next = || {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            let len = 6 + (x % 20) as usize;
-            for _ in 0..len {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                l.push(alphabet[(x % alphabet.len() as u64) as usize]);
+            x
+        };
+        // random lines, and lines of numbers joined by separators (dates, amounts, codes)
+        for _ in 0..50_000 {
+            let len = 6 + (next() % 20) as usize;
+            lines.push(
+                (0..len)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                    .collect(),
+            );
+            let mut l = Vec::new();
+            for _ in 0..(1 + next() % 6) {
+                // up to four digits, or eight
+                let digits = if next() % 8 == 0 { 8 } else { 1 + next() % 4 };
+                for _ in 0..digits {
+                    l.push(b'0' + (next() % 10) as u8);
+                }
+                l.push(b"/-. /.,O8"[(next() % 9) as usize]);
             }
             lines.push(l);
         }
-        lines.push(b"DATE 25/12/2018 8:13:39 PM".to_vec());
-        lines.push(b"20181225 12345678 123456789".to_vec());
+        for line in [
+            "DATE 25/12/2018 8:13:39 PM",
+            "20181225 12345678 123456789",
+            "2 12.50 25.00",
+            "05/O8/2019",
+            "17/0;1/2018",
+            "2S/12/2018",
+            "1IAPR 2018",
+            "12345678 2018O3O4",
+            "TEL: 03-40210276",
+            "25032018 12345678",
+            "CS00004040 2O18",
+        ] {
+            lines.push(line.as_bytes().to_vec());
+        }
+        let mut passed = [0; 2];
         for l in &lines {
             let text = String::from_utf8_lossy(l);
-            assert_eq!(maybe_date(&text), maybe_date_by_bytes(&text), "{text:?}");
+            let loose = maybe_date_by_bytes(&text);
+            let tight = maybe_date(&text);
+            let (shape, damaged) = shape_of::<true>(&text);
+            assert_eq!(shape, tight, "{text:?}");
+            assert!(damaged || !needs_mending(l), "{text:?}");
+            assert!(loose.is_some() || tight.is_none(), "{text:?}");
+            passed[0] += usize::from(loose.is_some());
+            passed[1] += usize::from(tight.is_some());
+            for era in [Era::Common, Era::Thai] {
+                assert_eq!(
+                    scan(&text, era),
+                    scan_behind_the_loose_test(&text, era),
+                    "{text:?}"
+                );
+                let unmended = loose.map_or(Vec::new(), |shape| scan_mapped(&text, shape, era));
+                assert_eq!(scan_unmended(&text, era), unmended, "{text:?}");
+                // the scan of a row above the first date, and its mending, read in one pass
+                let plain = scan(&text, era);
+                let mended = if plain.is_empty() {
+                    scan_mended(&text, era)
+                } else {
+                    Vec::new()
+                };
+                assert_eq!(
+                    scan_else_mended(&text, true, era),
+                    (plain, mended),
+                    "{text:?}"
+                );
+            }
         }
+        assert!(
+            passed[1] < passed[0],
+            "the shape test is tighter: {passed:?}"
+        );
     }
 
     fn isos(line: &str) -> Vec<String> {
@@ -1138,6 +1442,169 @@ mod tests {
             "MI11/3-21 - 12/480",
         ] {
             assert!(scan_mended(line, Era::Common).is_empty(), "{line}");
+        }
+    }
+
+    #[test]
+    fn a_line_the_quick_look_finds_nothing_to_mend_in_is_not_changed_by_the_mending() {
+        // every line of up to five bytes from an alphabet of the classes the mending reads,
+        // and a pseudo-random sample of longer ones
+        let alphabet = b"01279/-., ;a";
+        let mut lines: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut last: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..5 {
+            let mut next = Vec::new();
+            for l in &last {
+                for &a in alphabet.iter() {
+                    let mut m = l.clone();
+                    m.push(a);
+                    next.push(m);
+                }
+            }
+            lines.extend(next.iter().cloned());
+            last = next;
+        }
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = 6 + (x % 24) as usize;
+            let mut l = Vec::with_capacity(len);
+            for _ in 0..len {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // digits most of the time, as in the lines that reach the mending
+                let k = (x % 24) as usize;
+                l.push(if k < alphabet.len() {
+                    alphabet[k]
+                } else {
+                    b'0' + (k % 10) as u8
+                });
+            }
+            lines.push(l);
+        }
+        let mut changed = 0;
+        for l in &lines {
+            let needs = needs_mending(l);
+            let mended = mend(l);
+            assert!(
+                needs || mended.is_none(),
+                "{:?}",
+                String::from_utf8_lossy(l)
+            );
+            changed += usize::from(mended.is_some());
+        }
+        assert!(changed > 1000, "{changed} lines mended");
+    }
+
+    /// [`scan_time`] as first written, walking every number, to check the one that looks for
+    /// the hours' ":" first against.
+    fn scan_time_by_numbers(line: &str) -> Option<String> {
+        let b = line.as_bytes();
+        let n = b.len();
+        let mut i = 0;
+        while i < n {
+            if !b[i].is_ascii_digit()
+                || (i > 0 && (b[i - 1].is_ascii_digit() || b[i - 1] == b'.' || b[i - 1] == b'/'))
+            {
+                i += 1;
+                continue;
+            }
+            let mut j = i;
+            while j < n && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            let hlen = j - i;
+            if (1..=2).contains(&hlen)
+                && j + 2 < n
+                && (b[j] == b':' || b[j] == b'h')
+                && b[j + 1].is_ascii_digit()
+                && b[j + 2].is_ascii_digit()
+                && !b.get(j + 3).is_some_and(|x| x.is_ascii_digit())
+            {
+                let hour: u32 = line[i..j].parse().unwrap_or(99);
+                let min: u32 = line[j + 1..j + 3].parse().unwrap_or(99);
+                let mut k = j + 3;
+                let mut sec = None;
+                if k + 2 < n + 1
+                    && b.get(k) == Some(&b':')
+                    && b.get(k + 1).is_some_and(|x| x.is_ascii_digit())
+                    && b.get(k + 2).is_some_and(|x| x.is_ascii_digit())
+                    && !b.get(k + 3).is_some_and(|x| x.is_ascii_digit())
+                {
+                    sec = line[k + 1..k + 3].parse::<u32>().ok();
+                    k += 3;
+                }
+                let mut rest = k;
+                while rest < n && b[rest] == b' ' {
+                    rest += 1;
+                }
+                let tail = &b[rest.min(n)..];
+                let pm = tail.len() >= 2 && tail[..2].eq_ignore_ascii_case(b"PM");
+                let am = tail.len() >= 2 && tail[..2].eq_ignore_ascii_case(b"AM");
+                let hour = match (am, pm, hour) {
+                    (true, _, 12) => 0,
+                    (_, true, h) if h < 12 => h + 12,
+                    (_, _, h) => h,
+                };
+                if hour < 24 && min < 60 && sec.is_none_or(|s| s < 60) {
+                    let mut t = String::with_capacity(8);
+                    push_digits(&mut t, hour, 2);
+                    t.push(':');
+                    push_digits(&mut t, min, 2);
+                    if let Some(s) = sec {
+                        t.push(':');
+                        push_digits(&mut t, s, 2);
+                    }
+                    return Some(t);
+                }
+            }
+            i = j.max(i + 1);
+        }
+        None
+    }
+
+    #[test]
+    fn the_time_found_from_its_colon_is_the_one_found_walking_every_number() {
+        let alphabet = b"0129:h. /Pam";
+        let mut lines: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut last: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..6 {
+            let mut next = Vec::new();
+            for l in &last {
+                for &a in alphabet.iter() {
+                    let mut m = l.clone();
+                    m.push(a);
+                    next.push(m);
+                }
+            }
+            lines.extend(next.iter().cloned());
+            last = next;
+        }
+        let mut found = 0;
+        for l in &lines {
+            let text = String::from_utf8_lossy(l);
+            let time = scan_time(&text);
+            assert_eq!(time, scan_time_by_numbers(&text), "{text:?}");
+            found += usize::from(time.is_some());
+        }
+        assert!(found > 1000, "{found} times");
+    }
+
+    #[test]
+    fn a_token_gives_the_number_its_text_parses_to() {
+        for line in ["0123 4567890123 9 x12", "20181225 00 7", "1234567890123 05"] {
+            for t in tokens(line) {
+                for digits in 0..=TOK_MAX + 1 {
+                    let parsed = match t.text().get(..digits) {
+                        Some(s) if t.digits && digits <= 9 => s.parse().ok(),
+                        _ => None,
+                    };
+                    assert_eq!(t.value(digits), parsed, "{line:?} {t:?} {digits}");
+                }
+            }
         }
     }
 

@@ -15,17 +15,29 @@ pub(super) fn time_of(r: &Row) -> Option<String> {
 
 /// The date of the purchase (read month first on a US-style receipt; two-digit years in the
 /// receipt's era) and the time printed with it.
+///
+/// The pick is the first labelled date, else the first date on the receipt; the other dates
+/// only matter when it could be read either way (03/04/2018), to say whether the receipt writes
+/// months first. So rows are scanned in that order and no further than needed, and each at
+/// most once: the labelled rows, then the rows down to the first date (with the OCR damage
+/// mended above it), then, for an ambiguous pick only, the rest up to one that writes its
+/// month first.
 pub(super) fn pick_date(rows: &[Row], us_style: bool, era: Era) -> DateTime {
     let labelled = |i: usize| {
         rows[i].flags & words::DATE != 0
             || (i > 0 && rows[i - 1].flags & words::DATE != 0 && rows[i - 1].digits == 0)
     };
     // the date read in row `i`, with the time printed with it, else the first time on the
-    // receipt
+    // receipt (rows `i` and `i + 1` have none by then: they are not read again)
     let dated = |date: Picked<String>, i: usize| {
         let time = time_of(&rows[i])
             .or_else(|| rows.get(i + 1).and_then(time_of))
-            .or_else(|| rows.iter().find_map(time_of));
+            .or_else(|| {
+                rows.iter()
+                    .enumerate()
+                    .filter(|&(k, _)| k != i && k != i + 1)
+                    .find_map(|(_, r)| time_of(r))
+            });
         let tc = if time.is_some() { 70 } else { 0 };
         DateTime {
             date,
@@ -35,66 +47,71 @@ pub(super) fn pick_date(rows: &[Row], us_style: bool, era: Era) -> DateTime {
             },
         }
     };
-    // the first labelled row with a date is the pick; when its date reads only one way, the
-    // dates in the rows above it (which may say the receipt writes months first) change
-    // nothing, and they need no scan
-    if let Some((i, d)) = rows
+    let unambiguous_month_first = |d: &FoundDate| d.month_first && !d.ambiguous;
+    // whether a date that reads one way only and month first is printed in one of the rows
+    // (each with four digits or more) that pass `unread`
+    let month_first_in = |unread: &dyn Fn(usize) -> bool| {
+        rows.iter().enumerate().any(|(i, r)| {
+            r.digits >= 4
+                && unread(i)
+                && date::scan(r.text, era).iter().any(unambiguous_month_first)
+        })
+    };
+    // the first labelled row with a date, and its dates (the labelled rows above it have none)
+    let first_labelled = rows
         .iter()
         .enumerate()
         .filter(|&(i, r)| r.digits >= 4 && labelled(i))
-        .find_map(|(i, r)| date::scan(r.text, era).first().map(|&d| (i, d)))
-        && !d.ambiguous
-    {
-        return dated(Picked::found(d.iso(), 90), i);
+        .find_map(|(i, r)| {
+            let dates = date::scan(r.text, era);
+            (!dates.is_empty()).then_some((i, dates))
+        });
+    if let Some((at, dates)) = first_labelled {
+        let d = dates[0];
+        // read one way only, it is the answer; else it follows the receipt's other dates: those
+        // in its row, in the unlabelled rows above it, and in every row below it
+        if !d.ambiguous {
+            return dated(Picked::found(d.iso(), 90), at);
+        }
+        let month_first = us_style
+            || dates.iter().any(unambiguous_month_first)
+            || month_first_in(&|i| (i < at && !labelled(i)) || i > at);
+        let d = if month_first { d.swapped() } else { d };
+        // (an ambiguous date is less sure)
+        return dated(Picked::found(d.iso(), 90 - 20), at);
     }
-    // rows are scanned until a labelled date turns up (the rest only matter for an ambiguous one)
+    // no labelled date as printed: the first date on the receipt (the labelled rows hold none),
+    // and OCR damage ("18/01/ 2018", "12//02/2018", "15/062017") mended on the labelled rows and
+    // on the rows above that date (each of those read once for both)
     let mut found: Vec<(usize, FoundDate)> = Vec::new();
-    let mut scanned = rows.len();
-    let mut labelled_found = false;
+    let mut mended: Vec<(usize, FoundDate)> = Vec::new();
     for (i, r) in rows.iter().enumerate() {
-        if r.digits >= 4 {
-            let before = found.len();
-            found.extend(date::scan(r.text, era).into_iter().map(|d| (i, d)));
-            if found.len() > before && labelled(i) {
-                scanned = i + 1;
-                labelled_found = true;
+        if r.digits >= 4 && !labelled(i) {
+            let (dates, mended_here) = date::scan_else_mended(r.text, r.digits >= 5, era);
+            mended.extend(mended_here.into_iter().map(|d| (i, d)));
+            if !dates.is_empty() {
+                found.extend(dates.into_iter().map(|d| (i, d)));
                 break;
             }
         }
     }
-    // no labelled date as printed: OCR damage ("18/01/ 2018", "12//02/2018", "15/062017") is
-    // mended on the labelled rows, and on the rows above the first date found
-    if !labelled_found {
-        let first = found.first().map_or(rows.len(), |&(i, _)| i);
-        let mut mended: Vec<(usize, FoundDate)> = Vec::new();
-        for (i, r) in rows.iter().enumerate() {
-            if r.digits >= 5 && (i < first || (labelled(i) && found.iter().all(|&(k, _)| k != i))) {
-                mended.extend(date::scan_mended(r.text, era).into_iter().map(|d| (i, d)));
-            }
-        }
-        if !mended.is_empty() {
-            found.extend(mended);
-            // row order, as the plain scan found them
-            found.sort_by_key(|&(i, _)| i);
+    let below = found.first().map_or(rows.len(), |&(i, _)| i);
+    for (i, r) in rows.iter().enumerate() {
+        if r.digits >= 5 && labelled(i) {
+            mended.extend(date::scan_mended(r.text, era).into_iter().map(|d| (i, d)));
         }
     }
-    let unambiguous_month_first =
-        |found: &[(usize, FoundDate)]| found.iter().any(|(_, d)| d.month_first && !d.ambiguous);
-    let mut month_first = us_style || unambiguous_month_first(&found);
-    if !month_first && found.iter().any(|(_, d)| d.ambiguous) {
-        let rest: Vec<(usize, FoundDate)> = rows[scanned..]
-            .iter()
-            .filter(|r| r.digits >= 4)
-            .flat_map(|r| date::scan(r.text, era).into_iter().map(|d| (0, d)))
-            .collect();
-        month_first = unambiguous_month_first(&rest);
+    if !mended.is_empty() {
+        // row order, the first date's before any mended in the rows below it
+        found.extend(mended);
+        found.sort_by_key(|&(i, _)| i);
     }
     let chosen = found
         .iter()
         .find(|(i, _)| labelled(*i))
         .map(|&(i, d)| (i, d, 90u8))
         .or_else(|| found.first().map(|&(i, d)| (i, d, 70u8)));
-    let Some((row_i, d, mut conf)) = chosen else {
+    let Some((row_i, d, conf)) = chosen else {
         let time = rows.iter().find_map(time_of);
         let tc = if time.is_some() { 50 } else { 0 };
         return DateTime {
@@ -105,13 +122,14 @@ pub(super) fn pick_date(rows: &[Row], us_style: bool, era: Era) -> DateTime {
             },
         };
     };
-    let d = if d.ambiguous && month_first {
-        d.swapped()
-    } else {
-        d
-    };
+    // an ambiguous pick reads month first when another date on the receipt does: one found
+    // so far, or one in the unlabelled rows below the first date
     if d.ambiguous {
-        conf -= 20;
+        let month_first = us_style
+            || found.iter().any(|(_, d)| unambiguous_month_first(d))
+            || month_first_in(&|i| i > below && !labelled(i));
+        let d = if month_first { d.swapped() } else { d };
+        return dated(Picked::found(d.iso(), conf - 20), row_i);
     }
     dated(Picked::found(d.iso(), conf), row_i)
 }
@@ -135,5 +153,35 @@ mod tests {
         assert_eq!(r.confidence.date, 70);
         let r = parse("SHOP\nDATE: 03/04/2018\nTOTAL 9.00");
         assert_eq!(r.date.as_deref(), Some("2018-04-03"), "day first");
+    }
+
+    #[test]
+    fn an_ambiguous_unlabelled_date_follows_a_month_first_date_below_it() {
+        let r = parse("SHOP\n03/04/2018 10:15\nTOTAL 9.00\nRETURNS UNTIL 12/28/2018");
+        assert_eq!(r.date.as_deref(), Some("2018-03-04"), "month first");
+        assert_eq!(r.confidence.date, 50);
+        let r = parse("SHOP\n03/04/2018 10:15\nTOTAL 9.00\nRETURNS UNTIL 28/12/2018");
+        assert_eq!(r.date.as_deref(), Some("2018-04-03"), "day first");
+    }
+
+    #[test]
+    fn a_date_mended_above_the_first_printed_one_is_the_pick() {
+        let r = parse("SHOP\nTEL 03-8051 9514\n18/01/ 2018\nTOTAL 9.00\n25/12/2018 PROMO");
+        assert_eq!(r.date.as_deref(), Some("2018-01-18"));
+        let r = parse("SHOP\n18/01/2018\nDATE 25//02/2018\nTOTAL 9.00");
+        assert_eq!(
+            r.date.as_deref(),
+            Some("2018-02-25"),
+            "a labelled one below"
+        );
+        assert_eq!(r.confidence.date, 90);
+    }
+
+    #[test]
+    fn the_time_is_the_date_rows_else_the_next_rows_else_the_first_on_the_receipt() {
+        let r = parse("SHOP 08:00\nDATE: 25/04/2018\nCASHIER 14:03\nTOTAL 9.00");
+        assert_eq!(r.time.as_deref(), Some("14:03"));
+        let r = parse("SHOP 08:00\nDATE: 25/04/2018\nCASHIER\nTOTAL 9.00 14:03");
+        assert_eq!(r.time.as_deref(), Some("08:00"));
     }
 }
