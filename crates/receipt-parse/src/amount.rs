@@ -524,8 +524,10 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
         let start = i;
         // extend left over confusables directly attached ("O.50" is rare; "S0.00" too): keep simple
         let mut end = i;
-        // how many digits and confusables the number holds, and whether a bar is among them
+        // how many digits and confusables the number holds, whether a bar is among them, and
+        // where its separators are (how many, and the last: [`number_at`] needs not look again)
         let (mut digits, mut confusions, mut bar) = (0usize, 0usize, false);
+        let (mut seps, mut last_sep) = (0usize, 0usize);
         let mut kind = DIGIT;
         while end < n {
             let next = b.get(end + 1).map_or(OTHER, |&y| KIND[usize::from(y)]);
@@ -534,7 +536,11 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
                     digits += 1;
                     true
                 }
-                SEP => next == DIGIT || next == CONFUSABLE,
+                SEP if next == DIGIT || next == CONFUSABLE => {
+                    seps += 1;
+                    last_sep = end - start;
+                    true
+                }
                 // a confusable belongs to the number unless a letter follows ("9.00SR")
                 CONFUSABLE if next != LETTER => {
                     confusions += 1;
@@ -636,19 +642,31 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
         if token.len() > mapped.len() {
             continue;
         }
+        // a number without a separator has no decimals and counts only next to a currency:
+        // most such (counts, phone numbers, codes) are ruled out before they are read
+        let currency = if seps == 0 {
+            if !(currency_before(b, start) || currency_after(b, end)) {
+                continue;
+            }
+            Some(true)
+        } else {
+            None
+        };
+        let last_sep = (seps > 0).then_some(last_sep);
         // (digits and separators only, most often: read as they are)
         let read = if confusions == 0 {
-            number(token)
+            number_at(token, last_sep, seps)
         } else {
             for (m, &x) in mapped.iter_mut().zip(token) {
                 *m = confusable_digit(x).unwrap_or(x);
             }
-            number(&mapped[..token.len()])
+            number_at(&mapped[..token.len()], last_sep, seps)
         };
         let Some((mut amount, decimal)) = read else {
             continue;
         };
-        let currency = currency_before(b, start) || currency_after(b, end);
+        let currency =
+            currency.unwrap_or_else(|| currency_before(b, start) || currency_after(b, end));
         if !decimal && !currency {
             continue;
         }
@@ -675,11 +693,9 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
     split
 }
 
-/// Reads digits with grouping and a decimal separator: returns the amount and whether it had
-/// decimals. The decimal part is one or two digits after the last separator, or three after a
-/// lone "."; the whole part is digits, optionally grouped in threes by the other separator
-/// ("1,234.50", "1.234,50"; "1,234" and "1.234.567" are grouping only). One pass, no
-/// iterator chains: it runs for every number of every row.
+/// [`number_at`] that finds the separators itself (the scanner counts them as it cuts a
+/// token out; the tests read bare tokens).
+#[cfg(test)]
 fn number(token: &[u8]) -> Option<(Amount, bool)> {
     // the last separator, and how many come before it
     let mut last_sep = None;
@@ -690,6 +706,16 @@ fn number(token: &[u8]) -> Option<(Amount, bool)> {
             seps += 1;
         }
     }
+    number_at(token, last_sep, seps)
+}
+
+/// Reads digits with grouping and a decimal separator, given where the token's last separator
+/// is and how many it has: returns the amount and whether it had decimals. The decimal part
+/// is one or two digits after the last separator, or three after a lone "."; the whole part is
+/// digits, optionally grouped in threes by the other separator ("1,234.50", "1.234,50";
+/// "1,234" and "1.234.567" are grouping only). One pass, no iterator chains: it runs for every
+/// number of every row.
+fn number_at(token: &[u8], last_sep: Option<usize>, seps: usize) -> Option<(Amount, bool)> {
     let (int_end, frac_start) = match last_sep {
         None => (token.len(), token.len()),
         Some(p) => match token.len() - p - 1 {
