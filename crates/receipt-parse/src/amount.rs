@@ -206,37 +206,73 @@ fn is_sep(b: u8) -> bool {
     b == b'.' || b == b','
 }
 
+/// Currency codes and signs that may stand right before an amount.
+const CODES_BEFORE: [&[u8]; 13] = [
+    b"PLN",
+    b"\xe2\x82\xba",
+    b"RM",
+    b"$",
+    b"\xe2\x82\xac",
+    b"\xc2\xa3",
+    b"EUR",
+    b"USD",
+    b"MYR",
+    b"GBP",
+    b"CHF",
+    b"SGD",
+    b"Fr.",
+];
+
+/// Currency codes and signs that may stand right after an amount.
+const CODES_AFTER: [&[u8]; 12] = [
+    b"\xe2\x82\xac",
+    b"\xc2\xa3",
+    b"EUR",
+    b"RM",
+    b"USD",
+    b"CHF",
+    b"z\xc5\x82",
+    b"PLN",
+    b"TL",
+    b"K\xc4\x8d",
+    b"\xd0\xbb\xd0\xb2",
+    b"\xe2\x82\xba",
+];
+
+/// Which bytes end a code of [`CODES_BEFORE`] (bit 0) and which start one of [`CODES_AFTER`]
+/// (bit 1): most numbers have neither beside them, and one table load rules the codes out.
+const CODE_EDGE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < CODES_BEFORE.len() {
+        let c = CODES_BEFORE[i];
+        t[c[c.len() - 1] as usize] |= 1;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < CODES_AFTER.len() {
+        t[CODES_AFTER[i][0] as usize] |= 2;
+        i += 1;
+    }
+    t
+};
+
 /// Whether currency text ends right before `at` (spaces allowed between).
+// (inlined: the scanner asks for every number, and the table rules most out)
+#[inline(always)]
 fn currency_before(line: &[u8], at: usize) -> bool {
     let mut end = at;
     while end > 0 && line[end - 1] == b' ' {
         end -= 1;
     }
-    let head = &line[..end];
-    // every code ends in one of these bytes: most numbers have none before them
-    if !matches!(
-        head.last(),
-        Some(b'M' | b'$' | 0xac | 0xa3 | b'R' | b'D' | b'P' | b'F' | b'.' | b'N' | 0xba)
-    ) {
-        return false;
-    }
-    const CODES: [&[u8]; 13] = [
-        b"PLN",
-        b"\xe2\x82\xba",
-        b"RM",
-        b"$",
-        b"\xe2\x82\xac",
-        b"\xc2\xa3",
-        b"EUR",
-        b"USD",
-        b"MYR",
-        b"GBP",
-        b"CHF",
-        b"SGD",
-        b"Fr.",
-    ];
+    end > 0 && CODE_EDGE[usize::from(line[end - 1])] & 1 != 0 && code_ends(&line[..end])
+}
+
+/// Whether `head` ends in a code of [`CODES_BEFORE`] that starts a word.
+#[inline(never)]
+fn code_ends(head: &[u8]) -> bool {
     // (a code's last byte first: most codes end otherwise, and skip the compare)
-    CODES.iter().any(|c| {
+    CODES_BEFORE.iter().any(|c| {
         head.len() >= c.len() && c.last() == head.last() && head.ends_with(c) && {
             // a code made of letters must start a word ("RM", not "FORM")
             let before = head.len() - c.len();
@@ -246,35 +282,22 @@ fn currency_before(line: &[u8], at: usize) -> bool {
 }
 
 /// Whether currency text starts right after `at` (spaces allowed between).
+#[inline(always)]
 fn currency_after(line: &[u8], at: usize) -> bool {
     let mut start = at;
     while start < line.len() && line[start] == b' ' {
         start += 1;
     }
-    let tail = &line[start..];
-    // every code starts with one of these bytes: most numbers have none after them
-    if !matches!(
-        tail.first(),
-        Some(0xe2 | 0xc2 | b'E' | b'R' | b'U' | b'C' | b'z' | b'P' | b'T' | b'K' | 0xd0)
-    ) {
-        return false;
-    }
-    const CODES: [&[u8]; 12] = [
-        b"\xe2\x82\xac",
-        b"\xc2\xa3",
-        b"EUR",
-        b"RM",
-        b"USD",
-        b"CHF",
-        b"z\xc5\x82",
-        b"PLN",
-        b"TL",
-        b"K\xc4\x8d",
-        b"\xd0\xbb\xd0\xb2",
-        b"\xe2\x82\xba",
-    ];
+    start < line.len()
+        && CODE_EDGE[usize::from(line[start])] & 2 != 0
+        && code_starts(&line[start..])
+}
+
+/// Whether `tail` starts with a code of [`CODES_AFTER`] that no letter follows.
+#[inline(never)]
+fn code_starts(tail: &[u8]) -> bool {
     // (a code's first byte first: most codes start otherwise, and skip the compare)
-    CODES.iter().any(|c| {
+    CODES_AFTER.iter().any(|c| {
         c.first() == tail.first() && tail.starts_with(c) && {
             let after = tail.get(c.len()).copied();
             !c[0].is_ascii_alphabetic() || !after.is_some_and(|b| b.is_ascii_alphabetic())
@@ -524,37 +547,36 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
         let start = i;
         // extend left over confusables directly attached ("O.50" is rare; "S0.00" too): keep simple
         let mut end = i;
-        // how many digits and confusables the number holds, whether a bar is among them, and
+        // how many confusables the number holds, whether a bar is among them, and
         // where its separators are (how many, and the last: [`number_at`] needs not look again)
-        let (mut digits, mut confusions, mut bar) = (0usize, 0usize, false);
+        let (mut confusions, mut bar) = (0usize, false);
         let (mut seps, mut last_sep) = (0usize, 0usize);
-        let mut kind = DIGIT;
-        while end < n {
+        loop {
+            // a run of digits, then one separator or confusable that may carry the number on
+            // (a digit always belongs to the number, whatever follows it)
+            while end < n && b[end].is_ascii_digit() {
+                end += 1;
+            }
+            let Some(&x) = b.get(end) else {
+                break;
+            };
             let next = b.get(end + 1).map_or(OTHER, |&y| KIND[usize::from(y)]);
-            let keep = match kind {
-                DIGIT => {
-                    digits += 1;
-                    true
-                }
+            match KIND[usize::from(x)] {
                 SEP if next == DIGIT || next == CONFUSABLE => {
                     seps += 1;
                     last_sep = end - start;
-                    true
                 }
                 // a confusable belongs to the number unless a letter follows ("9.00SR")
                 CONFUSABLE if next != LETTER => {
                     confusions += 1;
-                    bar |= b[end] == b'|';
-                    true
+                    bar |= x == b'|';
                 }
-                _ => false,
-            };
-            if !keep {
-                break;
+                _ => break,
             }
             end += 1;
-            kind = next;
         }
+        // (every byte kept is a digit, a separator or a confusable)
+        let digits = end - start - seps - confusions;
         i = end.max(start + 1);
         // "41 .20", "16. 95", "23.1 5", "4'9.90" after it; "Z8.15", "$l 1.40" before it
         let at = |k: usize| b.get(k).copied().unwrap_or(b'\n');
