@@ -72,6 +72,10 @@ pub(super) fn cut(text: &str) -> &str {
 
 pub(super) fn classify(f: Flags) -> Kind {
     use words::*;
+    // most rows (names, addresses, items) carry no keyword at all
+    if f == 0 {
+        return Kind::Other;
+    }
     let totalish = TOTAL | STRONG | ROUNDED | BALANCE | AMOUNT;
     if f & TAX_NOTE != 0 {
         return Kind::Tax;
