@@ -210,6 +210,11 @@ pub(super) fn trim(text: &str) -> &str {
     // the ASCII characters with Unicode's White_Space property
     let space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
     let b = text.as_bytes();
+    // most rows start and end with a printable ASCII character: nothing to trim
+    let printable = |x: Option<&u8>| x.is_some_and(|&x| (b'!'..=b'~').contains(&x));
+    if printable(b.first()) && printable(b.last()) {
+        return text;
+    }
     let mut start = 0;
     while start < b.len() && space(b[start]) {
         start += 1;
