@@ -583,12 +583,15 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
         // (a space before another number joins only after one decimal or a short whole part:
         // "9.00 0.00" is two amounts)
         let token = &b[start..end];
+        // (after ":" only one decimal joins, "102.4:0": a time, "13:18:48", never)
         let joins_after = |x: u8| {
             is_sep(x)
                 || (x.is_ascii_digit()
-                    && (at(end) != b' '
+                    && (!matches!(at(end), b' ' | b':')
                         || (token.len() >= 2 && is_sep(token[token.len() - 2]))
-                        || (token.len() <= 3 && !token.iter().any(|&y| is_sep(y)))))
+                        || (at(end) == b' '
+                            && token.len() <= 3
+                            && !token.iter().any(|&y| is_sep(y)))))
         };
         split |= (is_gap(at(end)) && joins_after(at(end + 1)))
             || (is_sep(at(end)) && is_gap(at(end + 1)) && at(end + 2).is_ascii_digit())
@@ -1024,6 +1027,58 @@ mod tests {
         assert_eq!(values("1 PC * 9.000 0.00 9.00"), ["9.000", "0.00", "9.00"]);
         assert!(values("10:25:49 PM").is_empty());
         assert!(values("NO. 12, 34 JALAN").is_empty());
+    }
+
+    #[test]
+    fn only_rows_repair_may_join_are_repaired() {
+        let flagged = |line: &str| scan_bytes(line.as_bytes(), &mut Vec::new());
+        for line in [
+            "TOTAL 102.4:0",
+            "TOTAL 41:.20",
+            "TOTAL 23.1 5",
+            "1 3.80",
+            "TOTAL 4'9.90",
+        ] {
+            assert!(flagged(line), "{line}");
+            assert!(repair(line.as_bytes()).is_some(), "{line}");
+        }
+        // a time joins nothing
+        for line in ["TIME 13:18:48", "25/12/2018 8:13:39 PM"] {
+            assert!(!flagged(line), "{line}");
+            assert!(repair(line.as_bytes()).is_none(), "{line}");
+        }
+        // every line of up to six bytes from digits, separators, gaps and misread digits
+        // (after a digit, so that a number is always there): whatever repair would join, the
+        // scan flags
+        let alphabet = b"19.,: 'O|Z$S";
+        let mut lines: Vec<Vec<u8>> = vec![b"2".to_vec()];
+        let mut last = lines.clone();
+        for _ in 0..5 {
+            let mut next = Vec::new();
+            for l in &last {
+                for &a in alphabet {
+                    let mut m = l.clone();
+                    m.push(a);
+                    next.push(m);
+                }
+            }
+            lines.extend(next.iter().cloned());
+            last = next;
+        }
+        let mut repaired = 0;
+        for l in &lines {
+            for line in [l.clone(), [b"ZS".as_slice(), l].concat()] {
+                if repair(&line).is_some() {
+                    repaired += 1;
+                    assert!(
+                        scan_bytes(&line, &mut Vec::new()),
+                        "{:?}",
+                        String::from_utf8_lossy(&line)
+                    );
+                }
+            }
+        }
+        assert!(repaired > 1000, "{repaired}");
     }
 
     #[test]
