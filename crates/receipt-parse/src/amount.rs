@@ -508,6 +508,17 @@ fn whole_part_split(b: &[u8], g: usize) -> bool {
     amount_after && (marked || bare)
 }
 
+/// Whether the misread digits that end at `at` (a run of digits and letters [`leading_digit`]
+/// reads) may start an amount for [`repair`]: the run starts the row or follows a space, ":"
+/// or "$" ("Z8.15", "TOTAL:ZS.15"; not "CS0001", "NO.53").
+fn lead_may_start(b: &[u8], at: usize) -> bool {
+    let mut q = at;
+    while q > 0 && (b[q - 1].is_ascii_digit() || leading_digit(b[q - 1]).is_some()) {
+        q -= 1;
+    }
+    q == 0 || matches!(b[q - 1], b' ' | b':' | b'$')
+}
+
 /// Where the first ASCII digit at or after `i` is (or the length): eight bytes at a time, then
 /// byte by byte. Most of a row is letters, spaces and marks between its numbers.
 fn next_digit(b: &[u8], mut i: usize) -> usize {
@@ -595,9 +606,12 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
         };
         split |= (is_gap(at(end)) && joins_after(at(end + 1)))
             || (is_sep(at(end)) && is_gap(at(end + 1)) && at(end + 2).is_ascii_digit())
-            || (start > 0 && leading_digit(b[start - 1]).is_some())
+            || (start > 0 && leading_digit(b[start - 1]).is_some() && lead_may_start(b, start - 1))
             || (start > 1 && is_gap(b[start - 1]) && leading_digit(b[start - 2]).is_some())
-            || (start > 1 && is_sep(b[start - 1]) && leading_digit(b[start - 2]).is_some())
+            || (start > 1
+                && is_sep(b[start - 1])
+                && leading_digit(b[start - 2]).is_some()
+                && lead_may_start(b, start - 2))
             // a bar read into the number: "11.4|0"
             || bar;
         // ".01": cents without the leading zero
@@ -1067,7 +1081,8 @@ mod tests {
         }
         let mut repaired = 0;
         for l in &lines {
-            for line in [l.clone(), [b"ZS".as_slice(), l].concat()] {
+            let prefixes: [&[u8]; 4] = [b"", b"ZS", b"CS", b"NO."];
+            for line in prefixes.map(|p| [p, l].concat()) {
                 if repair(&line).is_some() {
                     repaired += 1;
                     assert!(
