@@ -591,10 +591,11 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
         i = end.max(start + 1);
         // "41 .20", "16. 95", "23.1 5", "4'9.90" after it; "Z8.15", "$l 1.40" before it
         let at = |k: usize| b.get(k).copied().unwrap_or(b'\n');
-        // (a space before another number joins only after one decimal or a short whole part:
-        // "9.00 0.00" is two amounts)
+        // (a space before another number joins only after one decimal or a short whole part
+        // that [`whole_part_split`] joins: "9.00 0.00" is two amounts, "TEL 04-227 2222" a
+        // phone number; after ":" only one decimal joins, "102.4:0": a time, "13:18:48",
+        // never. Each test lets through a superset of what [`repair`] joins.)
         let token = &b[start..end];
-        // (after ":" only one decimal joins, "102.4:0": a time, "13:18:48", never)
         let joins_after = |x: u8| {
             is_sep(x)
                 || (x.is_ascii_digit()
@@ -602,7 +603,8 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
                         || (token.len() >= 2 && is_sep(token[token.len() - 2]))
                         || (at(end) == b' '
                             && token.len() <= 3
-                            && !token.iter().any(|&y| is_sep(y)))))
+                            && !token.iter().any(|&y| is_sep(y))
+                            && whole_part_split(b, end))))
         };
         split |= (is_gap(at(end)) && joins_after(at(end + 1)))
             || (is_sep(at(end)) && is_gap(at(end + 1)) && at(end + 2).is_ascii_digit())
