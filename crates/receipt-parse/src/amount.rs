@@ -609,7 +609,11 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
         split |= (is_gap(at(end)) && joins_after(at(end + 1)))
             || (is_sep(at(end)) && is_gap(at(end + 1)) && at(end + 2).is_ascii_digit())
             || (start > 0 && leading_digit(b[start - 1]).is_some() && lead_may_start(b, start - 1))
-            || (start > 1 && is_gap(b[start - 1]) && leading_digit(b[start - 2]).is_some())
+            // a misread digit, a space and the rest of the whole part ("$l 1.40")
+            || (start > 1
+                && b[start - 1] == b' '
+                && leading_digit(b[start - 2]).is_some()
+                && whole_part_split(b, start - 1))
             || (start > 1
                 && is_sep(b[start - 1])
                 && leading_digit(b[start - 2]).is_some()
@@ -1083,7 +1087,7 @@ mod tests {
         }
         let mut repaired = 0;
         for l in &lines {
-            let prefixes: [&[u8]; 4] = [b"", b"ZS", b"CS", b"NO."];
+            let prefixes: [&[u8]; 5] = [b"", b"ZS", b"CS", b"NO.", b"$l "];
             for line in prefixes.map(|p| [p, l].concat()) {
                 if repair(&line).is_some() {
                     repaired += 1;
