@@ -508,15 +508,26 @@ fn whole_part_split(b: &[u8], g: usize) -> bool {
     amount_after && (marked || bare)
 }
 
-/// Whether the misread digits that end at `at` (a run of digits and letters [`leading_digit`]
-/// reads) may start an amount for [`repair`]: the run starts the row or follows a space, ":"
-/// or "$" ("Z8.15", "TOTAL:ZS.15"; not "CS0001", "NO.53").
+/// Whether the run of digits and letters [`leading_digit`] reads around `at` may be an amount
+/// that [`repair`] reads: the run starts the row or follows a space, ":" or "$", and ends in
+/// "." and two decimals ("Z8.15", "TOTAL:ZS.15"; not "CS0001", "NO.53", "SR I0010000-").
 fn lead_may_start(b: &[u8], at: usize) -> bool {
+    let misread = |x: u8| x.is_ascii_digit() || leading_digit(x).is_some();
     let mut q = at;
-    while q > 0 && (b[q - 1].is_ascii_digit() || leading_digit(b[q - 1]).is_some()) {
+    while q > 0 && misread(b[q - 1]) {
         q -= 1;
     }
-    q == 0 || matches!(b[q - 1], b' ' | b':' | b'$')
+    let mut k = at;
+    while k < b.len() && misread(b[k]) {
+        k += 1;
+    }
+    let digit = |j: usize| b.get(j).is_some_and(u8::is_ascii_digit);
+    (q == 0 || matches!(b[q - 1], b' ' | b':' | b'$'))
+        && b.get(k) == Some(&b'.')
+        && digit(k + 1)
+        && digit(k + 2)
+        && b.get(k + 3)
+            .is_none_or(|&x| !(x.is_ascii_alphanumeric() || is_sep(x)))
 }
 
 /// Where the first ASCII digit at or after `i` is (or the length): eight bytes at a time, then
@@ -607,7 +618,12 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
                             && whole_part_split(b, end))))
         };
         split |= (is_gap(at(end)) && joins_after(at(end + 1)))
-            || (is_sep(at(end)) && is_gap(at(end + 1)) && at(end + 2).is_ascii_digit())
+            // "16. 95"
+            || (at(end) == b'.'
+                && is_gap(at(end + 1))
+                && at(end + 2).is_ascii_digit()
+                && at(end + 3).is_ascii_digit()
+                && !(at(end + 4).is_ascii_alphanumeric() || is_sep(at(end + 4))))
             || (start > 0 && leading_digit(b[start - 1]).is_some() && lead_may_start(b, start - 1))
             // a misread digit, a space and the rest of the whole part ("$l 1.40")
             || (start > 1
