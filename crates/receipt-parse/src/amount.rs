@@ -699,8 +699,7 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
         if confusions > 1 || (confusions == 1 && digits < 2) {
             continue;
         }
-        let mut mapped = [0u8; 32];
-        if token.len() > mapped.len() {
+        if token.len() > 32 {
             continue;
         }
         // a number without a separator has no decimals and counts only next to a currency:
@@ -718,6 +717,7 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
         let read = if confusions == 0 {
             number_at(token, last_sep, seps)
         } else {
+            let mut mapped = [0u8; 32];
             for (m, &x) in mapped.iter_mut().zip(token) {
                 *m = confusable_digit(x).unwrap_or(x);
             }
@@ -777,6 +777,26 @@ fn number(token: &[u8]) -> Option<(Amount, bool)> {
 /// "1,234" and "1.234.567" are grouping only). One pass, no iterator chains: it runs for every
 /// number of every row.
 fn number_at(token: &[u8], last_sep: Option<usize>, seps: usize) -> Option<(Amount, bool)> {
+    // most amounts have one separator and one to three decimals ("12.50", "12,5", "9.000"):
+    // their whole part is 1 to 12 digits with no grouping, read in one loop
+    if let (1, Some(p)) = (seps, last_sep) {
+        let frac = token.len() - p - 1;
+        if frac == 1 || frac == 2 || (frac == 3 && token[p] == b'.') {
+            if p == 0 || p > 12 {
+                return None;
+            }
+            let mut minor: i64 = 0;
+            for (i, &x) in token.iter().enumerate() {
+                if i != p {
+                    if !x.is_ascii_digit() {
+                        return None;
+                    }
+                    minor = minor * 10 + i64::from(x - b'0');
+                }
+            }
+            return Some((Amount::new(minor, frac as u8), true));
+        }
+    }
     let (int_end, frac_start) = match last_sep {
         None => (token.len(), token.len()),
         Some(p) => match token.len() - p - 1 {
