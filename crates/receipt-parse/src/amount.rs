@@ -239,19 +239,26 @@ const CODES_AFTER: [&[u8]; 12] = [
     b"\xe2\x82\xba",
 ];
 
-/// Which bytes end a code of [`CODES_BEFORE`] (bit 0) and which start one of [`CODES_AFTER`]
-/// (bit 1): most numbers have neither beside them, and one table load rules the codes out.
-const CODE_EDGE: [u8; 256] = {
-    let mut t = [0u8; 256];
+/// For each byte, which codes of [`CODES_BEFORE`] end in it (bit `i` for the code at `i`):
+/// most numbers have no code's last byte before them, and one table load rules them out;
+/// the others compare only the codes that end in that byte.
+const CODES_ENDING: [u16; 256] = {
+    let mut t = [0u16; 256];
     let mut i = 0;
     while i < CODES_BEFORE.len() {
         let c = CODES_BEFORE[i];
-        t[c[c.len() - 1] as usize] |= 1;
+        t[c[c.len() - 1] as usize] |= 1 << i;
         i += 1;
     }
+    t
+};
+
+/// For each byte, which codes of [`CODES_AFTER`] start with it (as [`CODES_ENDING`]).
+const CODES_STARTING: [u16; 256] = {
+    let mut t = [0u16; 256];
     let mut i = 0;
     while i < CODES_AFTER.len() {
-        t[CODES_AFTER[i][0] as usize] |= 2;
+        t[CODES_AFTER[i][0] as usize] |= 1 << i;
         i += 1;
     }
     t
@@ -265,20 +272,30 @@ fn currency_before(line: &[u8], at: usize) -> bool {
     while end > 0 && line[end - 1] == b' ' {
         end -= 1;
     }
-    end > 0 && CODE_EDGE[usize::from(line[end - 1])] & 1 != 0 && code_ends(&line[..end])
+    if end == 0 {
+        return false;
+    }
+    let codes = CODES_ENDING[usize::from(line[end - 1])];
+    codes != 0 && code_ends(&line[..end], codes)
 }
 
-/// Whether `head` ends in a code of [`CODES_BEFORE`] that starts a word.
+/// Whether `head` ends in one of these codes of [`CODES_BEFORE`] (a bit each) that starts a
+/// word.
 #[inline(never)]
-fn code_ends(head: &[u8]) -> bool {
-    // (a code's last byte first: most codes end otherwise, and skip the compare)
-    CODES_BEFORE.iter().any(|c| {
-        head.len() >= c.len() && c.last() == head.last() && head.ends_with(c) && {
+fn code_ends(head: &[u8], mut codes: u16) -> bool {
+    while codes != 0 {
+        let c = CODES_BEFORE[codes.trailing_zeros() as usize];
+        codes &= codes - 1;
+        if head.ends_with(c) {
             // a code made of letters must start a word ("RM", not "FORM")
             let before = head.len() - c.len();
-            !c[0].is_ascii_alphabetic() || before == 0 || !head[before - 1].is_ascii_alphabetic()
+            if !c[0].is_ascii_alphabetic() || before == 0 || !head[before - 1].is_ascii_alphabetic()
+            {
+                return true;
+            }
         }
-    })
+    }
+    false
 }
 
 /// Whether currency text starts right after `at` (spaces allowed between).
@@ -288,21 +305,28 @@ fn currency_after(line: &[u8], at: usize) -> bool {
     while start < line.len() && line[start] == b' ' {
         start += 1;
     }
-    start < line.len()
-        && CODE_EDGE[usize::from(line[start])] & 2 != 0
-        && code_starts(&line[start..])
+    if start == line.len() {
+        return false;
+    }
+    let codes = CODES_STARTING[usize::from(line[start])];
+    codes != 0 && code_starts(&line[start..], codes)
 }
 
-/// Whether `tail` starts with a code of [`CODES_AFTER`] that no letter follows.
+/// Whether `tail` starts with one of these codes of [`CODES_AFTER`] (a bit each) that no
+/// letter follows.
 #[inline(never)]
-fn code_starts(tail: &[u8]) -> bool {
-    // (a code's first byte first: most codes start otherwise, and skip the compare)
-    CODES_AFTER.iter().any(|c| {
-        c.first() == tail.first() && tail.starts_with(c) && {
+fn code_starts(tail: &[u8], mut codes: u16) -> bool {
+    while codes != 0 {
+        let c = CODES_AFTER[codes.trailing_zeros() as usize];
+        codes &= codes - 1;
+        if tail.starts_with(c) {
             let after = tail.get(c.len()).copied();
-            !c[0].is_ascii_alphabetic() || !after.is_some_and(|b| b.is_ascii_alphabetic())
+            if !c[0].is_ascii_alphabetic() || !after.is_some_and(|b| b.is_ascii_alphabetic()) {
+                return true;
+            }
         }
-    })
+    }
+    false
 }
 
 /// Finds the money-like numbers in one line, left to right.
@@ -1083,6 +1107,40 @@ mod tests {
         assert_eq!(values("1 PC * 9.000 0.00 9.00"), ["9.000", "0.00", "9.00"]);
         assert!(values("10:25:49 PM").is_empty());
         assert!(values("NO. 12, 34 JALAN").is_empty());
+    }
+
+    #[test]
+    fn the_code_tables_find_what_a_scan_of_every_code_finds() {
+        let before = |head: &[u8]| {
+            CODES_BEFORE.iter().any(|c| {
+                head.ends_with(c) && {
+                    let at = head.len() - c.len();
+                    !c[0].is_ascii_alphabetic() || at == 0 || !head[at - 1].is_ascii_alphabetic()
+                }
+            })
+        };
+        let after = |tail: &[u8]| {
+            CODES_AFTER.iter().any(|c| {
+                tail.starts_with(c)
+                    && (!c[0].is_ascii_alphabetic()
+                        || !tail.get(c.len()).is_some_and(u8::is_ascii_alphabetic))
+            })
+        };
+        let mut found = 0;
+        for c in CODES_BEFORE.iter().chain(&CODES_AFTER) {
+            for edge in [&b""[..], b"A", b" ", b"1", b"M", b"R", b"\xe2\x82"] {
+                let head = [edge, c, b"  "].concat();
+                let tail = [&b"  "[..], c, edge].concat();
+                assert_eq!(
+                    currency_before(&head, head.len()),
+                    before(&head[..head.len() - 2])
+                );
+                assert_eq!(currency_after(&tail, 0), after(&tail[2..]));
+                found +=
+                    usize::from(before(&head[..head.len() - 2])) + usize::from(after(&tail[2..]));
+            }
+        }
+        assert!(found > 50, "{found}");
     }
 
     #[test]
