@@ -741,11 +741,7 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
         let read = if confusions == 0 {
             number_at(token, last_sep, seps)
         } else {
-            let mut mapped = [0u8; 32];
-            for (m, &x) in mapped.iter_mut().zip(token) {
-                *m = confusable_digit(x).unwrap_or(x);
-            }
-            number_at(&mapped[..token.len()], last_sep, seps)
+            number_mapped(token, last_sep, seps)
         };
         let Some((mut amount, decimal)) = read else {
             continue;
@@ -776,6 +772,19 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
         });
     }
     split
+}
+
+/// [`number_at`] of a token of at most 32 bytes with letters OCR confuses with digits read as
+/// those digits ("1O.0O").
+// (out of line: the rare case's vector loop would load its constants on every scan)
+#[cold]
+#[inline(never)]
+fn number_mapped(token: &[u8], last_sep: Option<usize>, seps: usize) -> Option<(Amount, bool)> {
+    let mut mapped = [0u8; 32];
+    for (m, &x) in mapped.iter_mut().zip(token) {
+        *m = confusable_digit(x).unwrap_or(x);
+    }
+    number_at(&mapped[..token.len().min(32)], last_sep, seps)
 }
 
 /// [`number_at`] that finds the separators itself (the scanner counts them as it cuts a
