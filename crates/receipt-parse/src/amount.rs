@@ -206,80 +206,127 @@ fn is_sep(b: u8) -> bool {
     b == b'.' || b == b','
 }
 
+/// Currency codes and signs that may stand right before an amount.
+const CODES_BEFORE: [&[u8]; 13] = [
+    b"PLN",
+    b"\xe2\x82\xba",
+    b"RM",
+    b"$",
+    b"\xe2\x82\xac",
+    b"\xc2\xa3",
+    b"EUR",
+    b"USD",
+    b"MYR",
+    b"GBP",
+    b"CHF",
+    b"SGD",
+    b"Fr.",
+];
+
+/// Currency codes and signs that may stand right after an amount.
+const CODES_AFTER: [&[u8]; 12] = [
+    b"\xe2\x82\xac",
+    b"\xc2\xa3",
+    b"EUR",
+    b"RM",
+    b"USD",
+    b"CHF",
+    b"z\xc5\x82",
+    b"PLN",
+    b"TL",
+    b"K\xc4\x8d",
+    b"\xd0\xbb\xd0\xb2",
+    b"\xe2\x82\xba",
+];
+
+/// For each byte, which codes of [`CODES_BEFORE`] end in it (bit `i` for the code at `i`):
+/// most numbers have no code's last byte before them, and one table load rules them out;
+/// the others compare only the codes that end in that byte.
+const CODES_ENDING: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let mut i = 0;
+    while i < CODES_BEFORE.len() {
+        let c = CODES_BEFORE[i];
+        t[c[c.len() - 1] as usize] |= 1 << i;
+        i += 1;
+    }
+    t
+};
+
+/// For each byte, which codes of [`CODES_AFTER`] start with it (as [`CODES_ENDING`]).
+const CODES_STARTING: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let mut i = 0;
+    while i < CODES_AFTER.len() {
+        t[CODES_AFTER[i][0] as usize] |= 1 << i;
+        i += 1;
+    }
+    t
+};
+
 /// Whether currency text ends right before `at` (spaces allowed between).
+// (inlined: the scanner asks for every number, and the table rules most out)
+#[inline(always)]
 fn currency_before(line: &[u8], at: usize) -> bool {
     let mut end = at;
     while end > 0 && line[end - 1] == b' ' {
         end -= 1;
     }
-    let head = &line[..end];
-    // every code ends in one of these bytes: most numbers have none before them
-    if !matches!(
-        head.last(),
-        Some(b'M' | b'$' | 0xac | 0xa3 | b'R' | b'D' | b'P' | b'F' | b'.' | b'N' | 0xba)
-    ) {
+    if end == 0 {
         return false;
     }
-    const CODES: [&[u8]; 13] = [
-        b"PLN",
-        b"\xe2\x82\xba",
-        b"RM",
-        b"$",
-        b"\xe2\x82\xac",
-        b"\xc2\xa3",
-        b"EUR",
-        b"USD",
-        b"MYR",
-        b"GBP",
-        b"CHF",
-        b"SGD",
-        b"Fr.",
-    ];
-    // (a code's last byte first: most codes end otherwise, and skip the compare)
-    CODES.iter().any(|c| {
-        head.len() >= c.len() && c.last() == head.last() && head.ends_with(c) && {
+    let codes = CODES_ENDING[usize::from(line[end - 1])];
+    codes != 0 && code_ends(&line[..end], codes)
+}
+
+/// Whether `head` ends in one of these codes of [`CODES_BEFORE`] (a bit each) that starts a
+/// word.
+#[inline(never)]
+fn code_ends(head: &[u8], mut codes: u16) -> bool {
+    while codes != 0 {
+        let c = CODES_BEFORE[codes.trailing_zeros() as usize];
+        codes &= codes - 1;
+        if head.ends_with(c) {
             // a code made of letters must start a word ("RM", not "FORM")
             let before = head.len() - c.len();
-            !c[0].is_ascii_alphabetic() || before == 0 || !head[before - 1].is_ascii_alphabetic()
+            if !c[0].is_ascii_alphabetic() || before == 0 || !head[before - 1].is_ascii_alphabetic()
+            {
+                return true;
+            }
         }
-    })
+    }
+    false
 }
 
 /// Whether currency text starts right after `at` (spaces allowed between).
+#[inline(always)]
 fn currency_after(line: &[u8], at: usize) -> bool {
     let mut start = at;
     while start < line.len() && line[start] == b' ' {
         start += 1;
     }
-    let tail = &line[start..];
-    // every code starts with one of these bytes: most numbers have none after them
-    if !matches!(
-        tail.first(),
-        Some(0xe2 | 0xc2 | b'E' | b'R' | b'U' | b'C' | b'z' | b'P' | b'T' | b'K' | 0xd0)
-    ) {
+    if start == line.len() {
         return false;
     }
-    const CODES: [&[u8]; 12] = [
-        b"\xe2\x82\xac",
-        b"\xc2\xa3",
-        b"EUR",
-        b"RM",
-        b"USD",
-        b"CHF",
-        b"z\xc5\x82",
-        b"PLN",
-        b"TL",
-        b"K\xc4\x8d",
-        b"\xd0\xbb\xd0\xb2",
-        b"\xe2\x82\xba",
-    ];
-    // (a code's first byte first: most codes start otherwise, and skip the compare)
-    CODES.iter().any(|c| {
-        c.first() == tail.first() && tail.starts_with(c) && {
+    let codes = CODES_STARTING[usize::from(line[start])];
+    codes != 0 && code_starts(&line[start..], codes)
+}
+
+/// Whether `tail` starts with one of these codes of [`CODES_AFTER`] (a bit each) that no
+/// letter follows.
+#[inline(never)]
+fn code_starts(tail: &[u8], mut codes: u16) -> bool {
+    while codes != 0 {
+        let c = CODES_AFTER[codes.trailing_zeros() as usize];
+        codes &= codes - 1;
+        if tail.starts_with(c) {
             let after = tail.get(c.len()).copied();
-            !c[0].is_ascii_alphabetic() || !after.is_some_and(|b| b.is_ascii_alphabetic())
+            if !c[0].is_ascii_alphabetic() || !after.is_some_and(|b| b.is_ascii_alphabetic()) {
+                return true;
+            }
         }
-    })
+    }
+    false
 }
 
 /// Finds the money-like numbers in one line, left to right.
@@ -485,6 +532,28 @@ fn whole_part_split(b: &[u8], g: usize) -> bool {
     amount_after && (marked || bare)
 }
 
+/// Whether the run of digits and letters [`leading_digit`] reads around `at` may be an amount
+/// that [`repair`] reads: the run starts the row or follows a space, ":" or "$", and ends in
+/// "." and two decimals ("Z8.15", "TOTAL:ZS.15"; not "CS0001", "NO.53", "SR I0010000-").
+fn lead_may_start(b: &[u8], at: usize) -> bool {
+    let misread = |x: u8| x.is_ascii_digit() || leading_digit(x).is_some();
+    let mut q = at;
+    while q > 0 && misread(b[q - 1]) {
+        q -= 1;
+    }
+    let mut k = at;
+    while k < b.len() && misread(b[k]) {
+        k += 1;
+    }
+    let digit = |j: usize| b.get(j).is_some_and(u8::is_ascii_digit);
+    (q == 0 || matches!(b[q - 1], b' ' | b':' | b'$'))
+        && b.get(k) == Some(&b'.')
+        && digit(k + 1)
+        && digit(k + 2)
+        && b.get(k + 3)
+            .is_none_or(|&x| !(x.is_ascii_alphanumeric() || is_sep(x)))
+}
+
 /// Where the first ASCII digit at or after `i` is (or the length): eight bytes at a time, then
 /// byte by byte. Most of a row is letters, spaces and marks between its numbers.
 fn next_digit(b: &[u8], mut i: usize) -> usize {
@@ -524,49 +593,71 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
         let start = i;
         // extend left over confusables directly attached ("O.50" is rare; "S0.00" too): keep simple
         let mut end = i;
-        // how many digits and confusables the number holds, and whether a bar is among them
-        let (mut digits, mut confusions, mut bar) = (0usize, 0usize, false);
-        let mut kind = DIGIT;
-        while end < n {
+        // how many confusables the number holds, whether a bar is among them, and
+        // where its separators are (how many, and the last: [`number_at`] needs not look again)
+        let (mut confusions, mut bar) = (0usize, false);
+        let (mut seps, mut last_sep) = (0usize, 0usize);
+        loop {
+            // a run of digits, then one separator or confusable that may carry the number on
+            // (a digit always belongs to the number, whatever follows it)
+            while end < n && b[end].is_ascii_digit() {
+                end += 1;
+            }
+            let Some(&x) = b.get(end) else {
+                break;
+            };
             let next = b.get(end + 1).map_or(OTHER, |&y| KIND[usize::from(y)]);
-            let keep = match kind {
-                DIGIT => {
-                    digits += 1;
-                    true
+            match KIND[usize::from(x)] {
+                SEP if next == DIGIT || next == CONFUSABLE => {
+                    seps += 1;
+                    last_sep = end - start;
                 }
-                SEP => next == DIGIT || next == CONFUSABLE,
                 // a confusable belongs to the number unless a letter follows ("9.00SR")
                 CONFUSABLE if next != LETTER => {
                     confusions += 1;
-                    bar |= b[end] == b'|';
-                    true
+                    bar |= x == b'|';
                 }
-                _ => false,
-            };
-            if !keep {
-                break;
+                _ => break,
             }
             end += 1;
-            kind = next;
         }
+        // (every byte kept is a digit, a separator or a confusable)
+        let digits = end - start - seps - confusions;
         i = end.max(start + 1);
         // "41 .20", "16. 95", "23.1 5", "4'9.90" after it; "Z8.15", "$l 1.40" before it
         let at = |k: usize| b.get(k).copied().unwrap_or(b'\n');
-        // (a space before another number joins only after one decimal or a short whole part:
-        // "9.00 0.00" is two amounts)
+        // (a space before another number joins only after one decimal or a short whole part
+        // that [`whole_part_split`] joins: "9.00 0.00" is two amounts, "TEL 04-227 2222" a
+        // phone number; after ":" only one decimal joins, "102.4:0": a time, "13:18:48",
+        // never. Each test lets through a superset of what [`repair`] joins.)
         let token = &b[start..end];
         let joins_after = |x: u8| {
             is_sep(x)
                 || (x.is_ascii_digit()
-                    && (at(end) != b' '
+                    && (!matches!(at(end), b' ' | b':')
                         || (token.len() >= 2 && is_sep(token[token.len() - 2]))
-                        || (token.len() <= 3 && !token.iter().any(|&y| is_sep(y)))))
+                        || (at(end) == b' '
+                            && token.len() <= 3
+                            && !token.iter().any(|&y| is_sep(y))
+                            && whole_part_split(b, end))))
         };
         split |= (is_gap(at(end)) && joins_after(at(end + 1)))
-            || (is_sep(at(end)) && is_gap(at(end + 1)) && at(end + 2).is_ascii_digit())
-            || (start > 0 && leading_digit(b[start - 1]).is_some())
-            || (start > 1 && is_gap(b[start - 1]) && leading_digit(b[start - 2]).is_some())
-            || (start > 1 && is_sep(b[start - 1]) && leading_digit(b[start - 2]).is_some())
+            // "16. 95"
+            || (at(end) == b'.'
+                && is_gap(at(end + 1))
+                && at(end + 2).is_ascii_digit()
+                && at(end + 3).is_ascii_digit()
+                && !(at(end + 4).is_ascii_alphanumeric() || is_sep(at(end + 4))))
+            || (start > 0 && leading_digit(b[start - 1]).is_some() && lead_may_start(b, start - 1))
+            // a misread digit, a space and the rest of the whole part ("$l 1.40")
+            || (start > 1
+                && b[start - 1] == b' '
+                && leading_digit(b[start - 2]).is_some()
+                && whole_part_split(b, start - 1))
+            || (start > 1
+                && is_sep(b[start - 1])
+                && leading_digit(b[start - 2]).is_some()
+                && lead_may_start(b, start - 2))
             // a bar read into the number: "11.4|0"
             || bar;
         // ".01": cents without the leading zero
@@ -632,23 +723,31 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
         if confusions > 1 || (confusions == 1 && digits < 2) {
             continue;
         }
-        let mut mapped = [0u8; 32];
-        if token.len() > mapped.len() {
+        if token.len() > 32 {
             continue;
         }
+        // a number without a separator has no decimals and counts only next to a currency:
+        // most such (counts, phone numbers, codes) are ruled out before they are read
+        let currency = if seps == 0 {
+            if !(currency_before(b, start) || currency_after(b, end)) {
+                continue;
+            }
+            Some(true)
+        } else {
+            None
+        };
+        let last_sep = (seps > 0).then_some(last_sep);
         // (digits and separators only, most often: read as they are)
         let read = if confusions == 0 {
-            number(token)
+            number_at(token, last_sep, seps)
         } else {
-            for (m, &x) in mapped.iter_mut().zip(token) {
-                *m = confusable_digit(x).unwrap_or(x);
-            }
-            number(&mapped[..token.len()])
+            number_mapped(token, last_sep, seps)
         };
         let Some((mut amount, decimal)) = read else {
             continue;
         };
-        let currency = currency_before(b, start) || currency_after(b, end);
+        let currency =
+            currency.unwrap_or_else(|| currency_before(b, start) || currency_after(b, end));
         if !decimal && !currency {
             continue;
         }
@@ -675,11 +774,22 @@ fn scan_bytes(b: &[u8], out: &mut Vec<Found>) -> bool {
     split
 }
 
-/// Reads digits with grouping and a decimal separator: returns the amount and whether it had
-/// decimals. The decimal part is one or two digits after the last separator, or three after a
-/// lone "."; the whole part is digits, optionally grouped in threes by the other separator
-/// ("1,234.50", "1.234,50"; "1,234" and "1.234.567" are grouping only). One pass, no
-/// iterator chains: it runs for every number of every row.
+/// [`number_at`] of a token of at most 32 bytes with letters OCR confuses with digits read as
+/// those digits ("1O.0O").
+// (out of line: the rare case's vector loop would load its constants on every scan)
+#[cold]
+#[inline(never)]
+fn number_mapped(token: &[u8], last_sep: Option<usize>, seps: usize) -> Option<(Amount, bool)> {
+    let mut mapped = [0u8; 32];
+    for (m, &x) in mapped.iter_mut().zip(token) {
+        *m = confusable_digit(x).unwrap_or(x);
+    }
+    number_at(&mapped[..token.len().min(32)], last_sep, seps)
+}
+
+/// [`number_at`] that finds the separators itself (the scanner counts them as it cuts a
+/// token out; the tests read bare tokens).
+#[cfg(test)]
 fn number(token: &[u8]) -> Option<(Amount, bool)> {
     // the last separator, and how many come before it
     let mut last_sep = None;
@@ -688,6 +798,36 @@ fn number(token: &[u8]) -> Option<(Amount, bool)> {
         if is_sep(x) {
             last_sep = Some(i);
             seps += 1;
+        }
+    }
+    number_at(token, last_sep, seps)
+}
+
+/// Reads digits with grouping and a decimal separator, given where the token's last separator
+/// is and how many it has: returns the amount and whether it had decimals. The decimal part
+/// is one or two digits after the last separator, or three after a lone "."; the whole part is
+/// digits, optionally grouped in threes by the other separator ("1,234.50", "1.234,50";
+/// "1,234" and "1.234.567" are grouping only). One pass, no iterator chains: it runs for every
+/// number of every row.
+fn number_at(token: &[u8], last_sep: Option<usize>, seps: usize) -> Option<(Amount, bool)> {
+    // most amounts have one separator and one to three decimals ("12.50", "12,5", "9.000"):
+    // their whole part is 1 to 12 digits with no grouping, read in one loop
+    if let (1, Some(p)) = (seps, last_sep) {
+        let frac = token.len() - p - 1;
+        if frac == 1 || frac == 2 || (frac == 3 && token[p] == b'.') {
+            if p == 0 || p > 12 {
+                return None;
+            }
+            let mut minor: i64 = 0;
+            for (i, &x) in token.iter().enumerate() {
+                if i != p {
+                    if !x.is_ascii_digit() {
+                        return None;
+                    }
+                    minor = minor * 10 + i64::from(x - b'0');
+                }
+            }
+            return Some((Amount::new(minor, frac as u8), true));
         }
     }
     let (int_end, frac_start) = match last_sep {
@@ -976,6 +1116,93 @@ mod tests {
         assert_eq!(values("1 PC * 9.000 0.00 9.00"), ["9.000", "0.00", "9.00"]);
         assert!(values("10:25:49 PM").is_empty());
         assert!(values("NO. 12, 34 JALAN").is_empty());
+    }
+
+    #[test]
+    fn the_code_tables_find_what_a_scan_of_every_code_finds() {
+        let before = |head: &[u8]| {
+            CODES_BEFORE.iter().any(|c| {
+                head.ends_with(c) && {
+                    let at = head.len() - c.len();
+                    !c[0].is_ascii_alphabetic() || at == 0 || !head[at - 1].is_ascii_alphabetic()
+                }
+            })
+        };
+        let after = |tail: &[u8]| {
+            CODES_AFTER.iter().any(|c| {
+                tail.starts_with(c)
+                    && (!c[0].is_ascii_alphabetic()
+                        || !tail.get(c.len()).is_some_and(u8::is_ascii_alphabetic))
+            })
+        };
+        let mut found = 0;
+        for c in CODES_BEFORE.iter().chain(&CODES_AFTER) {
+            for edge in [&b""[..], b"A", b" ", b"1", b"M", b"R", b"\xe2\x82"] {
+                let head = [edge, c, b"  "].concat();
+                let tail = [&b"  "[..], c, edge].concat();
+                assert_eq!(
+                    currency_before(&head, head.len()),
+                    before(&head[..head.len() - 2])
+                );
+                assert_eq!(currency_after(&tail, 0), after(&tail[2..]));
+                found +=
+                    usize::from(before(&head[..head.len() - 2])) + usize::from(after(&tail[2..]));
+            }
+        }
+        assert!(found > 50, "{found}");
+    }
+
+    #[test]
+    fn only_rows_repair_may_join_are_repaired() {
+        let flagged = |line: &str| scan_bytes(line.as_bytes(), &mut Vec::new());
+        for line in [
+            "TOTAL 102.4:0",
+            "TOTAL 41:.20",
+            "TOTAL 23.1 5",
+            "1 3.80",
+            "TOTAL 4'9.90",
+        ] {
+            assert!(flagged(line), "{line}");
+            assert!(repair(line.as_bytes()).is_some(), "{line}");
+        }
+        // a time joins nothing
+        for line in ["TIME 13:18:48", "25/12/2018 8:13:39 PM"] {
+            assert!(!flagged(line), "{line}");
+            assert!(repair(line.as_bytes()).is_none(), "{line}");
+        }
+        // every line of up to six bytes from digits, separators, gaps and misread digits
+        // (after a digit, so that a number is always there): whatever repair would join, the
+        // scan flags
+        let alphabet = b"19.,: 'O|Z$S";
+        let mut lines: Vec<Vec<u8>> = vec![b"2".to_vec()];
+        let mut last = lines.clone();
+        for _ in 0..5 {
+            let mut next = Vec::new();
+            for l in &last {
+                for &a in alphabet {
+                    let mut m = l.clone();
+                    m.push(a);
+                    next.push(m);
+                }
+            }
+            lines.extend(next.iter().cloned());
+            last = next;
+        }
+        let mut repaired = 0;
+        for l in &lines {
+            let prefixes: [&[u8]; 5] = [b"", b"ZS", b"CS", b"NO.", b"$l "];
+            for line in prefixes.map(|p| [p, l].concat()) {
+                if repair(&line).is_some() {
+                    repaired += 1;
+                    assert!(
+                        scan_bytes(&line, &mut Vec::new()),
+                        "{:?}",
+                        String::from_utf8_lossy(&line)
+                    );
+                }
+            }
+        }
+        assert!(repaired > 1000, "{repaired}");
     }
 
     #[test]

@@ -1215,6 +1215,12 @@ struct Keywords {
     /// For a word length, the letters that begin (first three letters) a fuzzy keyword of
     /// that length or one more or less.
     fuzzy_lead: [u32; 32],
+    /// For a word length and a letter (A–Z, and 26 for anything else), the letter sets
+    /// ([`letter_mask`]) of the fuzzy keywords of that length or one more or less with that
+    /// letter among their first three: a word one edit from a keyword starts with one of
+    /// those letters and lacks at most one of the keyword's letters, and most words lack more
+    /// of every such keyword's letters, so they skip the lookups of their deletions.
+    fuzzy_masks: Vec<Vec<u32>>,
     /// One bit for each key of a first word of up to [`KEY_SHORT`] letters ([`filter_bit`]):
     /// most words that start no keyword are ruled out by one multiplication and one bit,
     /// from the key the fold packed, before the lookup in `first` (words on a receipt are
@@ -1267,6 +1273,7 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
         long: KeyTable::new(KEYWORDS.len()),
         fuzzy: KeyTable::new(KEYWORDS.len() * 12),
         fuzzy_lead: [0; 32],
+        fuzzy_masks: vec![Vec::new(); 32 * 27],
         first_filter: [0; FILTER_WORDS],
         first_letters: [0; 32],
         second_letters: [0; 32],
@@ -1322,12 +1329,24 @@ static TABLE: LazyLock<Keywords> = LazyLock::new(|| {
                     *t.fuzzy.entry(k) |= flags & FUZZY;
                 }
                 t.fuzzy_lead[FUZZY_MIN] |= first.bytes().take(2).fold(0, |m, x| m | letter_bit(x));
+                // (the word itself, or it with a letter added)
+                for len in FUZZY_MIN - 1..=FUZZY_MIN {
+                    for &x in first.as_bytes().iter().take(2) {
+                        t.fuzzy_masks[mask_bucket(len, x)].push(letter_mask(first.as_bytes()));
+                    }
+                }
             }
             if first.len() >= FUZZY_MIN && flags & fuzzy != 0 {
                 let b = first.as_bytes();
                 let lead = b.iter().take(3).fold(0, |m, &x| m | letter_bit(x));
                 for len in b.len() - 1..=(b.len() + 1).min(31) {
                     t.fuzzy_lead[len] |= lead;
+                    for &x in b.iter().take(3) {
+                        let bucket = &mut t.fuzzy_masks[mask_bucket(len, x)];
+                        if !bucket.contains(&letter_mask(b)) {
+                            bucket.push(letter_mask(b));
+                        }
+                    }
                 }
                 for skip in (0..b.len()).map(Some).chain([None]) {
                     if let Some(k) = key_without(b, skip) {
@@ -1383,6 +1402,24 @@ fn fuzzy_flags(table: &Keywords, w: &[u8]) -> Flags {
     if lead & (letter_bit(w[0]) | letter_bit(w[1])) == 0 {
         return 0;
     }
+    // a keyword one edit away lacks at most one of its letters in the word (the one dropped
+    // or misread)
+    let have = letter_mask(w);
+    let near = |x: u8| {
+        table.fuzzy_masks[mask_bucket(w.len(), x)].iter().any(|&m| {
+            let lacks = m & !have;
+            lacks & lacks.wrapping_sub(1) == 0
+        })
+    };
+    if !near(w[0]) && !near(w[1]) {
+        return 0;
+    }
+    fuzzy_lookups(table, w)
+}
+
+/// The fuzzy flags of a word of upper-case letters ([`fuzzy_flags`] without its quick tests):
+/// the lookups of its key and of its keys with one letter left out.
+fn fuzzy_lookups(table: &Keywords, w: &[u8]) -> Flags {
     // every key with one letter left out, from the keys of the word's heads and tails: the
     // head before `skip` (the whole word's key shifted right) shifted over the tail after it
     // (6 bits a letter)
@@ -1418,6 +1455,16 @@ fn fuzzy_flags(table: &Keywords, w: &[u8]) -> Flags {
         tail |= u128::from(code(skip)) << shift;
     }
     out
+}
+
+/// Where the letter sets of [`Keywords::fuzzy_masks`] for a word length and a letter are.
+fn mask_bucket(len: usize, x: u8) -> usize {
+    len.min(31) * 27 + letter_bit(x).trailing_zeros() as usize
+}
+
+/// The set of a word's letters, one [`letter_bit`] each (anything else bit 26).
+fn letter_mask(w: &[u8]) -> u32 {
+    w.iter().fold(0, |m, &b| m | letter_bit(b))
 }
 
 fn letter_bit(b: u8) -> u32 {
@@ -1686,6 +1733,62 @@ pub(crate) fn word_flags(word: &str) -> Flags {
 
 #[cfg(test)]
 mod tests {
+    /// The letter sets of [`fuzzy_flags`] rule out no word that its lookups would find: every
+    /// word a letter away from a fuzzy keyword by the keys (one letter left out of each and
+    /// any letter put anywhere; the keyword with a letter added or left out).
+    #[test]
+    fn the_fuzzy_filters_keep_every_word_the_lookups_find() {
+        let table = &*TABLE;
+        let mut found = 0;
+        for &(phrase, flags) in KEYWORDS {
+            let folded = fold(phrase);
+            let Some(first) = folded.get().first() else {
+                continue;
+            };
+            let k = first.as_bytes();
+            if flags & FUZZY == 0 || !(FUZZY_MIN - 1..=FUZZY_MIN + 10).contains(&k.len()) {
+                continue;
+            }
+            let mut words = vec![k.to_vec()];
+            for i in 0..=k.len() {
+                let less: Vec<u8> = k
+                    .iter()
+                    .enumerate()
+                    .filter(|&(j, _)| j != i)
+                    .map(|(_, &b)| b)
+                    .collect();
+                for j in 0..=less.len() {
+                    for c in b'A'..=b'Z' {
+                        let mut w = less.clone();
+                        w.insert(j, c);
+                        words.push(w);
+                    }
+                }
+                words.push(less);
+            }
+            for w in words
+                .iter()
+                .filter(|w| w.len() >= FUZZY_MIN - 1 && w.len() <= FUZZY_MIN + 10)
+            {
+                // (the lead letters' test came first, and stays)
+                let lead = table.fuzzy_lead[w.len()] & (letter_bit(w[0]) | letter_bit(w[1]));
+                let looked = if lead != 0 {
+                    fuzzy_lookups(table, w)
+                } else {
+                    0
+                };
+                found += usize::from(looked != 0);
+                assert_eq!(
+                    fuzzy_flags(table, w),
+                    looked,
+                    "{:?}",
+                    String::from_utf8_lossy(w)
+                );
+            }
+        }
+        assert!(found > 1000, "{found}");
+    }
+
     use super::*;
 
     #[test]

@@ -72,6 +72,10 @@ pub(super) fn cut(text: &str) -> &str {
 
 pub(super) fn classify(f: Flags) -> Kind {
     use words::*;
+    // most rows (names, addresses, items) carry no keyword at all
+    if f == 0 {
+        return Kind::Other;
+    }
     let totalish = TOTAL | STRONG | ROUNDED | BALANCE | AMOUNT;
     if f & TAX_NOTE != 0 {
         return Kind::Tax;
@@ -206,6 +210,11 @@ pub(super) fn trim(text: &str) -> &str {
     // the ASCII characters with Unicode's White_Space property
     let space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
     let b = text.as_bytes();
+    // most rows start and end with a printable ASCII character: nothing to trim
+    let printable = |x: Option<&u8>| x.is_some_and(|&x| (b'!'..=b'~').contains(&x));
+    if printable(b.first()) && printable(b.last()) {
+        return text;
+    }
     let mut start = 0;
     while start < b.len() && space(b[start]) {
         start += 1;
@@ -221,24 +230,33 @@ pub(super) fn trim(text: &str) -> &str {
     &text[start..end]
 }
 
-/// Letters and digits of a row with neither "$" nor anything beyond ASCII, eight bytes at a
-/// time; `None` for any other row.
+/// Letters and digits of a row (cut to [`MAX_ROW_BYTES`]) with neither "$" nor anything
+/// beyond ASCII, eight bytes at a time; `None` for any other row.
 fn count_plain(b: &[u8]) -> Option<(usize, usize)> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = ONES << 7;
     // a byte's high bit set where it is at least `at` (bytes below 0x80 never carry over)
     let at_least = |x: u64, at: u8| x.wrapping_add(ONES * u64::from(0x80 - at)) & HIGH;
-    // how many high bits are set: each byte's count summed into the top byte
-    let count = |m: u64| ((m >> 7).wrapping_mul(ONES) >> 56) as usize;
-    let (mut letters, mut digits) = (0, 0);
+    // letters and digits counted per byte lane (a row cut to MAX_ROW_BYTES puts at most one a
+    // word of eight bytes, 51 in all, in a lane: no lane overflows), and the lanes summed once
+    // at the end: pairs of lanes into 16-bit lanes, those into the top 16 bits by one
+    // multiplication
+    const _: () = assert!(MAX_ROW_BYTES / 8 < 255);
+    debug_assert!(b.len() <= MAX_ROW_BYTES);
+    let total = |lanes: u64| {
+        const PAIRS: u64 = 0x00ff_00ff_00ff_00ff;
+        let wide = (lanes & PAIRS) + ((lanes >> 8) & PAIRS);
+        (wide.wrapping_mul(0x0001_0001_0001_0001) >> 48) as usize
+    };
+    let (mut letters, mut digits) = (0u64, 0u64);
     let mut add = |x: u64| {
         let dollars = x ^ (ONES * u64::from(b'$'));
         if x & HIGH != 0 || dollars.wrapping_sub(ONES) & !dollars & HIGH != 0 {
             return false;
         }
-        digits += count(at_least(x, b'0') & !at_least(x, b'9' + 1));
+        digits += (at_least(x, b'0') & !at_least(x, b'9' + 1)) >> 7;
         let lower = x | (ONES * 0x20);
-        letters += count(at_least(lower, b'a') & !at_least(lower, b'z' + 1));
+        letters += (at_least(lower, b'a') & !at_least(lower, b'z' + 1)) >> 7;
         true
     };
     let chunks = b.chunks_exact(8);
@@ -261,7 +279,7 @@ fn count_plain(b: &[u8]) -> Option<(usize, usize)> {
             return None;
         }
     }
-    Some((letters, digits))
+    Some((total(letters), total(digits)))
 }
 
 /// Letters and digits, the first "$" (whether "S" stands before it) and whether all is ASCII,
@@ -430,6 +448,10 @@ mod tests {
         texts.push(b"Total \xe2\x82\xac 12,50".to_vec());
         texts.push(b"S$ 12.50".to_vec());
         texts.push(Vec::new());
+        // the longest rows: every lane counts its most
+        texts.push(vec![b'7'; MAX_ROW_BYTES]);
+        texts.push(vec![b'z'; MAX_ROW_BYTES]);
+        texts.push(b"A1".repeat(MAX_ROW_BYTES / 2 - 1));
         // every length, so each size of the last partial word is read
         let long = b"TOTAL RM 9.00 CASH 10.00 CHANGE 1.00 $";
         texts.extend((0..long.len()).map(|n| long[..n].to_vec()));
