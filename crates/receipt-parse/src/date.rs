@@ -1047,6 +1047,51 @@ fn scan_plain(line: &str, era: Era) -> Vec<FoundDate> {
     out
 }
 
+/// The time whose hours are `line[i..j]`, with ":" or "h" at `j` and two digits of minutes
+/// after it (then perhaps ":SS", and "AM"/"PM" after spaces), as "HH:MM" or "HH:MM:SS"; `None`
+/// when it is no time of day. The caller has checked the digits around `j`.
+fn time_at(line: &str, i: usize, j: usize) -> Option<String> {
+    let b = line.as_bytes();
+    let n = b.len();
+    let hour: u32 = line[i..j].parse().unwrap_or(99);
+    let min: u32 = line[j + 1..j + 3].parse().unwrap_or(99);
+    let mut k = j + 3;
+    let mut sec = None;
+    if k + 2 < n + 1
+        && b.get(k) == Some(&b':')
+        && b.get(k + 1).is_some_and(|x| x.is_ascii_digit())
+        && b.get(k + 2).is_some_and(|x| x.is_ascii_digit())
+        && !b.get(k + 3).is_some_and(|x| x.is_ascii_digit())
+    {
+        sec = line[k + 1..k + 3].parse::<u32>().ok();
+        k += 3;
+    }
+    let mut rest = k;
+    while rest < n && b[rest] == b' ' {
+        rest += 1;
+    }
+    let tail = &b[rest.min(n)..];
+    let pm = tail.len() >= 2 && tail[..2].eq_ignore_ascii_case(b"PM");
+    let am = tail.len() >= 2 && tail[..2].eq_ignore_ascii_case(b"AM");
+    let hour = match (am, pm, hour) {
+        (true, _, 12) => 0,
+        (_, true, h) if h < 12 => h + 12,
+        (_, _, h) => h,
+    };
+    if hour < 24 && min < 60 && sec.is_none_or(|s| s < 60) {
+        let mut t = String::with_capacity(8);
+        push_digits(&mut t, hour, 2);
+        t.push(':');
+        push_digits(&mut t, min, 2);
+        if let Some(s) = sec {
+            t.push(':');
+            push_digits(&mut t, s, 2);
+        }
+        return Some(t);
+    }
+    None
+}
+
 /// Finds a time of day ("8:13:39 PM", "18:19", "14h05") and returns it as "HH:MM" or "HH:MM:SS".
 pub(crate) fn scan_time(line: &str) -> Option<String> {
     let b = line.as_bytes();
@@ -1069,43 +1114,9 @@ pub(crate) fn scan_time(line: &str) -> Option<String> {
             && b[j + 1].is_ascii_digit()
             && b[j + 2].is_ascii_digit()
             && !b.get(j + 3).is_some_and(|x| x.is_ascii_digit())
+            && let Some(t) = time_at(line, i, j)
         {
-            let hour: u32 = line[i..j].parse().unwrap_or(99);
-            let min: u32 = line[j + 1..j + 3].parse().unwrap_or(99);
-            let mut k = j + 3;
-            let mut sec = None;
-            if k + 2 < n + 1
-                && b.get(k) == Some(&b':')
-                && b.get(k + 1).is_some_and(|x| x.is_ascii_digit())
-                && b.get(k + 2).is_some_and(|x| x.is_ascii_digit())
-                && !b.get(k + 3).is_some_and(|x| x.is_ascii_digit())
-            {
-                sec = line[k + 1..k + 3].parse::<u32>().ok();
-                k += 3;
-            }
-            let mut rest = k;
-            while rest < n && b[rest] == b' ' {
-                rest += 1;
-            }
-            let tail = &b[rest.min(n)..];
-            let pm = tail.len() >= 2 && tail[..2].eq_ignore_ascii_case(b"PM");
-            let am = tail.len() >= 2 && tail[..2].eq_ignore_ascii_case(b"AM");
-            let hour = match (am, pm, hour) {
-                (true, _, 12) => 0,
-                (_, true, h) if h < 12 => h + 12,
-                (_, _, h) => h,
-            };
-            if hour < 24 && min < 60 && sec.is_none_or(|s| s < 60) {
-                let mut t = String::with_capacity(8);
-                push_digits(&mut t, hour, 2);
-                t.push(':');
-                push_digits(&mut t, min, 2);
-                if let Some(s) = sec {
-                    t.push(':');
-                    push_digits(&mut t, s, 2);
-                }
-                return Some(t);
-            }
+            return Some(t);
         }
         j += 1;
     }
@@ -1523,43 +1534,9 @@ mod tests {
                 && b[j + 1].is_ascii_digit()
                 && b[j + 2].is_ascii_digit()
                 && !b.get(j + 3).is_some_and(|x| x.is_ascii_digit())
+                && let Some(t) = super::time_at(line, i, j)
             {
-                let hour: u32 = line[i..j].parse().unwrap_or(99);
-                let min: u32 = line[j + 1..j + 3].parse().unwrap_or(99);
-                let mut k = j + 3;
-                let mut sec = None;
-                if k + 2 < n + 1
-                    && b.get(k) == Some(&b':')
-                    && b.get(k + 1).is_some_and(|x| x.is_ascii_digit())
-                    && b.get(k + 2).is_some_and(|x| x.is_ascii_digit())
-                    && !b.get(k + 3).is_some_and(|x| x.is_ascii_digit())
-                {
-                    sec = line[k + 1..k + 3].parse::<u32>().ok();
-                    k += 3;
-                }
-                let mut rest = k;
-                while rest < n && b[rest] == b' ' {
-                    rest += 1;
-                }
-                let tail = &b[rest.min(n)..];
-                let pm = tail.len() >= 2 && tail[..2].eq_ignore_ascii_case(b"PM");
-                let am = tail.len() >= 2 && tail[..2].eq_ignore_ascii_case(b"AM");
-                let hour = match (am, pm, hour) {
-                    (true, _, 12) => 0,
-                    (_, true, h) if h < 12 => h + 12,
-                    (_, _, h) => h,
-                };
-                if hour < 24 && min < 60 && sec.is_none_or(|s| s < 60) {
-                    let mut t = String::with_capacity(8);
-                    push_digits(&mut t, hour, 2);
-                    t.push(':');
-                    push_digits(&mut t, min, 2);
-                    if let Some(s) = sec {
-                        t.push(':');
-                        push_digits(&mut t, s, 2);
-                    }
-                    return Some(t);
-                }
+                return Some(t);
             }
             i = j.max(i + 1);
         }
