@@ -895,6 +895,7 @@ fn number_at(token: &[u8], last_sep: Option<usize>, seps: usize) -> Option<(Amou
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testgen::every_line;
 
     #[test]
     fn the_gap_or_lead_table_agrees_with_its_tests() {
@@ -990,21 +991,7 @@ mod tests {
     #[test]
     fn the_one_pass_number_reads_like_the_grouped_reading() {
         // every token of up to seven bytes from digits and both separators, and longer ones
-        let alphabet = [b'0', b'1', b'9', b'.', b',', b'O'];
-        let mut tokens: Vec<Vec<u8>> = vec![Vec::new()];
-        let mut last: Vec<Vec<u8>> = vec![Vec::new()];
-        for _ in 0..7 {
-            let mut next = Vec::new();
-            for t in &last {
-                for &a in &alphabet {
-                    let mut u = t.clone();
-                    u.push(a);
-                    next.push(u);
-                }
-            }
-            tokens.extend(next.iter().cloned());
-            last = next;
-        }
+        let mut tokens = every_line(b"", b"019.,O", 7);
         for long in [
             "1,234,567,890,123,456.78",
             "123456789012.50",
@@ -1173,21 +1160,7 @@ mod tests {
         // every line of up to six bytes from digits, separators, gaps and misread digits
         // (after a digit, so that a number is always there): whatever repair would join, the
         // scan flags
-        let alphabet = b"19.,: 'O|Z$S";
-        let mut lines: Vec<Vec<u8>> = vec![b"2".to_vec()];
-        let mut last = lines.clone();
-        for _ in 0..5 {
-            let mut next = Vec::new();
-            for l in &last {
-                for &a in alphabet {
-                    let mut m = l.clone();
-                    m.push(a);
-                    next.push(m);
-                }
-            }
-            lines.extend(next.iter().cloned());
-            last = next;
-        }
+        let lines = every_line(b"2", b"19.,: 'O|Z$S", 5);
         let mut repaired = 0;
         for l in &lines {
             let prefixes: [&[u8]; 5] = [b"", b"ZS", b"CS", b"NO.", b"$l "];

@@ -1126,6 +1126,7 @@ pub(crate) fn scan_time(line: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testgen::{XorShift, every_line};
 
     #[test]
     fn every_month_name_passes_the_first_letter_test_in_either_case() {
@@ -1215,27 +1216,9 @@ mod tests {
         // every line of up to four bytes from an alphabet of the classes that matter, and a
         // pseudo-random sample of longer ones
         let alphabet = b"09/-.,: OlISBZGaDEC;\xc3";
-        let mut lines: Vec<Vec<u8>> = vec![Vec::new()];
-        let mut last: Vec<Vec<u8>> = vec![Vec::new()];
-        for _ in 0..4 {
-            let mut next = Vec::new();
-            for l in &last {
-                for &a in alphabet.iter() {
-                    let mut m = l.clone();
-                    m.push(a);
-                    next.push(m);
-                }
-            }
-            lines.extend(next.iter().cloned());
-            last = next;
-        }
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut lines = every_line(b"", alphabet, 4);
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        let mut next = || rng.next();
         // random lines, and lines of numbers joined by separators (dates, amounts, codes)
         for _ in 0..50_000 {
             let len = 6 + (next() % 20) as usize;
@@ -1461,33 +1444,14 @@ mod tests {
         // every line of up to five bytes from an alphabet of the classes the mending reads,
         // and a pseudo-random sample of longer ones
         let alphabet = b"01279/-., ;a";
-        let mut lines: Vec<Vec<u8>> = vec![Vec::new()];
-        let mut last: Vec<Vec<u8>> = vec![Vec::new()];
-        for _ in 0..5 {
-            let mut next = Vec::new();
-            for l in &last {
-                for &a in alphabet.iter() {
-                    let mut m = l.clone();
-                    m.push(a);
-                    next.push(m);
-                }
-            }
-            lines.extend(next.iter().cloned());
-            last = next;
-        }
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut lines = every_line(b"", alphabet, 5);
+        let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
         for _ in 0..100_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let len = 6 + (x % 24) as usize;
+            let len = 6 + (rng.next() % 24) as usize;
             let mut l = Vec::with_capacity(len);
             for _ in 0..len {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
                 // digits most of the time, as in the lines that reach the mending
-                let k = (x % 24) as usize;
+                let k = (rng.next() % 24) as usize;
                 l.push(if k < alphabet.len() {
                     alphabet[k]
                 } else {
@@ -1545,21 +1509,7 @@ mod tests {
 
     #[test]
     fn the_time_found_from_its_colon_is_the_one_found_walking_every_number() {
-        let alphabet = b"0129:h. /Pam";
-        let mut lines: Vec<Vec<u8>> = vec![Vec::new()];
-        let mut last: Vec<Vec<u8>> = vec![Vec::new()];
-        for _ in 0..6 {
-            let mut next = Vec::new();
-            for l in &last {
-                for &a in alphabet.iter() {
-                    let mut m = l.clone();
-                    m.push(a);
-                    next.push(m);
-                }
-            }
-            lines.extend(next.iter().cloned());
-            last = next;
-        }
+        let lines = every_line(b"", b"0129:h. /Pam", 6);
         let mut found = 0;
         for l in &lines {
             let text = String::from_utf8_lossy(l);

@@ -29,6 +29,8 @@ mod amount;
 mod date;
 mod extract;
 mod layout;
+#[cfg(test)]
+mod testgen;
 mod words;
 
 use serde::{Deserialize, Serialize};
