@@ -466,9 +466,7 @@ impl Batch {
         summary.elapsed = started.elapsed();
         Ok(summary)
     }
-}
 
-impl Batch {
     /// The size of the item's file when an earlier run finished it and the file on disk is
     /// still the version that run wrote (size, modification and change times).
     ///
